@@ -1,0 +1,49 @@
+# Two commands: `make run` serves the registry with demo data; `make test` passes the suite.
+# Both create their own virtualenv from pyproject.toml.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+# make run: development mode on the embedded default (SQLite), with the demo connector served
+# by the same process (SPEC section 7).
+DEV_ENV := DJANGO_DEBUG=on \
+	CONNECTOR_APPLICATION_URI=demo.trustregistry.local/connector \
+	CONNECTOR_PRIVATE_KEY_FILE=.demo/connector_private_key.pem \
+	CONNECTOR_TRUSTED_ISSUER=http://$(HOST):$(PORT)/id \
+	CONNECTOR_AAS_JWKS_URL=http://$(HOST):$(PORT)/id/.well-known/openid-configuration/jwks
+
+.PHONY: venv run test lint typecheck bench-admin clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py load_demo_data
+	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The whole suite, browser tests included (they need /usr/bin/chromium: apt-get install chromium).
+# DATABASE_URL chooses the database (default SQLite); CACHE_URL the cache.
+test: venv
+	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install -y chromium"; exit 1; }
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings=trustregistry.settings_test
+	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy trustregistry connector
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

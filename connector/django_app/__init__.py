@@ -1,0 +1,1 @@
+"""The connector as a Django app: POST /connector/authenticate (JSON) and /connector/mirroring (SOAP)."""

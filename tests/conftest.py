@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests import factories
+
+INTEROP = Path(__file__).resolve().parent.parent.parent / "shared" / "interop"
+
+
+@pytest.fixture
+def interop() -> Path:
+    """The folder of real vendor data (SuperOffice, ERP.net, RFC vectors)."""
+    assert INTEROP.is_dir(), f"interop vectors not found at {INTEROP}"
+    return INTEROP
+
+
+@pytest.fixture
+def interop_json(interop):  # type: ignore[no-untyped-def]
+    def load(name: str):  # type: ignore[no-untyped-def]
+        return json.loads((interop / name).read_text(encoding="utf-8"))
+
+    return load
+
+
+@pytest.fixture
+def staff_user(db):  # type: ignore[no-untyped-def]
+    return factories.StaffUserFactory(username="admin")
+
+
+@pytest.fixture
+def app_factory(db):  # type: ignore[no-untyped-def]
+    return factories.TrustedApplicationFactory
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    """A real headless Chromium (Debian's package) driven by Playwright."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -1,0 +1,100 @@
+"""Key reading in every accepted format, without Django."""
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import hashes
+
+from connector import keys
+
+
+@pytest.fixture(scope="module")
+def rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _pem(key, fmt):
+    return key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()
+
+
+def test_spki_and_pkcs1_pem_give_the_same_jwk(rsa_key):
+    spki = keys.normalise_public_keys(_pem(rsa_key, serialization.PublicFormat.SubjectPublicKeyInfo))
+    pkcs1 = keys.normalise_public_keys(_pem(rsa_key, serialization.PublicFormat.PKCS1))
+    assert spki == pkcs1 and len(spki) == 1
+    assert spki[0]["kty"] == "RSA" and spki[0]["kid"] == keys.jwk_thumbprint(spki[0])
+
+
+def test_certificate_gives_its_public_key(interop):
+    cert_pem = (interop / "devnet-auth_DevNet.crt").read_text()
+    private = keys.load_private_key((interop / "devnet-auth_DevNet_private.key").read_text())
+    [jwk] = keys.normalise_public_keys(cert_pem)
+    assert jwk == keys.public_jwk_of_private(private)
+
+
+def test_dotnet_rsa_xml_private_key_from_superoffice_samples(interop):
+    xml = (interop / "connector-samples_LocalhostPrivateKey.xml").read_bytes()
+    private = keys.load_private_key(xml)
+    assert isinstance(private, rsa.RSAPrivateKey) and private.key_size == 1024
+    signature = private.sign(b"nonce.202112160740", padding.PKCS1v15(), hashes.SHA256())
+    public_xml = keys.rsa_public_key_to_xml(private.public_key())
+    [public] = keys.load_public_keys(public_xml)
+    public.verify(signature, b"nonce.202112160740", padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_jwk_and_jwks_round_trip(rsa_key):
+    [jwk] = keys.normalise_public_keys(_pem(rsa_key, serialization.PublicFormat.SubjectPublicKeyInfo))
+    assert keys.normalise_public_keys(json.dumps(jwk)) == [jwk]
+    assert keys.normalise_public_keys(json.dumps({"keys": [jwk]})) == [jwk]
+    assert keys.normalise_public_keys([jwk]) == [jwk]
+
+
+def test_ec_keys_are_accepted():
+    key = ec.generate_private_key(ec.SECP256R1())
+    [jwk] = keys.normalise_public_keys(_pem(key, serialization.PublicFormat.SubjectPublicKeyInfo))
+    assert jwk["kty"] == "EC" and jwk["crv"] == "P-256"
+
+
+def test_rfc7638_thumbprint_example():
+    # RFC 7638 section 3.1
+    jwk = {
+        "kty": "RSA",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        "e": "AQAB",
+    }
+    assert keys.jwk_thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+@pytest.mark.parametrize(
+    "garbage, message",
+    [
+        ("", "No key"),
+        ("hello", "Unrecognised key format"),
+        ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "not a readable public key"),
+        ("<RSAKeyValue><Modulus>!!</Modulus><Exponent>AQAB</Exponent></RSAKeyValue>", "invalid Modulus"),
+        ("<Foo/>", "RSAKeyValue"),
+        ('{"kty": "oct", "k": "abc"}', "kty RSA or EC"),
+        ("{not json", "not valid JSON"),
+        ('<!DOCTYPE x [<!ENTITY a "aaaa">]><RSAKeyValue>&a;</RSAKeyValue>', "well-formed"),
+    ],
+)
+def test_garbage_keys_are_refused_with_a_clear_message(garbage, message):
+    with pytest.raises(keys.KeyFormatError, match=message):
+        keys.normalise_public_keys(garbage)
+
+
+def test_private_key_pasted_as_public_is_refused(rsa_key):
+    pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    with pytest.raises(keys.KeyFormatError, match="private key"):
+        keys.normalise_public_keys(pem)
+
+
+def test_keys_module_imports_without_django():
+    import subprocess
+    import sys
+
+    code = "import sys; import connector.keys; assert 'django' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, env={"PATH": "/usr/bin"})

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AasConfig(AppConfig):
+    name = "trustregistry.aas"
+    label = "tr_aas"

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UserKind(models.TextChoices):
+    INTERNAL = "internal", _("Internal (staff of the organisation)")
+    COMMUNITY = "community", _("Community (external)")
+    SYSTEM = "system", _("System (service identity)")
+
+
+class KindUserManager(UserManager["User"]):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def,override]
+        extra_fields.setdefault("kind", UserKind.INTERNAL)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+    def create_system_user(self, username: str) -> User:
+        user = self.model(username=username, kind=UserKind.SYSTEM, is_active=True)
+        user.set_unusable_password()
+        user.full_clean()
+        user.save()
+        return user
+
+
+class User(AbstractUser):
+    """A person or service identity. `kind` decides which applications it may use."""
+
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=UserKind.choices,
+        default=UserKind.INTERNAL,
+        db_index=True,
+        help_text=_(
+            "Internal: staff. Community: external, self-registered. "
+            "System: a service identity used only as an application's system user."
+        ),
+    )
+
+    objects = KindUserManager()
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind == UserKind.SYSTEM
+
+    @property
+    def can_log_in_interactively(self) -> bool:
+        return self.is_active and self.kind != UserKind.SYSTEM

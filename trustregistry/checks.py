@@ -1,0 +1,43 @@
+"""System checks: broken configuration is reported, not discovered at the first request."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-def]
+    problems = []
+    if not settings.SECRET_KEY:
+        problems.append(
+            Error(
+                "DJANGO_SECRET_KEY is not set.",
+                hint="Set DJANGO_SECRET_KEY to a long random value (only development mode has a default).",
+                id="trustregistry.E001",
+            )
+        )
+    issuer = settings.TRUSTREGISTRY_ISSUER
+    if not issuer.startswith(("https://", "http://")):
+        problems.append(Error("TRUSTREGISTRY_ISSUER must be an absolute URL.", id="trustregistry.E002"))
+    elif issuer.startswith("http://") and not settings.DEBUG and not _is_loopback_url(issuer):
+        problems.append(
+            Warning(
+                "TRUSTREGISTRY_ISSUER uses plain http on a non-loopback host.",
+                hint="OAuth 2.0 requires TLS in production: use an https issuer.",
+                id="trustregistry.W001",
+            )
+        )
+    if settings.OAUTH2_PROVIDER_APPLICATION_MODEL != "registry.TrustedApplication":
+        problems.append(
+            Error("OAUTH2_PROVIDER_APPLICATION_MODEL must be registry.TrustedApplication.", id="trustregistry.E003")
+        )
+    return problems
+
+
+def _is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    from trustregistry.registry.validators import is_loopback_host
+
+    return is_loopback_host(urlsplit(url).hostname)

@@ -1,0 +1,47 @@
+"""A database outage answers 503 JSON, never a traceback (SPEC section 9)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseOutageMiddleware:
+    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        except (OperationalError, InterfaceError) as exc:
+            return self._unavailable(exc)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, (OperationalError, InterfaceError)) or (
+            isinstance(exception, DatabaseError) and _is_connection_error(exception)
+        ):
+            return self._unavailable(exception)
+        return None
+
+    def _unavailable(self, exc: Exception) -> HttpResponse:
+        logger.error("database unavailable: %s", type(exc).__name__)
+        response = JsonResponse(
+            {
+                "error": "temporarily_unavailable",
+                "error_description": "The database is unavailable. Try again shortly.",
+                "message": "The database is unavailable. Try again shortly.",
+            },
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "connection" in text or "could not connect" in text

@@ -1,0 +1,86 @@
+"""Failure throttling for client authentication and HTTP Basic.
+
+SPEC section 3: from the 20th failure of one client id (or Basic user) from one address within
+5 minutes, answer 429 with Retry-After, without slowing other clients. Counters live in
+Django's default cache, so with Redis (`CACHE_URL`) they hold across every worker and server.
+
+Usage on an authentication path::
+
+    throttle = FailureThrottle("token")
+    throttle.check(identity, address)          # raises TooManyFailures while blocked
+    ...
+    if failed:
+        throttle.record_failure(identity, address)   # raises TooManyFailures on the 20th
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from django.conf import settings
+from django.core.cache import cache
+
+from trustregistry.common import clock
+from trustregistry.common.exceptions import TooManyFailures
+
+
+def _limit() -> int:
+    return int(getattr(settings, "TRUSTREGISTRY_THROTTLE_FAILURES", 20))
+
+
+def _window() -> int:
+    return int(getattr(settings, "TRUSTREGISTRY_THROTTLE_WINDOW", 300))
+
+
+class FailureThrottle:
+    def __init__(self, scope: str):
+        self.scope = scope
+
+    def _keys(self, identity: str, address: str) -> tuple[str, str]:
+        # Hash the identity: a client id or username is caller-controlled input and must not
+        # shape the cache key (length, control characters).
+        digest = hashlib.sha256(f"{identity}\x00{address}".encode()).hexdigest()[:40]
+        base = f"tr:throttle:{self.scope}:{digest}"
+        return f"{base}:n", f"{base}:t"
+
+    def _retry_after(self, started_key: str) -> int:
+        started = cache.get(started_key)
+        if started is None:
+            return _window()
+        return max(1, math.ceil(started + _window() - clock.now().timestamp()))
+
+    def check(self, identity: str, address: str) -> None:
+        count_key, started_key = self._keys(identity, address)
+        count = cache.get(count_key) or 0
+        if count >= _limit():
+            raise TooManyFailures(self._retry_after(started_key))
+
+    def record_failure(self, identity: str, address: str) -> None:
+        count_key, started_key = self._keys(identity, address)
+        window = _window()
+        if cache.add(count_key, 0, window):
+            cache.set(started_key, clock.now().timestamp(), window)
+        try:
+            count = cache.incr(count_key)
+        except ValueError:  # expired between add and incr
+            cache.set(count_key, 1, window)
+            cache.set(started_key, clock.now().timestamp(), window)
+            count = 1
+        if count >= _limit():
+            raise TooManyFailures(self._retry_after(started_key))
+
+    def reset(self, identity: str, address: str) -> None:
+        cache.delete_many(list(self._keys(identity, address)))
+
+
+def client_address(request) -> str:  # type: ignore[no-untyped-def]
+    """The caller's address. Behind a reverse proxy, set TRUSTREGISTRY_TRUSTED_PROXY_COUNT."""
+    hops = int(getattr(settings, "TRUSTREGISTRY_TRUSTED_PROXY_COUNT", 0))
+    meta = getattr(request, "META", None) or getattr(request, "headers", {})
+    if hops > 0:
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+        parts = [p.strip() for p in forwarded.split(",") if p.strip()]
+        if len(parts) >= hops:
+            return parts[-hops]
+    return str(meta.get("REMOTE_ADDR", "") or "unknown")

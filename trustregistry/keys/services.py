@@ -1,0 +1,188 @@
+"""Signing keys: created on first need, rotated by `manage.py rotate_keys`, published in the JWKS.
+
+Purpose `oidc` signs ID and access tokens (kid = RFC 7638 thumbprint). Purpose `aas` signs the
+handshake tokens and has a self-signed X.509 certificate (kid = its SHA-1 thumbprint in
+upper-case hex, x5t = the same bytes base64url, as SuperOffice's AAS does).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from connector.keys import b64url_encode, certificate_sha1_thumbprint, public_key_to_jwk
+from trustregistry.common import clock
+from trustregistry.keys.models import KeyPurpose, SigningKey
+
+RSA_BITS = 2048
+CERTIFICATE_YEARS = 5
+
+
+def _publish_after_retirement(purpose: str) -> dt.timedelta:
+    """How long a retired key must stay published: the longest lifetime of what it signed."""
+    if purpose == KeyPurpose.AAS:
+        return dt.timedelta(seconds=300 + 60)
+    oauth = getattr(settings, "OAUTH2_PROVIDER", {})
+    longest = max(
+        int(oauth.get("ACCESS_TOKEN_EXPIRE_SECONDS", 3600)),
+        int(oauth.get("ID_TOKEN_EXPIRE_SECONDS", 36000)),
+    )
+    return dt.timedelta(seconds=longest + 60)
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    kid: str
+    purpose: str
+    private_key: rsa.RSAPrivateKey
+    public_jwk: dict
+    certificate_pem: str
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        return x509.load_pem_x509_certificate(self.certificate_pem.encode()) if self.certificate_pem else None
+
+
+@lru_cache(maxsize=64)
+def _load_private(pem: str) -> rsa.RSAPrivateKey:
+    # Parsing a PEM key costs ~1 ms; the key set changes only on rotation.
+    return serialization.load_pem_private_key(pem.encode(), password=None)  # type: ignore[return-value]
+
+
+def _self_signed_certificate(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.Certificate:
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "Trust registry AAS"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, settings.TRUSTREGISTRY_AAS_ISSUER[:64]),
+        ]
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365 * CERTIFICATE_YEARS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _new_key(purpose: str) -> SigningKey:
+    now = clock.now()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    jwk: dict = public_key_to_jwk(key.public_key())
+    cert_pem = ""
+    if purpose == KeyPurpose.AAS:
+        cert = _self_signed_certificate(key, now)
+        thumb = certificate_sha1_thumbprint(cert)
+        jwk["kid"] = thumb.hex().upper()
+        jwk["x5t"] = b64url_encode(thumb)
+        jwk["x5c"] = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
+        cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    jwk["use"] = "sig"
+    jwk["alg"] = "RS256"
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return SigningKey(
+        purpose=purpose, kid=jwk["kid"], private_key_pem=pem, public_jwk=jwk,
+        certificate_pem=cert_pem, created=now,
+    )
+
+
+def _to_loaded(row: SigningKey) -> LoadedKey:
+    return LoadedKey(
+        kid=row.kid, purpose=row.purpose, private_key=_load_private(row.private_key_pem),
+        public_jwk=row.public_jwk, certificate_pem=row.certificate_pem,
+    )
+
+
+def get_active_key(purpose: str) -> LoadedKey:
+    """The key that signs now for `purpose`, created on first need."""
+    row = SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).order_by("-created", "-id").first()
+    if row is None:
+        row = _create_first_key(purpose)
+    return _to_loaded(row)
+
+
+def _create_first_key(purpose: str) -> SigningKey:
+    # Two servers may race on first start; the loser re-reads the winner's key.
+    candidate = _new_key(purpose)
+    try:
+        with transaction.atomic():
+            if not SigningKey.objects.select_for_update().filter(purpose=purpose, retired_at__isnull=True).exists():
+                candidate.save()
+                return candidate
+    except IntegrityError:
+        pass
+    return SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).order_by("-created", "-id").first() or candidate
+
+
+def rotate_key(*, purpose: str) -> SigningKey:
+    """Add a new active key; the old ones stay published until their tokens have expired."""
+    if purpose not in KeyPurpose.values:
+        raise ValueError(f"unknown key purpose {purpose!r}")
+    now = clock.now()
+    with transaction.atomic():
+        new = _new_key(purpose)
+        SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).update(
+            retired_at=now, publish_until=now + _publish_after_retirement(purpose)
+        )
+        new.save()
+    return new
+
+
+def published_keys(purpose: str | None = None) -> list[SigningKey]:
+    now = clock.now()
+    qs = SigningKey.objects.filter(
+        models_q_published(now)
+    )
+    if purpose:
+        qs = qs.filter(purpose=purpose)
+    return list(qs.order_by("purpose", "-created", "-id"))
+
+
+def models_q_published(now: dt.datetime):  # type: ignore[no-untyped-def]
+    from django.db.models import Q
+
+    return Q(retired_at__isnull=True) | Q(publish_until__gt=now)
+
+
+def jwks() -> dict:
+    """The registry's JWKS: every published key of every purpose (creating missing ones)."""
+    for purpose in KeyPurpose.values:
+        get_active_key(purpose)
+    return {"keys": [row.public_jwk for row in published_keys()]}
+
+
+def public_key_for_kid(kid: str, purpose: str | None = None) -> rsa.RSAPublicKey | None:
+    """The published public key with this kid (for verifying the registry's own tokens)."""
+    now = clock.now()
+    qs = SigningKey.objects.filter(models_q_published(now), kid=kid)
+    if purpose:
+        qs = qs.filter(purpose=purpose)
+    row = qs.first()
+    return _load_private(row.private_key_pem).public_key() if row else None
+
+
+def aas_certificate_pem() -> str:
+    return get_active_key(KeyPurpose.AAS).certificate_pem

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MarketplaceConfig(AppConfig):
+    name = "trustregistry.marketplace"
+    label = "tr_marketplace"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OauthConfig(AppConfig):
+    name = "trustregistry.oauth"
+    label = "tr_oauth"

@@ -1,0 +1,220 @@
+"""Writes to trusted-application records. One action each, keyword-only, atomic, validated
+with full_clean() before save; every change lands in the record's history with its actor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from trustregistry.common import clock
+from trustregistry.registry import secrets as secret_hashing
+from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
+
+# Fields a caller may set through create/update (the JSON of SPEC section 6 minus names/secrets).
+EDITABLE_FIELDS = (
+    "client_type",
+    "basic_auth_allowed",
+    "impersonate_internal_allowed",
+    "impersonate_community_allowed",
+    "login_urls",
+    "logout_urls",
+    "is_enabled",
+    "scope",
+    "system_user",
+    "system_user_allowed",
+    "system_user_login_url",
+    "connector_url",
+    "public_keys",
+    "source",
+)
+
+
+def _attach_actor(app: TrustedApplication, actor: Any, reason: str | None) -> None:
+    # django-simple-history reads these when it writes the historical row.
+    if actor is not None and getattr(actor, "pk", None) is not None:
+        app._history_user = actor  # type: ignore[attr-defined]
+    if reason:
+        app._change_reason = reason  # type: ignore[attr-defined]
+
+
+@transaction.atomic
+def application_create(
+    *, application_uri: str, names: dict[str, str], actor: Any = None, reason: str | None = None,
+    **fields: Any,
+) -> TrustedApplication:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    app = TrustedApplication(client_id=application_uri, **fields)
+    app.full_clean()
+    _attach_actor(app, actor, reason or "created")
+    app.save()
+    application_set_names(application=app, names=names, actor=actor)
+    return app
+
+
+@transaction.atomic
+def application_update(
+    *, application: TrustedApplication, actor: Any = None, reason: str | None = None, **fields: Any
+) -> TrustedApplication:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(application, name, value)
+    application.full_clean()
+    _attach_actor(application, actor, reason)
+    application.save()
+    return application
+
+
+@transaction.atomic
+def application_set_names(
+    *, application: TrustedApplication, names: dict[str, str], actor: Any = None
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    languages = dict(settings.LANGUAGES)
+    cleaned = {lang: (name or "").strip() for lang, name in (names or {}).items()}
+    unknown = [lang for lang in cleaned if lang not in languages]
+    if unknown:
+        raise ValidationError({"names": f"Unknown language: {', '.join(unknown)}."})
+    if not cleaned.get(settings.LANGUAGE_CODE):
+        raise ValidationError(
+            {"names": f"The name in the default language ({settings.LANGUAGE_CODE}) is required."}
+        )
+    existing = {n.language: n for n in application.names.all()}
+    for lang, name in cleaned.items():
+        current = existing.get(lang)
+        if not name:
+            if current:
+                current.delete()
+            continue
+        if current is None:
+            current = ApplicationName(application=application, language=lang, name=name)
+        elif current.name == name:
+            continue
+        current.name = name
+        current.full_clean()
+        if actor is not None:
+            current._history_user = actor  # type: ignore[attr-defined]
+        current.save()
+    for lang, current in existing.items():
+        if lang not in cleaned:
+            current.delete()
+    if hasattr(application, "_prefetched_objects_cache"):
+        application._prefetched_objects_cache.pop("names", None)
+
+
+@transaction.atomic
+def application_set_enabled(
+    *, application: TrustedApplication, enabled: bool, actor: Any = None, reason: str | None = None
+) -> TrustedApplication:
+    """Disabling takes effect everywhere at once: every token check reads the flag."""
+    if application.is_enabled == enabled:
+        return application
+    application.is_enabled = enabled
+    _attach_actor(application, actor, reason or ("enabled" if enabled else "disabled"))
+    application.save(update_fields=["is_enabled", "updated"])
+    if not enabled:
+        _revoke_live_tokens(application)
+    return application
+
+
+def _revoke_live_tokens(application: TrustedApplication) -> None:
+    # Token checks also read is_enabled, so this is belt and braces: a re-enabled record must
+    # not bring old tokens back to life.
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    now = clock.now()
+    get_refresh_token_model().objects.filter(application=application, revoked__isnull=True).update(revoked=now)
+    get_access_token_model().objects.filter(application=application, expires__gt=now).update(expires=now)
+
+
+@dataclass(frozen=True)
+class GeneratedSecret:
+    secret: ApplicationSecret
+    plain: str  # shown once, never stored
+
+
+@transaction.atomic
+def secret_add_hash(
+    *, application: TrustedApplication, secret_hash: str, expires: dt.datetime | None = None,
+    actor: Any = None,
+) -> ApplicationSecret:
+    """Store a secret hash (base64 or hex); at most two live secrets: a third replaces the oldest."""
+    normalised = secret_hashing.normalise_secret_hash(secret_hash)
+    locked = TrustedApplication.objects.select_for_update().get(pk=application.pk)
+    existing = list(locked.secrets.order_by("created", "id"))
+    for old in existing[: max(0, len(existing) - (ApplicationSecret.MAX_PER_APPLICATION - 1))]:
+        if actor is not None:
+            old._history_user = actor  # type: ignore[attr-defined]
+        old.delete()
+    secret = ApplicationSecret(application=locked, secret_hash=normalised, expires=expires, created=clock.now())
+    secret.full_clean()
+    if actor is not None:
+        secret._history_user = actor  # type: ignore[attr-defined]
+    secret.save()
+    return secret
+
+
+def secret_generate(
+    *, application: TrustedApplication, expires: dt.datetime | None = None, actor: Any = None,
+    length: int = 40,
+) -> GeneratedSecret:
+    plain = secret_hashing.generate_secret(length)
+    secret = secret_add_hash(
+        application=application, secret_hash=secret_hashing.hash_secret(plain), expires=expires, actor=actor
+    )
+    return GeneratedSecret(secret=secret, plain=plain)
+
+
+@transaction.atomic
+def secret_replace_all(
+    *, application: TrustedApplication, secret_hashes: list[str], actor: Any = None
+) -> None:
+    """Set the record's secret hashes to exactly these (import, API write of `secret_hashes`)."""
+    from django.core.exceptions import ValidationError
+
+    if len(secret_hashes) > ApplicationSecret.MAX_PER_APPLICATION:
+        raise ValidationError({"secret_hashes": "At most two secret hashes."})
+    try:
+        wanted = [secret_hashing.normalise_secret_hash(h) for h in secret_hashes]
+    except secret_hashing.SecretHashFormatError as exc:
+        raise ValidationError({"secret_hashes": str(exc)}) from exc
+    current = {s.secret_hash: s for s in application.secrets.all()}
+    for h, s in current.items():
+        if h not in wanted:
+            s.delete()
+    for h in wanted:
+        if h not in current:
+            ApplicationSecret.objects.create(application=application, secret_hash=h, created=clock.now())
+
+
+def secret_verify(*, application: TrustedApplication, secret: str) -> bool:
+    """Check `secret` against every live secret of the record in constant time; marks last use."""
+    now = clock.now()
+    matched: ApplicationSecret | None = None
+    for candidate in application.secrets.all():
+        # Compare against every candidate, so timing does not tell which one matched.
+        if secret_hashing.secret_matches(secret, candidate.secret_hash) and candidate.is_live(now):
+            matched = candidate
+    if matched is None:
+        return False
+    ApplicationSecret.objects.filter(pk=matched.pk).update(last_used=now)
+    TrustedApplication.objects.filter(pk=application.pk).update(last_used_at=now)
+    return True
+
+
+def application_mark_used(*, application: TrustedApplication) -> None:
+    TrustedApplication.objects.filter(pk=application.pk).update(last_used_at=clock.now())
+
+
+def history_note(*, application: TrustedApplication, actor: Any, reason: str) -> None:
+    """Record an event that changes no field (a handshake test, an install) in the history."""
+    _attach_actor(application, actor, reason[:100])
+    application.save(update_fields=["updated"])

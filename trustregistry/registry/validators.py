@@ -1,0 +1,121 @@
+"""Validation rules of the trusted-application record (SPEC section 2). Pure functions that
+raise Django's ValidationError with a message naming what is wrong."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+APPLICATION_URI_RE = re.compile(r"^[A-Za-z0-9.\-_~:/]{1,200}$")
+_DOMAIN_BASED_RE = re.compile(
+    r"^(?:[a-z][a-z0-9+.\-]*://)?[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+(?::\d+)?(?:/.*)?$"
+)
+SCOPE_TOKEN_RE = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 section 3.3
+
+
+def validate_application_uri(value: str) -> None:
+    if not isinstance(value, str) or not APPLICATION_URI_RE.match(value):
+        raise ValidationError(
+            _(
+                "The application URI must be 1-200 characters of latin letters, digits "
+                "and . - _ ~ : / (no spaces)."
+            ),
+            code="invalid_application_uri",
+        )
+
+
+def application_uri_is_domain_based(value: str) -> bool:
+    return bool(_DOMAIN_BASED_RE.match(value or ""))
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_redirect_url(value: str, *, label: str = "URL") -> None:
+    """A login or logout URL: absolute https (http for loopback), no fragment, wildcard or userinfo."""
+    if not isinstance(value, str) or not value or value != value.strip() or len(value) > 2000:
+        raise ValidationError(_("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value})
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+        raise ValidationError(_("%(label)s %(url)r contains spaces or control characters.") % {"label": label, "url": value})
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValidationError(_("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value}) from exc
+    problem = None
+    if parts.scheme not in ("https", "http") or not host:
+        problem = _("must be an absolute https URL")
+    elif parts.scheme == "http" and not is_loopback_host(host):
+        problem = _("must use https (plain http is allowed only for localhost and loopback addresses)")
+    elif "#" in value:
+        problem = _("must not contain a fragment (#)")
+    elif "*" in value:
+        problem = _("must not contain a wildcard (*)")
+    elif "@" in parts.netloc:
+        problem = _("must not contain user information (user@host)")
+    if problem:
+        raise ValidationError(
+            _("%(label)s %(url)s %(problem)s.") % {"label": label, "url": value, "problem": problem},
+            code="invalid_url",
+        )
+
+
+def parse_url_list(value: object) -> list[str]:
+    """Comma-separated text (or newlines) or a list into a list of stripped, non-empty URLs."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items = re.split(r"[,\n]", value)
+    elif isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        raise ValidationError(_("Expected a comma-separated list of URLs."))
+    return [item.strip() for item in items if item.strip()]
+
+
+def validate_url_list(value: list[str], *, label: str) -> None:
+    if not isinstance(value, list):
+        raise ValidationError(_("Expected a list of URLs."))
+    errors = []
+    for url in value:
+        try:
+            validate_redirect_url(url, label=label)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+    if len(set(value)) != len(value):
+        errors.append(_("%(label)s: the same URL is listed twice.") % {"label": label})
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_connector_url(value: str) -> None:
+    if not value:
+        return
+    validate_redirect_url(value, label=_("The connector URL"))
+
+
+def validate_scope(value: str) -> None:
+    if value is None:
+        return
+    if value != " ".join(value.split(" ")) or "  " in value or value != value.strip():
+        raise ValidationError(_("Scopes are separated by single spaces."), code="invalid_scope")
+    for token in value.split():
+        if not SCOPE_TOKEN_RE.match(token):
+            raise ValidationError(
+                _("%(scope)r is not a valid scope token (RFC 6749 section 3.3).") % {"scope": token},
+                code="invalid_scope",
+            )

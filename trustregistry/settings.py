@@ -1,0 +1,211 @@
+"""Settings, read from the environment once (django-environ).
+
+Every variable is listed in the README. Secrets have no insecure default outside development
+mode (`DJANGO_DEBUG=on`, which `make run` sets); broken configuration is reported by the system
+checks in `trustregistry.checks`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY and DEBUG:
+    # Development only: a per-checkout key kept out of the repository.
+    _dev_key = BASE_DIR / ".demo" / "secret_key"
+    if _dev_key.exists():
+        SECRET_KEY = _dev_key.read_text().strip()
+    else:
+        import secrets as _secrets
+
+        _dev_key.parent.mkdir(exist_ok=True)
+        SECRET_KEY = _secrets.token_urlsafe(50)
+        _dev_key.write_text(SECRET_KEY)
+# An empty SECRET_KEY in production is refused by Django itself on first use and reported by
+# the `trustregistry.E001` check.
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "oauth2_provider",
+    "simple_history",
+    "trustregistry.accounts",
+    "trustregistry.registry",
+    "trustregistry.keys",
+    "trustregistry.oauth",
+    "trustregistry.api",
+    "trustregistry.aas",
+    "trustregistry.marketplace",
+    "connector.django_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "trustregistry.common.middleware.DatabaseOutageMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "trustregistry.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "trustregistry.wsgi.application"
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A busy wait instead of "database is locked" under concurrent requests (make run, tests).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://trustregistry")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["trustregistry.accounts.backends.KindAwareModelBackend"]
+LOGIN_URL = "/id/account/login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/id/account/login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("bg", _("Bulgarian"))]
+LOCALE_PATHS = [BASE_DIR / "trustregistry" / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# ------------------------------------------------------------------ the registry
+
+TRUSTREGISTRY_ISSUER = env.str("TRUSTREGISTRY_ISSUER", default="http://127.0.0.1:8000/id").rstrip("/")
+_BASE_URL = TRUSTREGISTRY_ISSUER.removesuffix("/id")
+TRUSTREGISTRY_TOKEN_AUDIENCE = env.str("TRUSTREGISTRY_TOKEN_AUDIENCE", default=f"{_BASE_URL}/api")
+TRUSTREGISTRY_AAS_ISSUER = env.str("TRUSTREGISTRY_AAS_ISSUER", default=TRUSTREGISTRY_ISSUER)
+TRUSTREGISTRY_BASIC_AUTH_APPLICATION = env.str(
+    "TRUSTREGISTRY_BASIC_AUTH_APPLICATION", default="DomainApiBasicAuthentication"
+)
+TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER = env.str(
+    "TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER", default="system-application"
+)
+TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME = env.int("TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME", default=3600)
+TRUSTREGISTRY_THROTTLE_FAILURES = 20
+TRUSTREGISTRY_THROTTLE_WINDOW = 300
+TRUSTREGISTRY_TRUSTED_PROXY_COUNT = env.int("TRUSTREGISTRY_TRUSTED_PROXY_COUNT", default=0)
+
+# ------------------------------------------------------------------ the connector app (SPEC 7)
+
+CONNECTOR_APPLICATION_URI = env.str("CONNECTOR_APPLICATION_URI", default="")
+CONNECTOR_PRIVATE_KEY_FILE = env.str("CONNECTOR_PRIVATE_KEY_FILE", default="")
+CONNECTOR_TRUSTED_ISSUER = env.str("CONNECTOR_TRUSTED_ISSUER", default="")
+CONNECTOR_AAS_CERTIFICATE_FILE = env.str("CONNECTOR_AAS_CERTIFICATE_FILE", default="")
+CONNECTOR_AAS_JWKS_URL = env.str("CONNECTOR_AAS_JWKS_URL", default="")
+
+# ------------------------------------------------------------------ OAuth (django-oauth-toolkit)
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "registry.TrustedApplication"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "PKCE_REQUIRED": False,  # per client type, decided in the validator (public clients only)
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ROTATE_REFRESH_TOKEN": True,
+}
+
+# ------------------------------------------------------------------ DRF
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trust registry API",
+    "DESCRIPTION": "Trusted-application records and app:// connector resolution.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# ------------------------------------------------------------------ logging
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "trustregistry.common.logging.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+    },
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django logs 4xx with the full path; the redact filter strips query secrets from it.
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

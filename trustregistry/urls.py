@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from trustregistry.registry import views as registry_views
+
+urlpatterns = [
+    path("healthz", registry_views.healthz, name="healthz"),
+    path("readyz", registry_views.readyz, name="readyz"),
+    path("sys/tools/sha256", registry_views.sha256_tool, name="sha256-tool"),
+    path("id/", include("trustregistry.oauth.urls")),
+    path("api/", include("trustregistry.api.urls")),
+    path("", include("trustregistry.aas.urls")),
+    path("manage/", include("trustregistry.marketplace.urls")),
+    path("connector/", include("connector.django_app.urls")),
+    path("admin/", admin.site.urls),
+]
