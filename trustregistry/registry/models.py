@@ -128,6 +128,18 @@ class TrustedApplication(AbstractApplication):
     source = models.CharField(
         _("source"), max_length=16, choices=Source.choices, default=Source.MANUAL, db_index=True
     )
+    # DOT fields the record does not use as DOT does: grants follow from the impersonation and
+    # system-user flags (see the OAuth validator), secrets live in ApplicationSecret (ERP.net
+    # hashes), and ID/access tokens are always RS256 with the registry's keys.
+    authorization_grant_type = models.CharField(
+        max_length=44, default=AbstractApplication.GRANT_AUTHORIZATION_CODE, editable=False
+    )
+    client_secret = models.CharField(max_length=255, blank=True, default="", editable=False)
+    hash_client_secret = models.BooleanField(default=False, editable=False)
+    algorithm = models.CharField(max_length=5, default=AbstractApplication.RS256_ALGORITHM, editable=False)
+    redirect_uris = models.TextField(blank=True, default="", editable=False)
+    post_logout_redirect_uris = models.TextField(blank=True, default="", editable=False)
+
     uninstalled_at = models.DateTimeField(_("uninstalled"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
