@@ -1,0 +1,19 @@
+"""Production defaults for `gunicorn trustregistry.wsgi` (override with GUNICORN_CMD_ARGS).
+
+The access log prints the path without its query string: query parameters can carry secrets
+(`/sys/tools/sha256?secret=...`, authorization codes), and must never reach a log line.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
