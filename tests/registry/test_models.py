@@ -24,7 +24,9 @@ def test_create_through_service_validates_and_stores_lists():
 def test_bad_login_url_is_named_in_the_message():
     with pytest.raises(ValidationError) as exc:
         services.application_create(
-            application_uri="x.com/a", names={"en": "A"}, login_urls=["https://ok.com/cb", "http://evil.com/cb"]
+            application_uri="x.com/a",
+            names={"en": "A"},
+            login_urls=["https://ok.com/cb", "http://evil.com/cb"],
         )
     assert "http://evil.com/cb" in str(exc.value.message_dict["login_urls"])
     assert not TrustedApplication.objects.exists()

@@ -12,12 +12,21 @@ def test_hex_hash_is_normalised_to_base64(interop_json):
     vector = interop_json("secret_hash_vector.json")
     hex_form = __import__("base64").b64decode(vector["ApplicationSecretHash"]).hex()
     assert secrets.normalise_secret_hash(hex_form.upper()) == vector["ApplicationSecretHash"]
-    assert secrets.normalise_secret_hash(f"  {vector['ApplicationSecretHash']} ") == vector["ApplicationSecretHash"]
+    assert (
+        secrets.normalise_secret_hash(f"  {vector['ApplicationSecretHash']} ")
+        == vector["ApplicationSecretHash"]
+    )
 
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "DEMO", "T/AGymuI51LwjLeIFxRQXOs9IHnupDKs/ajhWODR2C4", "z" * 64, "T_AGymuI51LwjLeIFxRQXOs9IHnupDKs_ajhWODR2C4="],
+    [
+        "",
+        "DEMO",
+        "T/AGymuI51LwjLeIFxRQXOs9IHnupDKs/ajhWODR2C4",
+        "z" * 64,
+        "T_AGymuI51LwjLeIFxRQXOs9IHnupDKs_ajhWODR2C4=",
+    ],
 )
 def test_malformed_hashes_are_refused(bad):
     with pytest.raises(secrets.SecretHashFormatError):

@@ -47,7 +47,9 @@ class TrustedApplication(AbstractApplication):
         max_length=32,
         choices=ClientType.choices,
         default=ClientType.CONFIDENTIAL,
-        help_text=_("Confidential apps keep a secret on a server; public apps (browser, native) cannot."),
+        help_text=_(
+            "Confidential apps keep a secret on a server; public apps (browser, native) cannot."
+        ),
     )
     basic_auth_allowed = models.BooleanField(
         _("basic authentication allowed"),
@@ -68,13 +70,17 @@ class TrustedApplication(AbstractApplication):
         _("login URLs"),
         default=_empty_list,
         blank=True,
-        help_text=_("Redirect URIs of the code flow, comma-separated; https (http only for loopback)."),
+        help_text=_(
+            "Redirect URIs of the code flow, comma-separated; https (http only for loopback)."
+        ),
     )
     logout_urls = models.JSONField(
         _("logout URLs"),
         default=_empty_list,
         blank=True,
-        help_text=_("Allowed post-logout redirect URIs, comma-separated; same rules as login URLs."),
+        help_text=_(
+            "Allowed post-logout redirect URIs, comma-separated; same rules as login URLs."
+        ),
     )
     is_enabled = models.BooleanField(
         _("is enabled"),
@@ -117,7 +123,9 @@ class TrustedApplication(AbstractApplication):
         blank=True,
         default="",
         validators=[validators.validate_connector_url],
-        help_text=_("The connector's real handshake URL; never shown to a caller before the handshake."),
+        help_text=_(
+            "The connector's real handshake URL; never shown to a caller before the handshake."
+        ),
     )
     public_keys = models.JSONField(
         _("public keys"),
@@ -136,7 +144,9 @@ class TrustedApplication(AbstractApplication):
     )
     client_secret = models.CharField(max_length=255, blank=True, default="", editable=False)
     hash_client_secret = models.BooleanField(default=False, editable=False)
-    algorithm = models.CharField(max_length=5, default=AbstractApplication.RS256_ALGORITHM, editable=False)
+    algorithm = models.CharField(
+        max_length=5, default=AbstractApplication.RS256_ALGORITHM, editable=False
+    )
     redirect_uris = models.TextField(blank=True, default="", editable=False)
     post_logout_redirect_uris = models.TextField(blank=True, default="", editable=False)
 
@@ -212,8 +222,11 @@ class TrustedApplication(AbstractApplication):
             validators.validate_scope(self.scope)
             unknown = [s for s in self.scopes if s not in scope_catalogue.CATALOGUE]
             if unknown:
-                add("scope", _("Unknown scope: %(s)s. Choose from: %(c)s.")
-                    % {"s": " ".join(unknown), "c": " ".join(scope_catalogue.CATALOGUE)})
+                add(
+                    "scope",
+                    _("Unknown scope: %(s)s. Choose from: %(c)s.")
+                    % {"s": " ".join(unknown), "c": " ".join(scope_catalogue.CATALOGUE)},
+                )
             self.scope = scope_catalogue.join(self.scopes)
         except ValidationError as exc:
             add("scope", exc.messages)
@@ -221,7 +234,11 @@ class TrustedApplication(AbstractApplication):
             self.public_keys = normalise_public_keys(self.public_keys) if self.public_keys else []
         except KeyFormatError as exc:
             add("public_keys", str(exc))
-        if self.system_user_id is not None and self.system_user is not None and not self.system_user.is_system:
+        if (
+            self.system_user_id is not None
+            and self.system_user is not None
+            and not self.system_user.is_system
+        ):
             add("system_user", _("The system user must be a user of kind 'system'."))
         if self.system_user_allowed and self.system_user_id is None:
             add("system_user", _("Choose the system user that client-credentials tokens act as."))
@@ -243,15 +260,27 @@ def redirect_uri_matches(uri: str, registered: list[str]) -> bool:
         wanted = urlsplit(uri)
         if wanted.scheme != "http" or not validators.is_loopback_host(wanted.hostname):
             return False
-        wanted_key = (wanted.scheme, wanted.hostname, wanted.path, wanted.query, wanted.fragment, wanted.username)
+        wanted_key = (
+            wanted.scheme,
+            wanted.hostname,
+            wanted.path,
+            wanted.query,
+            wanted.fragment,
+            wanted.username,
+        )
     except ValueError:
         return False
     for candidate in registered:
         try:
             reg = urlsplit(candidate)
-            if (reg.scheme, reg.hostname, reg.path, reg.query, reg.fragment, reg.username) == wanted_key and (
-                "@" not in wanted.netloc
-            ):
+            if (
+                reg.scheme,
+                reg.hostname,
+                reg.path,
+                reg.query,
+                reg.fragment,
+                reg.username,
+            ) == wanted_key and ("@" not in wanted.netloc):
                 return True
         except ValueError:
             continue
@@ -259,7 +288,9 @@ def redirect_uri_matches(uri: str, registered: list[str]) -> bool:
 
 
 class ApplicationName(models.Model):
-    application = models.ForeignKey(TrustedApplication, on_delete=models.CASCADE, related_name="names")
+    application = models.ForeignKey(
+        TrustedApplication, on_delete=models.CASCADE, related_name="names"
+    )
     language = models.CharField(_("language"), max_length=16, choices=settings.LANGUAGES)
     name = models.CharField(_("name"), max_length=200)
 
@@ -269,7 +300,9 @@ class ApplicationName(models.Model):
         verbose_name = _("name")
         verbose_name_plural = _("names")
         constraints = [
-            models.UniqueConstraint(fields=["application", "language"], name="unique_name_per_language")
+            models.UniqueConstraint(
+                fields=["application", "language"], name="unique_name_per_language"
+            )
         ]
 
     def __str__(self) -> str:
@@ -281,7 +314,9 @@ class ApplicationSecret(models.Model):
 
     MAX_PER_APPLICATION = 2
 
-    application = models.ForeignKey(TrustedApplication, on_delete=models.CASCADE, related_name="secrets")
+    application = models.ForeignKey(
+        TrustedApplication, on_delete=models.CASCADE, related_name="secrets"
+    )
     secret_hash = models.CharField(_("secret hash"), max_length=44)
     created = models.DateTimeField(_("created"), default=clock.now)
     expires = models.DateTimeField(_("expires"), null=True, blank=True)

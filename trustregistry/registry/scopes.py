@@ -9,7 +9,9 @@ UPDATE = "update"
 SEC = "sec"
 
 CATALOGUE: dict[str, str] = {
-    "read": _("Read data (the baseline every trusted application has; accepted for compatibility)."),
+    "read": _(
+        "Read data (the baseline every trusted application has; accepted for compatibility)."
+    ),
     "update": _("Create, change and delete data (unsafe API methods)."),
     "sec": _("Access the security infrastructure: trusted applications and connector resolution."),
     "profile": _("Reserved for resource servers: profile information."),

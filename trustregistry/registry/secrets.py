@@ -47,3 +47,8 @@ def secret_matches(secret: str, secret_hash: str) -> bool:
 def generate_secret(length: int = 40) -> str:
     """A random secret from the OS CSPRNG, letters and digits only (safe in URLs and forms)."""
     return "".join(_secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def hash_secret_hex(secret: str) -> str:
+    """The same hash as 64 hex digits (what `sha256sum` prints), also accepted by the admin."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -10,7 +10,9 @@ from trustregistry.registry.models import TrustedApplication
 
 
 def application_list() -> QuerySet[TrustedApplication]:
-    return TrustedApplication.objects.select_related("system_user").prefetch_related("names", "secrets")
+    return TrustedApplication.objects.select_related("system_user").prefetch_related(
+        "names", "secrets"
+    )
 
 
 def application_get(*, application_uri: str) -> TrustedApplication | None:

@@ -43,7 +43,11 @@ def _attach_actor(app: TrustedApplication, actor: Any, reason: str | None) -> No
 
 @transaction.atomic
 def application_create(
-    *, application_uri: str, names: dict[str, str], actor: Any = None, reason: str | None = None,
+    *,
+    application_uri: str,
+    names: dict[str, str],
+    actor: Any = None,
+    reason: str | None = None,
     **fields: Any,
 ) -> TrustedApplication:
     unknown = set(fields) - set(EDITABLE_FIELDS)
@@ -131,8 +135,12 @@ def _revoke_live_tokens(application: TrustedApplication) -> None:
     from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
     now = clock.now()
-    get_refresh_token_model().objects.filter(application=application, revoked__isnull=True).update(revoked=now)
-    get_access_token_model().objects.filter(application=application, expires__gt=now).update(expires=now)
+    get_refresh_token_model().objects.filter(application=application, revoked__isnull=True).update(
+        revoked=now
+    )
+    get_access_token_model().objects.filter(application=application, expires__gt=now).update(
+        expires=now
+    )
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,10 @@ class GeneratedSecret:
 
 @transaction.atomic
 def secret_add_hash(
-    *, application: TrustedApplication, secret_hash: str, expires: dt.datetime | None = None,
+    *,
+    application: TrustedApplication,
+    secret_hash: str,
+    expires: dt.datetime | None = None,
     actor: Any = None,
 ) -> ApplicationSecret:
     """Store a secret hash (base64 or hex); at most two live secrets: a third replaces the oldest."""
@@ -154,7 +165,9 @@ def secret_add_hash(
         if actor is not None:
             old._history_user = actor  # type: ignore[attr-defined]
         old.delete()
-    secret = ApplicationSecret(application=locked, secret_hash=normalised, expires=expires, created=clock.now())
+    secret = ApplicationSecret(
+        application=locked, secret_hash=normalised, expires=expires, created=clock.now()
+    )
     secret.full_clean()
     if actor is not None:
         secret._history_user = actor  # type: ignore[attr-defined]
@@ -163,12 +176,18 @@ def secret_add_hash(
 
 
 def secret_generate(
-    *, application: TrustedApplication, expires: dt.datetime | None = None, actor: Any = None,
+    *,
+    application: TrustedApplication,
+    expires: dt.datetime | None = None,
+    actor: Any = None,
     length: int = 40,
 ) -> GeneratedSecret:
     plain = secret_hashing.generate_secret(length)
     secret = secret_add_hash(
-        application=application, secret_hash=secret_hashing.hash_secret(plain), expires=expires, actor=actor
+        application=application,
+        secret_hash=secret_hashing.hash_secret(plain),
+        expires=expires,
+        actor=actor,
     )
     return GeneratedSecret(secret=secret, plain=plain)
 
@@ -192,7 +211,9 @@ def secret_replace_all(
             s.delete()
     for h in wanted:
         if h not in current:
-            ApplicationSecret.objects.create(application=application, secret_hash=h, created=clock.now())
+            ApplicationSecret.objects.create(
+                application=application, secret_hash=h, created=clock.now()
+            )
 
 
 def secret_verify(*, application: TrustedApplication, secret: str) -> bool:

@@ -47,20 +47,29 @@ def is_loopback_host(host: str | None) -> bool:
 def validate_redirect_url(value: str, *, label: str = "URL") -> None:
     """A login or logout URL: absolute https (http for loopback), no fragment, wildcard or userinfo."""
     if not isinstance(value, str) or not value or value != value.strip() or len(value) > 2000:
-        raise ValidationError(_("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value})
+        raise ValidationError(
+            _("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value}
+        )
     if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
-        raise ValidationError(_("%(label)s %(url)r contains spaces or control characters.") % {"label": label, "url": value})
+        raise ValidationError(
+            _("%(label)s %(url)r contains spaces or control characters.")
+            % {"label": label, "url": value}
+        )
     try:
         parts = urlsplit(value)
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ValidationError(_("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value}) from exc
+        raise ValidationError(
+            _("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value}
+        ) from exc
     problem = None
     if parts.scheme not in ("https", "http") or not host:
         problem = _("must be an absolute https URL")
     elif parts.scheme == "http" and not is_loopback_host(host):
-        problem = _("must use https (plain http is allowed only for localhost and loopback addresses)")
+        problem = _(
+            "must use https (plain http is allowed only for localhost and loopback addresses)"
+        )
     elif "#" in value:
         problem = _("must not contain a fragment (#)")
     elif "*" in value:
@@ -69,7 +78,8 @@ def validate_redirect_url(value: str, *, label: str = "URL") -> None:
         problem = _("must not contain user information (user@host)")
     if problem:
         raise ValidationError(
-            _("%(label)s %(url)s %(problem)s.") % {"label": label, "url": value, "problem": problem},
+            _("%(label)s %(url)s %(problem)s.")
+            % {"label": label, "url": value, "problem": problem},
             code="invalid_url",
         )
 
@@ -116,6 +126,7 @@ def validate_scope(value: str) -> None:
     for token in value.split():
         if not SCOPE_TOKEN_RE.match(token):
             raise ValidationError(
-                _("%(scope)r is not a valid scope token (RFC 6749 section 3.3).") % {"scope": token},
+                _("%(scope)r is not a valid scope token (RFC 6749 section 3.3).")
+                % {"scope": token},
                 code="invalid_scope",
             )

@@ -1,0 +1,249 @@
+"""Management commands: hash_secret, export/import (SPEC section 9), load_demo_data."""
+
+import io
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from connector import keys
+from tests import factories
+from trustregistry.registry import secrets, serialization
+from trustregistry.registry.models import TrustedApplication
+
+DEMO_HASH = "T/AGymuI51LwjLeIFxRQXOs9IHnupDKs/ajhWODR2C4="
+
+
+class _Stdin(io.StringIO):
+    def isatty(self):
+        return False
+
+
+def test_hash_secret_reads_standard_input(monkeypatch, interop_json):
+    vector = interop_json("secret_hash_vector.json")
+    monkeypatch.setattr("sys.stdin", _Stdin(vector["secret"] + "\n"))
+    out = io.StringIO()
+    call_command("hash_secret", stdout=out)
+    assert out.getvalue().strip() == vector["ApplicationSecretHash"]
+
+
+def test_hash_secret_keeps_spaces_and_refuses_nothing(monkeypatch):
+    monkeypatch.setattr("sys.stdin", _Stdin(" a b \n"))
+    out = io.StringIO()
+    call_command("hash_secret", "--hex", stdout=out)
+    b64, hexa = out.getvalue().split()
+    assert b64 == secrets.hash_secret(" a b ") and hexa == secrets.hash_secret_hex(" a b ")
+    monkeypatch.setattr("sys.stdin", _Stdin(""))
+    with pytest.raises(CommandError):
+        call_command("hash_secret", stdout=io.StringIO())
+
+
+@pytest.fixture
+def full_record(db, interop):
+    """A record with every field set to a non-default value."""
+    system_user = factories.SystemUserFactory(username="svc-export")
+    cert = (interop / "devnet-auth_DevNet.crt").read_text()
+    app, _ = serialization.application_upsert(
+        data={
+            "application_uri": "export.example.com/app",
+            "names": {"en": "Export app", "bg": "Приложение за износ"},
+            "client_type": "confidential",
+            "secret_hashes": [DEMO_HASH, secrets.hash_secret("second")],
+            "basic_auth_allowed": True,
+            "impersonate_internal_allowed": True,
+            "impersonate_community_allowed": True,
+            "login_urls": ["https://export.example.com/cb", "http://localhost:5080/cb"],
+            "logout_urls": ["https://export.example.com/bye"],
+            "is_enabled": False,
+            "scope": "update sec finance",
+            "system_user": system_user.username,
+            "system_user_allowed": True,
+            "system_user_login_url": "https://export.example.com/system",
+            "connector_url": "https://connector.export.example.com/authenticate",
+            "public_keys": [cert],
+            "source": "marketplace",
+        },
+        accept_source=True,
+    )
+    return app
+
+
+def _export(tmp_path):
+    path = tmp_path / "apps.json"
+    call_command("export_trusted_apps", str(path), stderr=io.StringIO())
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.django_db
+def test_export_then_import_round_trips_every_field(full_record, tmp_path):
+    factories.PublicApplicationFactory(client_id="other.example.com/spa")
+    path, exported = _export(tmp_path)
+    assert [r["application_uri"] for r in exported] == [
+        "export.example.com/app",
+        "other.example.com/spa",
+    ]
+    record = exported[0]
+    assert set(record) == set(serialization.FIELDS)
+    assert record["secret_hashes"] == [DEMO_HASH, secrets.hash_secret("second")]
+    assert (path.stat().st_mode & 0o077) == 0  # hashes are for the owner's eyes only
+
+    # Into an empty registry (system user missing too): everything comes back.
+    TrustedApplication.objects.all().delete()
+    get_user_model().objects.filter(username="svc-export").delete()
+    out = io.StringIO()
+    call_command("import_trusted_apps", str(path), stdout=out, stderr=io.StringIO())
+    assert out.getvalue().split("\n")[:2] == [
+        "created export.example.com/app",
+        "created other.example.com/spa",
+    ]
+    _, again = _export(tmp_path)
+    strip = lambda records: [{k: v for k, v in r.items() if k != "secrets"} for r in records]  # noqa: E731
+    assert strip(again) == strip(exported)
+    assert get_user_model().objects.get(username="svc-export").kind == "system"
+
+    # Importing the same file again changes nothing.
+    out = io.StringIO()
+    call_command("import_trusted_apps", str(path), stdout=out, stderr=io.StringIO())
+    assert out.getvalue().split() == [
+        "unchanged",
+        "export.example.com/app",
+        "unchanged",
+        "other.example.com/spa",
+    ]
+
+
+@pytest.mark.django_db
+def test_import_reports_changed_records(full_record, tmp_path):
+    path, exported = _export(tmp_path)
+    exported[0]["scope"] = "update"
+    exported[0]["names"]["bg"] = "Ново име"
+    path.write_text(json.dumps(exported))
+    out = io.StringIO()
+    call_command("import_trusted_apps", str(path), stdout=out, stderr=io.StringIO())
+    assert out.getvalue().strip() == "changed export.example.com/app"
+    full_record.refresh_from_db()
+    assert full_record.scope == "update" and full_record.localized_name("bg") == "Ново име"
+    assert full_record.history.first().history_change_reason == "imported"
+
+
+@pytest.mark.django_db
+def test_invalid_import_changes_nothing_and_names_record_and_field(full_record, tmp_path):
+    path, exported = _export(tmp_path)
+    exported[0]["scope"] = "update"  # valid change: must not survive the bad record below
+    exported.append(
+        dict(
+            exported[0],
+            application_uri="new.example.com/app",
+            login_urls=["http://evil.example.com/cb"],
+        )
+    )
+    path.write_text(json.dumps(exported))
+    with pytest.raises(CommandError) as exc:
+        call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    message = str(exc.value)
+    assert "new.example.com/app" in message and "login_urls" in message
+    assert "http://evil.example.com/cb" in message
+    full_record.refresh_from_db()
+    assert full_record.scope == "update sec finance"
+    assert not TrustedApplication.objects.filter(client_id="new.example.com/app").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '"a string"',
+        '[{"application_uri": "x.com/a", "names": {"en": "A"}, "colour": 1}]',
+    ],
+)
+def test_malformed_files_exit_non_zero(tmp_path, content):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(CommandError):
+        call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert not TrustedApplication.objects.exists()
+
+
+def test_import_exit_status_is_non_zero_from_the_shell(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    manage = [sys.executable, "manage.py"]
+    settings_arg = "--settings=trustregistry.settings_test"
+    subprocess.run([*manage, "migrate", "-v0", settings_arg], env=env, check=True, timeout=120)
+    path = tmp_path / "bad.json"
+    path.write_text('[{"application_uri": "bad uri", "names": {"en": "A"}}]')
+    done = subprocess.run(
+        [*manage, "import_trusted_apps", str(path), settings_arg],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 1
+    assert "bad uri" in done.stderr and "application_uri" in done.stderr
+
+
+@pytest.mark.django_db
+def test_import_accepts_erpnet_pascal_case_bodies(interop_json, tmp_path):
+    path = tmp_path / "erpnet.json"
+    path.write_text(
+        json.dumps(
+            [
+                interop_json("register_service_app.json"),
+                interop_json("register_public_interactive.json"),
+            ]
+        )
+    )
+    err = io.StringIO()
+    out = io.StringIO()
+    call_command("import_trusted_apps", str(path), stdout=out, stderr=err)
+    assert (
+        "created MYSERVICEDEMOCLIENT" in out.getvalue() and "created MYDEMOCLIENT" in out.getvalue()
+    )
+    assert "Systems_Security_Users(cc314327" in err.getvalue()
+    service = TrustedApplication.objects.get(client_id="MYSERVICEDEMOCLIENT")
+    assert service.system_user.kind == "system"
+
+
+@pytest.mark.django_db
+def test_load_demo_data_is_idempotent_and_prints_secrets_once(tmp_path, settings):
+    settings.BASE_DIR = tmp_path
+    out = io.StringIO()
+    call_command("load_demo_data", stdout=out)
+    first = out.getvalue()
+    assert "password:" in first and "client secret:" in first
+    admin = get_user_model().objects.get(username="admin")
+    password = first.split("password: ")[1].split()[0]
+    assert admin.check_password(password) and admin.is_superuser and admin.kind == "internal"
+
+    service = TrustedApplication.objects.get(client_id="demo.trustregistry.local/service")
+    plain = first.split("client secret: ")[1].split()[0]
+    assert secrets.secret_matches(plain, service.secrets.get().secret_hash)
+    assert service.system_user.username == "demo-service" and service.system_user_allowed
+    assert service.scope == "update sec" and service.localized_name("bg") == "Демо услуга"
+
+    spa = TrustedApplication.objects.get(client_id="demo.trustregistry.local/spa")
+    assert spa.client_type == "public" and spa.login_urls == ["http://127.0.0.1:8000/demo/callback"]
+    assert spa.impersonate_internal_allowed and spa.impersonate_community_allowed
+
+    basic = TrustedApplication.objects.get(client_id=settings.TRUSTREGISTRY_BASIC_AUTH_APPLICATION)
+    assert basic.basic_auth_allowed and basic.scope == "update"
+
+    connector = TrustedApplication.objects.get(client_id="demo.trustregistry.local/connector")
+    key_path = tmp_path / ".demo" / "connector_private_key.pem"
+    private = keys.load_private_key(key_path.read_text())
+    assert private.key_size == 2048 and "BEGIN PRIVATE KEY" in key_path.read_text()
+    assert connector.public_keys == [keys.public_jwk_of_private(private)]
+    assert connector.connector_url == "http://127.0.0.1:8000/connector/authenticate"
+
+    out = io.StringIO()
+    call_command("load_demo_data", stdout=out)
+    assert "password:" not in out.getvalue() and "client secret:" not in out.getvalue()
+    assert "already exists" in out.getvalue()
+    assert TrustedApplication.objects.count() == 4 and service.secrets.count() == 1
