@@ -109,7 +109,9 @@ def _public_from_jwk(jwk: dict[str, Any]) -> PublicKey:
     kty = jwk.get("kty")
     try:
         if kty == "RSA":
-            return rsa.RSAPublicNumbers(_b64url_to_int(jwk["e"]), _b64url_to_int(jwk["n"])).public_key()
+            return rsa.RSAPublicNumbers(
+                _b64url_to_int(jwk["e"]), _b64url_to_int(jwk["n"])
+            ).public_key()
         if kty == "EC":
             curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
             curve = curves.get(jwk.get("crv", ""))
@@ -271,7 +273,9 @@ def load_private_key(text: str | bytes, password: bytes | None = None) -> Privat
     try:
         key = serialization.load_pem_private_key(text.encode("ascii"), password=password)
     except (ValueError, TypeError, UnsupportedAlgorithm, UnicodeEncodeError) as exc:
-        raise KeyFormatError("The private key is neither readable PEM nor <RSAKeyValue> XML.") from exc
+        raise KeyFormatError(
+            "The private key is neither readable PEM nor <RSAKeyValue> XML."
+        ) from exc
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise KeyFormatError("Only RSA and EC private keys are supported.")
     return key

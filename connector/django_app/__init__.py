@@ -1,1 +1,2 @@
-"""The connector as a Django app: POST /connector/authenticate (JSON) and /connector/mirroring (SOAP)."""
+"""The connector as a Django app: POST /connector/authenticate (JSON) and
+/connector/mirroring (SOAP)."""

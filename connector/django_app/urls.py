@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from connector.django_app import views
+
+app_name = "connector"
+
+urlpatterns = [
+    path("authenticate", views.authenticate, name="authenticate"),
+    path("mirroring", views.mirroring, name="mirroring"),
+]

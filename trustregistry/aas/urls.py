@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from trustregistry.aas import views
+
+urlpatterns = [
+    # Reached through the root URLconf after the `id/` include has not matched it.
+    path("id/.well-known/aas-certificate.pem", views.aas_certificate, name="aas-certificate"),
+]

@@ -1,0 +1,125 @@
+"""A connector's answer to the AAS, framework-free: verify the `SignedToken`, refuse replays,
+sign the `SignedApplicationToken`.
+
+    from connector.keys import load_private_key
+    from connector.service import Connector, MemoryReplayGuard
+    from connector.trust import PinnedCertificates
+
+    connector = Connector(
+        application_uri="mywebsite.com/myapp1",
+        private_key=load_private_key(open("private.pem").read()),   # or .NET <RSAKeyValue> XML
+        trusted_issuer="https://erp.example.com/id",
+        keys=PinnedCertificates.from_file("aas-certificate.pem"),   # or JwksKeys(jwks_url)
+    )
+    result = connector.authenticate(signed_token)
+    json_body = result.as_json()          # {"Succeeded", "Reason", "SignedApplicationToken"}
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from connector.keys import KeyFormatError, PrivateKey
+from connector.tokens import (
+    LEEWAY_SECONDS,
+    HandshakeError,
+    KeyLookup,
+    sign_application_token,
+    verify_aas_token,
+)
+
+
+class ReplayGuard(Protocol):
+    def __call__(self, nonce: str, keep_until: float) -> bool:
+        """Remember `nonce` until `keep_until` (epoch seconds); False if it was already seen."""
+
+
+class MemoryReplayGuard:
+    """Per-process memory of answered nonces. One process only: a connector running several
+    servers needs shared storage (the Django app stores them in its database)."""
+
+    def __init__(self, max_entries: int = 100_000, clock: Callable[[], float] = time.time):
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._max = max_entries
+        self._clock = clock
+
+    def __call__(self, nonce: str, keep_until: float) -> bool:
+        with self._lock:
+            now = self._clock()
+            if len(self._seen) >= self._max:
+                self._seen = {n: t for n, t in self._seen.items() if t > now}
+                if len(self._seen) >= self._max:
+                    # Full of live nonces: refusing is safer than forgetting one.
+                    return False
+            until = self._seen.get(nonce)
+            if until is not None and until > now:
+                return False
+            self._seen[nonce] = keep_until
+            return True
+
+
+@dataclass(frozen=True)
+class AuthenticateResult:
+    succeeded: bool
+    reason: str | None = None
+    signed_application_token: str | None = None
+    context: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "Succeeded": self.succeeded,
+            "Reason": self.reason,
+            "SignedApplicationToken": self.signed_application_token,
+        }
+
+
+@dataclass
+class Connector:
+    application_uri: str
+    private_key: PrivateKey
+    trusted_issuer: str
+    keys: KeyLookup
+    replay_guard: ReplayGuard | None = None
+    leeway: int = LEEWAY_SECONDS
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.private_key, rsa.RSAPrivateKey):
+            raise KeyFormatError("The connector's private key must be an RSA key.")
+        if not self.application_uri or not self.trusted_issuer:
+            raise ValueError("application_uri and trusted_issuer are required")
+        if self.replay_guard is None:
+            self.replay_guard = MemoryReplayGuard()
+
+    def authenticate(self, signed_token: Any, *, now: float | None = None) -> AuthenticateResult:
+        """Answer one `SignedToken`. Never raises for bad input: a refusal carries its reason."""
+        current = time.time() if now is None else now
+        try:
+            verified = verify_aas_token(
+                signed_token,
+                keys=self.keys,
+                issuer=self.trusted_issuer,
+                application_uri=self.application_uri,
+                now=current,
+                leeway=self.leeway,
+            )
+            assert self.replay_guard is not None
+            # Remember the nonce until the token could no longer be accepted anyway.
+            if not self.replay_guard(verified.nonce, verified.expires + self.leeway + 1):
+                raise HandshakeError("The SignedToken has already been answered (replay).")
+        except HandshakeError as exc:
+            return AuthenticateResult(succeeded=False, reason=exc.reason)
+        token = sign_application_token(
+            nonce=verified.nonce,
+            private_key=self.private_key,  # type: ignore[arg-type]
+            now=current,
+        )
+        return AuthenticateResult(
+            succeeded=True, signed_application_token=token, context=verified.context
+        )

@@ -1,0 +1,180 @@
+"""Where a connector gets the AAS keys it trusts: a pinned certificate file, or the AAS JWKS.
+
+Both are `KeyLookup`s for `connector.tokens.verify_aas_token`: called with the token's header,
+they return the keys that may have signed it. Neither ever reads `jku`, `x5u` or `x5c` from the
+token: the token does not choose its own trust anchor.
+
+A pinned certificate is trusted because the operator configured it, not because of its
+validity dates: SuperOffice's published DevNet certificate expired in 2022 while its tokens
+are the reference test data. Expiry of the *token* is always enforced; to stop trusting a
+certificate, remove it from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from cryptography import x509
+
+from connector.keys import (
+    KeyFormatError,
+    PublicKey,
+    b64url_encode,
+    certificate_sha1_thumbprint,
+    jwk_to_public_key,
+    load_certificate,
+)
+from connector.tokens import HandshakeError
+
+JWKS_TIMEOUT_SECONDS = 5.0
+JWKS_MAX_BYTES = 256 * 1024
+JWKS_CACHE_SECONDS = 300
+UNKNOWN_KID_REFETCH_SECONDS = 60
+# Across all unknown kids: many made-up kids must not turn into many fetches either.
+ANY_UNKNOWN_KID_REFETCH_SECONDS = 5
+
+
+def _unknown_key() -> HandshakeError:
+    return HandshakeError("The SignedToken was signed by a key this connector does not trust.")
+
+
+class PinnedCertificates:
+    """Keys from one or more pinned certificates (a PEM file may hold several, for rotation)."""
+
+    def __init__(self, certificates: list[x509.Certificate]):
+        if not certificates:
+            raise KeyFormatError("No certificate was given.")
+        self._entries = []
+        for cert in certificates:
+            thumb = certificate_sha1_thumbprint(cert)
+            self._entries.append((thumb.hex().upper(), b64url_encode(thumb), cert.public_key()))
+
+    @classmethod
+    def from_pem(cls, data: str | bytes) -> PinnedCertificates:
+        text = data.decode("ascii", errors="replace") if isinstance(data, bytes) else data
+        marker = "-----BEGIN CERTIFICATE-----"
+        if marker not in text:
+            return cls([load_certificate(data)])
+        blocks = [marker + block for block in text.split(marker)[1:]]
+        return cls([load_certificate(block) for block in blocks])
+
+    @classmethod
+    def from_file(cls, path: str) -> PinnedCertificates:
+        with open(path, "rb") as handle:
+            return cls.from_pem(handle.read(JWKS_MAX_BYTES))
+
+    def __call__(self, header: dict[str, Any]) -> list[PublicKey]:
+        kid, x5t = header.get("kid"), header.get("x5t")
+        if kid is None and x5t is None:
+            return [entry[2] for entry in self._entries]
+        matches = [
+            key
+            for hex_thumb, b64_thumb, key in self._entries
+            if (isinstance(kid, str) and kid.upper() == hex_thumb)
+            or (kid is None and isinstance(x5t, str) and x5t == b64_thumb)
+        ]
+        if not matches:
+            raise _unknown_key()
+        return matches  # type: ignore[return-value]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        raise urllib.error.HTTPError(req.full_url, code, "redirects are not followed", headers, fp)
+
+
+def fetch_jwks(url: str, *, timeout: float = JWKS_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """GET a JWKS: a timeout, a size cap, no redirects, no proxies from the environment."""
+    if not url.lower().startswith(("https://", "http://")):
+        raise ValueError("the JWKS URL must be http(s)")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    with opener.open(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
+        body = response.read(JWKS_MAX_BYTES + 1)
+    if len(body) > JWKS_MAX_BYTES:
+        raise ValueError("the JWKS is too large")
+    data = json.loads(body)
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise ValueError("not a JWKS")
+    return data
+
+
+class JwksKeys:
+    """The AAS keys from its JWKS URL: cached, refetched when stale, and refetched at most once
+    a minute for a `kid` it does not know (so a flood of made-up kids cannot make it hammer
+    the AAS). Thread-safe; one instance per URL should live for the process."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        fetch: Callable[[str], dict[str, Any]] | None = None,
+        cache_seconds: float = JWKS_CACHE_SECONDS,
+        unknown_kid_refetch_seconds: float = UNKNOWN_KID_REFETCH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.url = url
+        self._fetch = fetch or fetch_jwks
+        self._cache_seconds = cache_seconds
+        self._refetch_seconds = unknown_kid_refetch_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, PublicKey] = {}
+        self._fetched_at: float | None = None
+        self._last_unknown_refetch: dict[str, float] = {}
+        self._last_any_unknown_refetch: float | None = None
+        self.fetch_count = 0
+
+    def _refresh(self) -> None:
+        self.fetch_count += 1
+        try:
+            data = self._fetch(self.url)
+        except (OSError, ValueError) as exc:
+            raise HandshakeError("The connector could not fetch the AAS keys.") from exc
+        keys: dict[str, PublicKey] = {}
+        for jwk in data["keys"]:
+            if (
+                not isinstance(jwk, dict)
+                or jwk.get("kty") != "RSA"
+                or not isinstance(jwk.get("kid"), str)
+            ):
+                continue
+            if jwk.get("use", "sig") != "sig":
+                continue
+            try:
+                keys[jwk["kid"]] = jwk_to_public_key(jwk)
+            except KeyFormatError:
+                continue
+        self._keys = keys
+        self._fetched_at = self._clock()
+
+    def __call__(self, header: dict[str, Any]) -> list[PublicKey]:
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid or len(kid) > 200:
+            raise HandshakeError("The SignedToken names no key (kid).")
+        with self._lock:
+            now = self._clock()
+            if self._fetched_at is None or now - self._fetched_at > self._cache_seconds:
+                self._refresh()
+            key = self._keys.get(kid)
+            if key is None:
+                last = self._last_unknown_refetch.get(kid)
+                last_any = self._last_any_unknown_refetch
+                if (last is None or now - last >= self._refetch_seconds) and (
+                    last_any is None or now - last_any >= ANY_UNKNOWN_KID_REFETCH_SECONDS
+                ):
+                    if len(self._last_unknown_refetch) > 1000:
+                        self._last_unknown_refetch.clear()
+                    self._last_unknown_refetch[kid] = now
+                    self._last_any_unknown_refetch = now
+                    self._refresh()
+                    key = self._keys.get(kid)
+            if key is None:
+                raise _unknown_key()
+            return [key]

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PendingHandshake(models.Model):
+    """A nonce the AAS has sent a connector and not yet seen answered.
+
+    Single-use across every app server sharing the database: a reply is accepted only by the
+    one conditional UPDATE that marks it used (see `services._consume_nonce`)."""
+
+    nonce = models.CharField(_("nonce"), max_length=64, unique=True)
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="pending_handshakes",
+        verbose_name=_("application"),
+    )
+    context = models.CharField(_("context"), max_length=200, blank=True, default="")
+    created = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pending handshake")
+        verbose_name_plural = _("pending handshakes")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.nonce}"

@@ -1,0 +1,302 @@
+"""The registry as Application Authorization Service (SPEC section 7): resolve `app://<uri>`
+to a connector's real URL only after the connector proves it holds the application's key.
+
+The handshake, in three steps a test can also drive one at a time:
+
+1. `begin_handshake`: store a fresh nonce (single-use, with a time-to-live) and sign the
+   `SignedToken` with the active AAS key.
+2. `call_connector`: POST `{"SignedToken": ...}` to the record's connector URL; timeouts, a
+   size cap, no redirects, no proxy from the environment.
+3. `complete_handshake`: check the `SignedApplicationToken` against the record's public keys
+   and consume the nonce with one conditional UPDATE, so a reply counts once even with many
+   app servers on one database.
+
+The connector URL never appears in an error, a history note or a log line: logs name the
+application URI and the failure class only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from connector.keys import KeyFormatError, jwk_to_public_key
+from connector.tokens import (
+    TOKEN_LIFETIME_SECONDS,
+    HandshakeError,
+    build_aas_token,
+    new_nonce,
+    verify_application_token,
+)
+from trustregistry.aas.errors import (
+    ApplicationDisabled,
+    ConnectorUnreachable,
+    HandshakeFailed,
+    InvalidResolveRequest,
+    ResolveError,
+    UnknownApplication,
+)
+from trustregistry.aas.models import PendingHandshake
+from trustregistry.common import clock
+from trustregistry.keys.models import KeyPurpose
+from trustregistry.keys.services import get_active_key
+from trustregistry.registry import validators
+from trustregistry.registry.models import TrustedApplication
+from trustregistry.registry.selectors import application_get
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_SECONDS = 3.0
+READ_TIMEOUT_SECONDS = 10.0
+MAX_REPLY_BYTES = 64 * 1024
+MAX_REASON_LENGTH = 200
+MAX_CONTEXT_LENGTH = 200
+APP_SCHEME = "app://"
+
+
+# ---------------------------------------------------------------- step 1
+
+
+@dataclass(frozen=True)
+class HandshakeAttempt:
+    application: TrustedApplication
+    nonce: str
+    signed_token: str
+
+
+def _check_record(application: TrustedApplication) -> None:
+    if not application.is_enabled:
+        raise ApplicationDisabled()
+    if not application.connector_url:
+        raise HandshakeFailed("The application record has no connector URL.")
+    if not application.public_keys:
+        raise HandshakeFailed(
+            "The application record has no public key to check the connector with."
+        )
+
+
+def begin_handshake(*, application: TrustedApplication, context: str) -> HandshakeAttempt:
+    _check_record(application)
+    key = get_active_key(KeyPurpose.AAS)
+    now = clock.now()
+    nonce = new_nonce()
+    # Autocommitted before the call: the connector may share this database (make run), and a
+    # transaction held open across the HTTP call would lock it out.
+    PendingHandshake.objects.create(
+        nonce=nonce,
+        application=application,
+        context=context,
+        created=now,
+        expires_at=now + dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS),
+    )
+    token = build_aas_token(
+        private_key=key.private_key,
+        kid=key.kid,
+        x5t=key.public_jwk["x5t"],
+        issuer=settings.TRUSTREGISTRY_AAS_ISSUER,
+        application_uri=application.client_id,
+        context=context,
+        nonce=nonce,
+        now=now.timestamp(),
+    )
+    return HandshakeAttempt(application=application, nonce=nonce, signed_token=token)
+
+
+# ---------------------------------------------------------------- step 2
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy or .netrc from the environment
+    return session
+
+
+def _clean_reason(reason: Any, connector_url: str) -> str:
+    text = reason if isinstance(reason, str) and reason.strip() else "no reason given"
+    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    if connector_url:
+        text = text.replace(connector_url, "[connector]")
+    return text[:MAX_REASON_LENGTH]
+
+
+def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
+    """POST the SignedToken; the connector's JSON answer. Raises ResolveError."""
+    url = attempt.application.connector_url
+    uri = attempt.application.client_id
+    try:
+        validators.validate_connector_url(url)
+    except ValidationError as exc:
+        raise HandshakeFailed("The application record's connector URL is not valid.") from exc
+    try:
+        with _session() as session:
+            response = session.post(
+                url,
+                json={"SignedToken": attempt.signed_token},
+                headers={"Accept": "application/json"},
+                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
+                allow_redirects=False,
+                stream=True,
+            )
+            with response:
+                body = b""
+                for chunk in response.iter_content(chunk_size=16 * 1024):
+                    body += chunk
+                    if len(body) > MAX_REPLY_BYTES:
+                        logger.warning("handshake %s: connector answer too large", uri)
+                        raise HandshakeFailed("The connector's answer is too large.")
+                status = response.status_code
+    except requests.Timeout as exc:
+        logger.warning("handshake %s: connector timed out (%s)", uri, type(exc).__name__)
+        raise ConnectorUnreachable("The connector did not answer in time.") from exc
+    except requests.RequestException as exc:
+        # str(exc) would carry the URL: log only the class.
+        logger.warning("handshake %s: connector unreachable (%s)", uri, type(exc).__name__)
+        raise ConnectorUnreachable() from exc
+    if 300 <= status < 400:
+        raise HandshakeFailed("The connector answered with a redirect, which is not followed.")
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or "Succeeded" not in answer:
+        logger.warning(
+            "handshake %s: connector answered HTTP %s without a handshake answer", uri, status
+        )
+        raise HandshakeFailed(f"The connector answered HTTP {status} without a handshake answer.")
+    if answer.get("Succeeded") is not True:
+        reason = _clean_reason(answer.get("Reason"), url)
+        logger.info("handshake %s: connector refused: %s", uri, reason)
+        raise HandshakeFailed(f"The connector refused the handshake: {reason}")
+    if status != 200:
+        raise HandshakeFailed(f"The connector answered HTTP {status}.")
+    return answer
+
+
+# ---------------------------------------------------------------- step 3
+
+
+def _consume_nonce(*, nonce: str, application: TrustedApplication) -> bool:
+    now = clock.now()
+    updated = PendingHandshake.objects.filter(
+        nonce=nonce, application=application, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    return updated == 1
+
+
+def complete_handshake(*, attempt: HandshakeAttempt, reply_token: Any) -> None:
+    """Accept the connector's `SignedApplicationToken` once. Raises HandshakeFailed."""
+    application = attempt.application
+    public_keys = []
+    for jwk in application.public_keys:
+        try:
+            public_keys.append(jwk_to_public_key(jwk))
+        except KeyFormatError:
+            continue
+    try:
+        verify_application_token(
+            reply_token,
+            expected_nonce=attempt.nonce,
+            public_keys=public_keys,
+            now=clock.now().timestamp(),
+        )
+    except HandshakeError as exc:
+        logger.warning("handshake %s: reply refused: %s", application.client_id, exc.reason)
+        raise HandshakeFailed(exc.reason) from exc
+    if not _consume_nonce(nonce=attempt.nonce, application=application):
+        logger.warning("handshake %s: reply for a used or expired nonce", application.client_id)
+        raise HandshakeFailed("The reply's nonce was already used or has expired.")
+    # Disabling a record stops every handshake of it at once, also one under way.
+    if not TrustedApplication.objects.filter(pk=application.pk, is_enabled=True).exists():
+        raise ApplicationDisabled()
+
+
+def run_handshake(*, application: TrustedApplication, context: str) -> None:
+    attempt = begin_handshake(application=application, context=context)
+    answer = call_connector(attempt)
+    complete_handshake(attempt=attempt, reply_token=answer.get("SignedApplicationToken"))
+
+
+# ---------------------------------------------------------------- resolve
+
+
+@dataclass(frozen=True)
+class Resolved:
+    url: str
+
+
+def _validate_context(context: Any) -> str:
+    if not isinstance(context, str) or not context.strip():
+        raise InvalidResolveRequest("The context (tenant context id) is required.")
+    if len(context) > MAX_CONTEXT_LENGTH or not context.isprintable():
+        raise InvalidResolveRequest("The context must be at most 200 printable characters.")
+    return context
+
+
+def resolve_connector(*, url: Any, context: Any = None) -> Resolved:
+    """`https://...` unchanged; `app://<uri>` to the connector URL after a handshake."""
+    if not isinstance(url, str) or not url or len(url) > 2000:
+        raise InvalidResolveRequest(
+            'The body must be {"url": "app://<application uri>", "context": "<id>"}.'
+        )
+    if url.lower().startswith("https://"):
+        return Resolved(url=url)  # a legacy connector setting: no handshake to run
+    if not url.startswith(APP_SCHEME):
+        raise InvalidResolveRequest("The url must be app://<application uri> or an https:// URL.")
+    application_uri = url[len(APP_SCHEME) :]
+    try:
+        validators.validate_application_uri(application_uri)
+    except ValidationError as exc:
+        raise UnknownApplication() from exc
+    context = _validate_context(context)
+    application = application_get(application_uri=application_uri)
+    if application is None:
+        raise UnknownApplication()
+    run_handshake(application=application, context=context)
+    logger.info("handshake %s: resolved", application.client_id)
+    return Resolved(url=application.connector_url)
+
+
+# ---------------------------------------------------------------- the admin's test button
+
+
+@dataclass(frozen=True)
+class HandshakeTestResult:
+    ok: bool
+    message: str
+
+
+HANDSHAKE_TEST_CONTEXT = "handshake-test"
+
+
+def run_handshake_test(*, application: TrustedApplication, actor: Any) -> HandshakeTestResult:
+    """Run the handshake against the record's connector and note who ran it and the outcome
+    in the record's history. The message never contains the connector URL."""
+    from trustregistry.registry.services import history_note
+
+    try:
+        run_handshake(application=application, context=HANDSHAKE_TEST_CONTEXT)
+    except ResolveError as exc:
+        note = f"handshake tested: failed ({exc.message})"
+        history_note(application=application, actor=actor, reason=note)
+        return HandshakeTestResult(ok=False, message=exc.message)
+    history_note(application=application, actor=actor, reason="handshake tested: ok")
+    return HandshakeTestResult(
+        ok=True, message="The connector proved it holds the application's key."
+    )
+
+
+def purge_expired_handshakes(*, batch_size: int = 1000) -> int:
+    """Delete expired pending nonces, at most `batch_size` (call repeatedly for more)."""
+    ids = list(
+        PendingHandshake.objects.filter(expires_at__lte=clock.now()).values_list("id", flat=True)[
+            :batch_size
+        ]
+    )
+    return PendingHandshake.objects.filter(id__in=ids).delete()[0] if ids else 0

@@ -1,0 +1,60 @@
+"""Thin HTTP views of the AAS: connector resolution (DRF) and the AAS certificate download."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trustregistry.aas.errors import InvalidResolveRequest
+from trustregistry.aas.services import resolve_connector
+from trustregistry.keys.services import aas_certificate_pem
+
+
+class ResolveConnectorView(APIView):
+    """POST /api/connectors/resolve (SPEC section 7). Authentication, the scope check and the
+    error shape come from the API's REST_FRAMEWORK defaults."""
+
+    required_scopes = ("sec",)
+    update_scope_exempt = True  # resolving asks a question; it changes no record
+
+    @extend_schema(
+        request=inline_serializer(
+            "ResolveConnectorRequest",
+            {"url": serializers.CharField(), "context": serializers.CharField(required=False)},
+        ),
+        responses={
+            200: inline_serializer("ResolveConnectorResponse", {"url": serializers.CharField()})
+        },
+        examples=[
+            OpenApiExample(
+                "app:// URL",
+                value={"url": "app://mywebsite.com/myapp1", "context": "Cust12345"},
+                request_only=True,
+            )
+        ],
+        description=(
+            "Turns app://<application uri> into the connector's URL after the signed-JWT "
+            "handshake; an https:// URL is returned unchanged. Needs the `sec` scope. Errors: "
+            "unknown_application, application_disabled, handshake_failed, connector_unreachable."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data
+        if not isinstance(data, dict):
+            raise InvalidResolveRequest()
+        resolved = resolve_connector(url=data.get("url"), context=data.get("context"))
+        return Response({"url": resolved.url}, headers={"Cache-Control": "no-store"})
+
+
+@require_GET
+def aas_certificate(request: HttpRequest) -> HttpResponse:
+    """The active AAS certificate as PEM, for connectors that pin it."""
+    response = HttpResponse(aas_certificate_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'inline; filename="aas-certificate.pem"'
+    response["Cache-Control"] = "public, max-age=300"
+    return response
