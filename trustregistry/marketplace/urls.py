@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from trustregistry.marketplace import views
+
+app_name = "marketplace"
+
+urlpatterns = [
+    path("apps/install", views.install, name="install"),
+    path("apps/uninstall", views.uninstall, name="uninstall"),
+]

@@ -1,0 +1,280 @@
+"""Reads for the marketplace pages: what an install link would create or change on a record.
+
+The same plan is computed for the confirmation page (GET) and again, under a row lock, when
+the administrator confirms (POST); `state` fingerprints the record so a confirmation given
+for a record that changed in between is not applied blindly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from trustregistry.marketplace.params import UNNAMED, ClientType, InstallRequest
+from trustregistry.registry import selectors as registry_selectors
+from trustregistry.registry import validators
+from trustregistry.registry.models import Source, TrustedApplication
+
+NEW_RECORD_STATE = "new"
+
+LABELS = {
+    "application_uri": gettext_lazy("Application URI"),
+    "name": gettext_lazy("Name"),
+    "client_type": gettext_lazy("Client type"),
+    "login_urls": gettext_lazy("Login URLs"),
+    "impersonate_internal_allowed": gettext_lazy("Impersonate as internal user allowed"),
+    "impersonate_community_allowed": gettext_lazy("Impersonate as community user allowed"),
+    "scope": gettext_lazy("Scope"),
+    "system_user_allowed": gettext_lazy("System user allowed"),
+    "system_user": gettext_lazy("System user"),
+    "is_enabled": gettext_lazy("Is enabled"),
+    "source": gettext_lazy("Source"),
+    "uninstalled_at": gettext_lazy("Uninstalled"),
+    "secret": gettext_lazy("Secret"),
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    label: str
+    old: str | None  # None: the record does not exist yet
+    new: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    request: InstallRequest
+    application: TrustedApplication | None
+    state: str
+    rows: list[FieldChange]
+    warnings: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # faults that depend on the stored record
+
+    @property
+    def creates(self) -> bool:
+        return self.application is None
+
+    @property
+    def changes(self) -> list[FieldChange]:
+        return [row for row in self.rows if row.changed]
+
+
+def application_for_marketplace(*, application_uri: str) -> TrustedApplication | None:
+    return registry_selectors.application_get(application_uri=application_uri)
+
+
+def marketplace_system_username() -> str:
+    return settings.TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER
+
+
+def record_state(application: TrustedApplication | None) -> str:
+    """A fingerprint of everything an install reads or writes on the record."""
+    if application is None:
+        return NEW_RECORD_STATE
+    snapshot = {
+        "pk": application.pk,
+        "updated": application.updated.isoformat() if application.updated else None,
+        "names": sorted((n.language, n.name) for n in application.names.all()),
+        "secrets": sorted(s.pk for s in application.secrets.all()),
+    }
+    digest = hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest()
+    return digest[:32]
+
+
+def target_fields(request: InstallRequest) -> dict[str, Any]:
+    """The record fields an install link sets: the link describes them all, with its defaults.
+
+    Fields the marketplace does not describe (logout URLs, Basic, connector URL, public keys,
+    other languages' names) keep their values on an existing record. With `serviceAccess=none`
+    the system user itself is left as it is: without *system user allowed* it has no effect.
+    """
+    return {
+        "client_type": request.client_type.value,
+        "login_urls": [request.redirect_uri] if request.redirect_uri else [],
+        "impersonate_internal_allowed": request.impersonate_internal,
+        "impersonate_community_allowed": request.impersonate_community,
+        "scope": request.scope,
+        "system_user_allowed": request.system_user_allowed,
+        "is_enabled": True,
+        "source": Source.MARKETPLACE.value,
+    }
+
+
+def _yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
+
+
+def _display(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return _yes_no(value)
+    if name == "client_type":
+        return _("public") if value == ClientType.PUBLIC else _("confidential")
+    if name == "source":
+        return _("marketplace") if value == Source.MARKETPLACE else _("manual")
+    if name == "uninstalled_at":
+        return formats.date_format(value, "DATETIME_FORMAT") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(value) if value else _("(none)")
+    return str(value) if value not in (None, "") else _("(none)")
+
+
+def install_plan(
+    *, request: InstallRequest, application: TrustedApplication | None = None, lookup: bool = True
+) -> InstallPlan:
+    """What confirming `request` would do. Pass the (locked) record, or let it be looked up."""
+    if application is None and lookup:
+        application = application_for_marketplace(application_uri=request.application_uri)
+    user_model = get_user_model()
+    system_username = marketplace_system_username()
+    rows: list[FieldChange] = []
+    warnings: list[str] = []
+    blockers: list[str] = []
+
+    def row(name: str, old: Any, new: Any, *, exists: bool) -> None:
+        rows.append(
+            FieldChange(
+                field=name,
+                label=str(LABELS[name]),
+                old=_display(name, old) if exists else None,
+                new=_display(name, new),
+            )
+        )
+
+    exists = application is not None
+    if not exists:
+        row("application_uri", None, request.application_uri, exists=False)
+    default_language = settings.LANGUAGE_CODE
+    current_name = None
+    if application is not None:
+        current_name = next(
+            (n.name for n in application.names.all() if n.language == default_language), None
+        )
+    new_name = request.application_name or (current_name if exists else UNNAMED)
+    row("name", current_name, new_name, exists=exists)
+
+    for name, value in target_fields(request).items():
+        row(
+            name,
+            getattr(application, name) if application is not None else None,
+            value,
+            exists=exists,
+        )
+
+    if request.system_user_allowed:
+        current_user = (
+            application.system_user.username if application and application.system_user else None
+        )
+        row("system_user", current_user, system_username, exists=exists)
+        existing_user = user_model.objects.filter(username=system_username).first()
+        if existing_user is not None and not existing_user.is_system:
+            blockers.append(
+                _(
+                    "The user %(user)s named by TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER exists "
+                    "but is not a system user, so it cannot act for a service application."
+                )
+                % {"user": system_username}
+            )
+        elif existing_user is None:
+            warnings.append(
+                _(
+                    "The system user %(user)s does not exist yet: "
+                    "it will be created as a system user."
+                )
+                % {"user": system_username}
+            )
+    if application is not None and application.uninstalled_at is not None:
+        row("uninstalled_at", application.uninstalled_at, None, exists=True)
+    if request.request_secret:
+        rows.append(
+            FieldChange(
+                field="secret",
+                label=str(LABELS["secret"]),
+                old=None
+                if not exists
+                else _("%(count)d stored") % {"count": application.secrets.count()},
+                new=_("a new 24-character secret, shown once after you confirm"),
+            )
+        )
+
+    if (
+        application is not None
+        and request.client_type == ClientType.PUBLIC
+        and application.secrets.exists()
+    ):
+        blockers.append(
+            _(
+                "The existing record holds secrets, and a public client may hold none. Remove its "
+                "secrets in the administration first, or install it as a confidential client."
+            )
+        )
+    warnings.extend(_warnings(request, application))
+    return InstallPlan(
+        request=request,
+        application=application,
+        state=record_state(application),
+        rows=rows,
+        warnings=warnings,
+        blockers=blockers,
+    )
+
+
+def _warnings(request: InstallRequest, application: TrustedApplication | None) -> list[str]:
+    warnings = []
+    if "sec" in request.scope.split():
+        warnings.append(
+            _(
+                "This application asks for the sec scope: access to the security infrastructure "
+                "(trusted applications and connector resolution). Grant it only to applications "
+                "you trust with that."
+            )
+        )
+    if not validators.application_uri_is_domain_based(request.application_uri):
+        warnings.append(
+            _(
+                "The application URI does not look like a domain-based URI (recommended form: "
+                "mywebsite.com/myapp1)."
+            )
+        )
+    if request.protocol_scopes:
+        warnings.append(
+            _(
+                "%(scopes)s: every application that signs users in may ask for these; they are "
+                "not stored on the record."
+            )
+            % {"scopes": " ".join(request.protocol_scopes)}
+        )
+    if not request.impersonate_internal and not request.system_user_allowed:
+        warnings.append(
+            _(
+                "With impersonate=none and serviceAccess=none the application can neither sign "
+                "users in nor obtain tokens of its own."
+            )
+        )
+    has_secret = request.request_secret or (
+        application is not None and application.secrets.exists()
+    )
+    if request.system_user_allowed and not has_secret:
+        warnings.append(
+            _(
+                "Client credentials need a secret: the link does not request one, so generate one "
+                "in the administration before the application can use them."
+            )
+        )
+    if application is not None and application.source == Source.MANUAL:
+        warnings.append(
+            _("This record was created by hand; after the install its source is the marketplace.")
+        )
+    return warnings
