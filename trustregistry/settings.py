@@ -182,17 +182,37 @@ OAUTH2_PROVIDER = {
 
 # ------------------------------------------------------------------ DRF
 
+# The API's defaults, and those of every other helper's API view: bearer JWT or Basic
+# (trustregistry.api.authentication), the scope rules of SPEC section 4
+# (trustregistry.api.permissions.ScopePermission: unsafe methods need `update`; a view adds
+# `required_scopes = ("sec",)`, or `update_scope_exempt = True` for a POST that changes nothing),
+# and one JSON error shape (trustregistry.api.exceptions).
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "trustregistry.api.authentication.BearerTokenAuthentication",
+        "trustregistry.api.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["trustregistry.api.permissions.ScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "EXCEPTION_HANDLER": "trustregistry.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trust registry API",
-    "DESCRIPTION": "Trusted-application records and app:// connector resolution.",
+    "DESCRIPTION": (
+        "Trusted-application records and app:// connector resolution. Authenticate with a "
+        "bearer access token from /id/connect/token, or HTTP Basic with the X-Application-Uri "
+        "header. Unsafe methods need the `update` scope; trusted applications and connector "
+        "resolution need `sec`. Errors are JSON {\"error\", \"message\"}."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # ------------------------------------------------------------------ logging

@@ -1,3 +1,37 @@
-from django.urls import path  # noqa: F401
+"""The API's URLs (SPEC section 6). The catch-all must stay last: any other /api/ path answers
+JSON 404, never Django's HTML page."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
+
+from trustregistry.api import views
+from trustregistry.api.exceptions import api_not_found
+
+
+class SchemaView(SpectacularAPIView):
+    # The OpenAPI document describes the API; it reveals no data, so it needs no token.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+urlpatterns = [
+    path("me", views.MeView.as_view(), name="api-me"),
+    path("trusted-applications/", views.TrustedApplicationListView.as_view(), name="api-apps"),
+    # Before the detail route: `<uri>` is a path and would swallow `/secrets`.
+    path(
+        "trusted-applications/<path:uri>/secrets/",
+        views.TrustedApplicationSecretsView.as_view(),
+        name="api-app-secrets",
+    ),
+    path(
+        "trusted-applications/<path:uri>/",
+        views.TrustedApplicationDetailView.as_view(),
+        name="api-app",
+    ),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
+    path("<path:path>", api_not_found),
+    path("", api_not_found),
+]

@@ -174,14 +174,41 @@ def jwks() -> dict:
     return {"keys": [row.public_jwk for row in published_keys()]}
 
 
+# kid -> (cached until, epoch seconds; public key). Every bearer request verifies a token, and
+# the key set changes only on rotation: a short in-process cache saves a query per request.
+# Only hits are cached (a key created by a rotation on another server is found at once), and an
+# entry never outlives the key's `publish_until`, so a retired key stops verifying on time.
+PUBLIC_KEY_CACHE_SECONDS = 60
+_PUBLIC_KEY_CACHE_MAX = 64
+_public_key_cache: dict[tuple[str, str | None], tuple[float, rsa.RSAPublicKey]] = {}
+
+
+def clear_public_key_cache() -> None:
+    _public_key_cache.clear()
+
+
 def public_key_for_kid(kid: str, purpose: str | None = None) -> rsa.RSAPublicKey | None:
     """The published public key with this kid (for verifying the registry's own tokens)."""
     now = clock.now()
+    cache_key = (kid, purpose)
+    cached = _public_key_cache.get(cache_key)
+    if cached is not None and cached[0] > now.timestamp():
+        return cached[1]
     qs = SigningKey.objects.filter(models_q_published(now), kid=kid)
     if purpose:
         qs = qs.filter(purpose=purpose)
     row = qs.first()
-    return _load_private(row.private_key_pem).public_key() if row else None
+    if row is None:
+        _public_key_cache.pop(cache_key, None)
+        return None
+    public_key = _load_private(row.private_key_pem).public_key()
+    until = now.timestamp() + PUBLIC_KEY_CACHE_SECONDS
+    if row.publish_until is not None:
+        until = min(until, row.publish_until.timestamp())
+    if len(_public_key_cache) >= _PUBLIC_KEY_CACHE_MAX:
+        _public_key_cache.clear()
+    _public_key_cache[cache_key] = (until, public_key)
+    return public_key
 
 
 def aas_certificate_pem() -> str:

@@ -1,0 +1,476 @@
+"""Bearer and Basic authentication (SPEC sections 4 and 5), driven through GET /api/me."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+
+import jwt
+import pytest
+import time_machine
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.test import override_settings
+
+from tests import factories
+from tests.api.conftest import basic_header
+from trustregistry.common import clock
+from trustregistry.keys.models import KeyPurpose, SigningKey
+from trustregistry.keys.services import get_active_key, rotate_key
+from trustregistry.oauth.access_tokens import issue_access_token
+from trustregistry.registry import services
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/me"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _claims(app, user, **overrides):  # type: ignore[no-untyped-def]
+    now = int(clock.now().timestamp())
+    claims = {
+        "iss": settings.TRUSTREGISTRY_ISSUER,
+        "aud": settings.TRUSTREGISTRY_TOKEN_AUDIENCE,
+        "sub": str(user.pk),
+        "client_id": app.client_id,
+        "scope": "update",
+        "iat": now,
+        "exp": now + 3600,
+        "jti": "forged",
+        "user_type": user.kind,
+    }
+    claims.update(overrides)
+    return claims
+
+
+def _assert_invalid_token(response, fragment: str = "") -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 401
+    body = response.json()
+    assert body["error"] == "invalid_token"
+    assert fragment.lower() in body["message"].lower()
+    challenge = response["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="trustregistry"')
+    assert 'error="invalid_token"' in challenge
+
+
+# ------------------------------------------------------------------ bearer: good
+
+
+def test_bearer_token_of_a_user_identifies_user_app_and_scopes(client, bearer):
+    app = factories.TrustedApplicationFactory(client_id="mywebsite.com/myapp1", scope="update crm")
+    user = factories.UserFactory(username="maria")
+    response = client.get(ME, HTTP_AUTHORIZATION=bearer(app, user, "update crm"))
+    assert response.status_code == 200
+    assert response.json() == {
+        "username": "maria",
+        "kind": "internal",
+        "application_uri": "mywebsite.com/myapp1",
+        "scopes": ["crm", "update"],
+        "auth": "bearer",
+    }
+
+
+def test_client_credentials_token_acts_as_the_system_user(client, bearer):
+    app = factories.ServiceApplicationFactory(scope="sec")
+    response = client.get(ME, HTTP_AUTHORIZATION=bearer(app, app.system_user, "sec"))
+    assert response.status_code == 200
+    assert response.json()["username"] == app.system_user.username
+    assert response.json()["kind"] == "system"
+    assert response.json()["scopes"] == ["sec"]
+
+
+def test_lowercase_bearer_keyword_is_accepted(client, bearer):
+    app = factories.TrustedApplicationFactory()
+    header = bearer(app, factories.UserFactory(), "").replace("Bearer", "bearer", 1)
+    assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 200
+
+
+# ------------------------------------------------------------------ bearer: refused
+
+
+def test_no_credentials_is_401_with_both_challenges(client):
+    response = client.get(ME)
+    assert response.status_code == 401
+    assert response.json()["error"] == "not_authenticated"
+    challenge = response["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="trustregistry"')
+    assert 'Basic realm="trustregistry"' in challenge
+    assert "error=" not in challenge  # RFC 6750 3.1: no error code without credentials
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer not-a-jwt", "Bearer a.b.c"])
+def test_malformed_bearer_header_is_401(client, header):
+    response = client.get(ME, HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response.json()["error"] in {"invalid_token", "invalid_request"}
+    assert response["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_expired_token_is_401(client, bearer):
+    app = factories.TrustedApplicationFactory()
+    header = bearer(app, factories.UserFactory(), "update", lifetime=60)
+    assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 200
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=5)):
+        _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=header), "expired")
+
+
+def test_registry_expiry_acts_even_when_the_jwt_has_not_expired(client):
+    # Disabling a record shortens its tokens in the registry's table; the JWT's exp still says
+    # it is live, and the registry's record wins.
+    app = factories.TrustedApplicationFactory()
+    raw, row = issue_access_token(application=app, user=factories.UserFactory(), scope="")
+    row.expires = clock.now() - dt.timedelta(seconds=1)
+    row.save()
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}"), "expired")
+
+
+def test_revoked_token_is_401(client):
+    app = factories.TrustedApplicationFactory()
+    raw, row = issue_access_token(application=app, user=factories.UserFactory(), scope="")
+    assert client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+    row.revoke()
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}"), "revoked")
+
+
+def test_disabled_record_refuses_its_live_token_at_once(client, bearer):
+    app = factories.TrustedApplicationFactory()
+    header = bearer(app, factories.UserFactory(), "update")
+    assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 200
+    # Only the flag: the check itself must read it, not rely on the service's token cleanup.
+    type(app).objects.filter(pk=app.pk).update(is_enabled=False)
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=header), "disabled")
+
+
+def test_reenabled_record_does_not_revive_tokens_revoked_by_disabling(client, bearer):
+    app = factories.TrustedApplicationFactory()
+    header = bearer(app, factories.UserFactory(), "")
+    services.application_set_enabled(application=app, enabled=False)
+    services.application_set_enabled(application=app, enabled=True)
+    assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 401
+
+
+def test_inactive_user_is_401(client, bearer):
+    app = factories.TrustedApplicationFactory()
+    user = factories.UserFactory()
+    header = bearer(app, user, "")
+    user.is_active = False
+    user.save()
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=header), "inactive")
+
+
+def test_token_signed_by_another_registrys_key_is_401(client):
+    app = factories.TrustedApplicationFactory()
+    user = factories.UserFactory()
+    foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(
+        _claims(app, user), foreign, algorithm="RS256", headers={"kid": "foreign", "typ": "at+jwt"}
+    )
+    _assert_invalid_token(
+        client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}"), "not signed by a key"
+    )
+
+
+def test_token_signed_by_another_key_under_our_kid_is_401(client):
+    app = factories.TrustedApplicationFactory()
+    user = factories.UserFactory()
+    our_kid = get_active_key(KeyPurpose.OIDC).kid
+    foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(
+        _claims(app, user), foreign, algorithm="RS256", headers={"kid": our_kid, "typ": "at+jwt"}
+    )
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}"), "invalid")
+
+
+def test_alg_none_is_401(client, bearer):
+    app = factories.TrustedApplicationFactory()
+    user = factories.UserFactory()
+    bearer(app, user, "")  # creates the registry's key, so the kid below is real
+    kid = get_active_key(KeyPurpose.OIDC).kid
+    header = _b64(json.dumps({"alg": "none", "typ": "at+jwt", "kid": kid}).encode())
+    payload = _b64(json.dumps(_claims(app, user)).encode())
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=f"Bearer {header}.{payload}."))
+
+
+def test_hs256_signed_with_the_public_key_is_401(client):
+    app = factories.TrustedApplicationFactory()
+    user = factories.UserFactory()
+    key = get_active_key(KeyPurpose.OIDC)
+    public_pem = key.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = _b64(json.dumps({"alg": "HS256", "typ": "at+jwt", "kid": key.kid}).encode())
+    payload = _b64(json.dumps(_claims(app, user)).encode())
+    signature = _b64(hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    _assert_invalid_token(
+        client.get(ME, HTTP_AUTHORIZATION=f"Bearer {header}.{payload}.{signature}")
+    )
+
+
+def test_validly_signed_but_unrecorded_token_is_401(client):
+    # Our key, right claims, but never issued by the registry: the table decides.
+    app = factories.TrustedApplicationFactory()
+    user = factories.UserFactory()
+    key = get_active_key(KeyPurpose.OIDC)
+    token = jwt.encode(
+        _claims(app, user),
+        key.private_key,
+        algorithm="RS256",
+        headers={"kid": key.kid, "typ": "at+jwt"},
+    )
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}"))
+
+
+@pytest.mark.parametrize(
+    "claim", [{"aud": "https://elsewhere.example/api"}, {"iss": "https://evil.example/id"}]
+)
+def test_token_for_another_audience_or_issuer_is_401(client, claim):
+    app = factories.TrustedApplicationFactory()
+    user = factories.UserFactory()
+    key = get_active_key(KeyPurpose.OIDC)
+    token = jwt.encode(
+        _claims(app, user, **claim),
+        key.private_key,
+        algorithm="RS256",
+        headers={"kid": key.kid, "typ": "at+jwt"},
+    )
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}"))
+
+
+def test_id_token_typ_is_not_an_access_token(client):
+    app = factories.TrustedApplicationFactory()
+    user = factories.UserFactory()
+    key = get_active_key(KeyPurpose.OIDC)
+    token = jwt.encode(
+        _claims(app, user),
+        key.private_key,
+        algorithm="RS256",
+        headers={"kid": key.kid, "typ": "JWT"},
+    )
+    _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}"), "at+jwt")
+
+
+# ------------------------------------------------------------------ bearer: keys and scopes
+
+
+def test_token_of_a_rotated_key_works_until_the_key_is_unpublished(client, bearer):
+    app = factories.TrustedApplicationFactory()
+    # Longer-lived than the old key stays published, so only the key decides the outcome.
+    header = bearer(app, factories.UserFactory(), "", lifetime=3 * 86400)
+    assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 200  # caches the key
+    rotate_key(purpose=KeyPurpose.OIDC)
+    old = SigningKey.objects.filter(purpose=KeyPurpose.OIDC, retired_at__isnull=False).get()
+    assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 200
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=30)):
+        assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 200
+    with time_machine.travel(old.publish_until + dt.timedelta(seconds=1)):
+        _assert_invalid_token(client.get(ME, HTTP_AUTHORIZATION=header), "not signed by a key")
+
+
+def test_key_cache_never_outlives_publish_until(client, bearer):
+    app = factories.TrustedApplicationFactory()
+    header = bearer(app, factories.UserFactory(), "")
+    rotate_key(purpose=KeyPurpose.OIDC)
+    old = SigningKey.objects.filter(purpose=KeyPurpose.OIDC, retired_at__isnull=False).get()
+    SigningKey.objects.filter(pk=old.pk).update(
+        publish_until=clock.now() + dt.timedelta(seconds=20)
+    )
+    assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 200  # cached with that bound
+    with time_machine.travel(clock.now() + dt.timedelta(seconds=30)):
+        assert client.get(ME, HTTP_AUTHORIZATION=header).status_code == 401
+
+
+def test_scopes_the_record_no_longer_trusts_are_dropped(client, bearer):
+    app = factories.TrustedApplicationFactory(scope="update sec")
+    header = bearer(app, factories.StaffUserFactory(), "update sec")
+    assert client.get(ME, HTTP_AUTHORIZATION=header).json()["scopes"] == ["sec", "update"]
+    services.application_update(application=app, scope="update")
+    assert client.get(ME, HTTP_AUTHORIZATION=header).json()["scopes"] == ["update"]
+
+
+def test_community_user_never_has_sec(client, bearer):
+    app = factories.PublicApplicationFactory(scope="sec update")
+    user = factories.CommunityUserFactory()
+    response = client.get(ME, HTTP_AUTHORIZATION=bearer(app, user, "openid sec update"))
+    assert response.status_code == 200
+    assert response.json()["kind"] == "community"
+    assert response.json()["scopes"] == ["openid", "update"]
+
+
+# ------------------------------------------------------------------ basic
+
+
+@pytest.fixture
+def basic_app(db):  # type: ignore[no-untyped-def]
+    return factories.TrustedApplicationFactory(
+        client_id="legacy.example.com/erp", basic_auth_allowed=True, scope="update crm"
+    )
+
+
+def _basic(client, username, password, uri="legacy.example.com/erp", **extra):  # type: ignore[no-untyped-def]
+    headers = {"HTTP_AUTHORIZATION": basic_header(username, password), **extra}
+    if uri is not None:
+        headers["HTTP_X_APPLICATION_URI"] = uri
+    return client.get(ME, **headers)
+
+
+def _assert_basic_refused(response, code: str, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 401, response.content
+    assert response.json()["error"] == code
+    assert fragment in response.json()["message"]
+    assert response["WWW-Authenticate"].startswith('Basic realm="trustregistry"')
+
+
+def test_basic_as_the_named_application_with_its_scopes(client, basic_app):
+    factories.UserFactory(username="ivan")
+    response = _basic(client, "ivan", factories.DEFAULT_PASSWORD)
+    assert response.status_code == 200
+    assert response.json() == {
+        "username": "ivan",
+        "kind": "internal",
+        "application_uri": "legacy.example.com/erp",
+        "scopes": ["crm", "update"],
+        "auth": "basic",
+    }
+
+
+def test_basic_without_the_header_uses_the_default_application(client):
+    factories.TrustedApplicationFactory(
+        client_id="DomainApiBasicAuthentication", basic_auth_allowed=True
+    )
+    factories.UserFactory(username="ivan")
+    response = _basic(client, "ivan", factories.DEFAULT_PASSWORD, uri=None)
+    assert response.status_code == 200
+    assert response.json()["application_uri"] == "DomainApiBasicAuthentication"
+
+
+@override_settings(TRUSTREGISTRY_BASIC_AUTH_APPLICATION="other.example.com/api")
+def test_basic_default_application_follows_the_setting(client):
+    factories.UserFactory(username="ivan")
+    _assert_basic_refused(
+        _basic(client, "ivan", factories.DEFAULT_PASSWORD, uri=None),
+        "unknown_application",
+        "'other.example.com/api' does not exist",
+    )
+
+
+def test_basic_refused_when_the_application_does_not_exist(client):
+    factories.UserFactory(username="ivan")
+    _assert_basic_refused(
+        _basic(client, "ivan", factories.DEFAULT_PASSWORD, uri="nowhere.example.com/x"),
+        "unknown_application",
+        "does not exist",
+    )
+
+
+def test_basic_refused_when_the_application_is_disabled(client, basic_app):
+    services.application_set_enabled(application=basic_app, enabled=False)
+    factories.UserFactory(username="ivan")
+    _assert_basic_refused(
+        _basic(client, "ivan", factories.DEFAULT_PASSWORD), "application_disabled", "not enabled"
+    )
+
+
+def test_basic_refused_when_the_application_does_not_allow_it(client, basic_app):
+    services.application_update(application=basic_app, basic_auth_allowed=False)
+    factories.UserFactory(username="ivan")
+    _assert_basic_refused(
+        _basic(client, "ivan", factories.DEFAULT_PASSWORD),
+        "basic_auth_not_allowed",
+        "does not allow Basic authentication",
+    )
+
+
+def test_basic_refused_for_a_user_other_than_the_system_user(client, basic_app):
+    system = factories.SystemUserFactory(username="erp-service")
+    services.application_update(application=basic_app, system_user=system)
+    factories.UserFactory(username="ivan")
+    _assert_basic_refused(
+        _basic(client, "ivan", factories.DEFAULT_PASSWORD), "system_user_only", "only for that user"
+    )
+
+
+def test_basic_allowed_for_the_system_user_with_a_password(client, basic_app):
+    system = factories.SystemUserFactory(username="erp-service")
+    system.set_password("service password 123")
+    system.save()
+    services.application_update(application=basic_app, system_user=system)
+    response = _basic(client, "erp-service", "service password 123")
+    assert response.status_code == 200
+    assert response.json()["kind"] == "system"
+
+
+def test_basic_refused_for_a_system_user_of_no_such_application(client, basic_app):
+    system = factories.SystemUserFactory(username="stray-service")
+    system.set_password("service password 123")
+    system.save()
+    _assert_basic_refused(
+        _basic(client, "stray-service", "service password 123"), "system_user_only", "system user"
+    )
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("ivan", "wrong password"), ("nobody", factories.DEFAULT_PASSWORD), ("ivan", "")],
+)
+def test_basic_refused_for_wrong_credentials(client, basic_app, username, password):
+    factories.UserFactory(username="ivan")
+    _assert_basic_refused(_basic(client, username, password), "invalid_credentials", "wrong")
+
+
+def test_basic_refused_for_an_inactive_user(client, basic_app):
+    factories.UserFactory(username="ivan", is_active=False)
+    _assert_basic_refused(
+        _basic(client, "ivan", factories.DEFAULT_PASSWORD), "invalid_credentials", "wrong"
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["Basic !!!notbase64", "Basic " + base64.b64encode(b"no-colon").decode(), "Basic a b"]
+)
+def test_malformed_basic_header_is_401(client, basic_app, value):
+    response = client.get(
+        ME, HTTP_AUTHORIZATION=value, HTTP_X_APPLICATION_URI="legacy.example.com/erp"
+    )
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_basic_community_user_never_has_sec(client):
+    factories.TrustedApplicationFactory(
+        client_id="portal.example.com/api",
+        basic_auth_allowed=True,
+        scope="sec update",
+        impersonate_community_allowed=True,
+    )
+    factories.CommunityUserFactory(username="guest")
+    response = _basic(client, "guest", factories.DEFAULT_PASSWORD, uri="portal.example.com/api")
+    assert response.status_code == 200
+    assert response.json()["scopes"] == ["update"]
+
+
+def test_basic_failures_are_throttled_per_user_and_address(client, basic_app):
+    factories.UserFactory(username="throttled-user")
+    factories.UserFactory(username="other-user")
+    for _ in range(settings.TRUSTREGISTRY_THROTTLE_FAILURES - 1):
+        assert _basic(client, "throttled-user", "wrong").status_code == 401
+    blocked = _basic(client, "throttled-user", "wrong")
+    assert blocked.status_code == 429
+    assert blocked.json()["error"] == "too_many_requests"
+    assert 0 < int(blocked["Retry-After"]) <= settings.TRUSTREGISTRY_THROTTLE_WINDOW
+    # Blocked even with the right password now ...
+    assert _basic(client, "throttled-user", factories.DEFAULT_PASSWORD).status_code == 429
+    # ... but not another user, nor the same user from another address.
+    assert _basic(client, "other-user", factories.DEFAULT_PASSWORD).status_code == 200
+    assert (
+        _basic(
+            client, "throttled-user", factories.DEFAULT_PASSWORD, REMOTE_ADDR="10.1.2.3"
+        ).status_code
+        == 200
+    )

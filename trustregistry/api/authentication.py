@@ -1,0 +1,248 @@
+"""DRF authentication for resource servers that trust this registry (SPEC sections 4 and 5).
+
+Two classes, both setting `request.user` to the acting user and `request.auth` to an
+`ApiAuth` (the application, the scopes in effect, how the caller authenticated):
+
+- `BearerTokenAuthentication`: an RFC 9068 access token of this registry, checked on every
+  request against the registry's record of the token, the application's enabled flag and the
+  user's active flag, so revocation and disabling take effect at once.
+- `BasicAuthentication`: `Authorization: Basic user:password` as the application named by
+  `X-Application-Uri` (or `settings.TRUSTREGISTRY_BASIC_AUTH_APPLICATION`), refused with one
+  of five messages, failures throttled per user name and client address.
+
+Both answer 401 with a `WWW-Authenticate` challenge (RFC 6750 for bearer).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from trustregistry.common.throttle import FailureThrottle, client_address
+from trustregistry.oauth.access_tokens import InvalidAccessToken, check_access_token
+from trustregistry.registry import scopes as scope_catalogue
+from trustregistry.registry.models import TrustedApplication
+
+REALM = "trustregistry"
+APPLICATION_URI_HEADER = "X-Application-Uri"
+
+AuthMethod = Literal["bearer", "basic"]
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    """What `request.auth` holds after a successful authentication."""
+
+    application: TrustedApplication
+    scopes: frozenset[str]
+    method: AuthMethod
+    claims: dict[str, Any] = field(default_factory=dict)  # the access token's claims (bearer)
+
+    def has_scopes(self, *wanted: str) -> bool:
+        return all(scope in self.scopes for scope in wanted)
+
+
+def effective_scopes(
+    *, granted: frozenset[str] | set[str], application: Any, user: Any
+) -> frozenset[str]:
+    """The scopes a request may use: granted ones the record still trusts; never `sec` for a
+    community user (SPEC section 4)."""
+    trusted = set(application.scopes) | set(scope_catalogue.PROTOCOL_SCOPES)
+    scopes = {s for s in granted if s in trusted}
+    if getattr(user, "kind", None) == "community":
+        scopes.discard(scope_catalogue.SEC)
+    return frozenset(scopes)
+
+
+class ChallengeFailed(exceptions.AuthenticationFailed):
+    """A 401 that carries its own stable error code and `WWW-Authenticate` challenge."""
+
+    def __init__(self, message: str, *, code: str, challenge: str):
+        super().__init__(detail=message, code=code)
+        self.error_code = code
+        self.www_authenticate = challenge
+
+
+def _quote(value: str) -> str:
+    # RFC 7235 quoted-string: no bare quotes or backslashes inside.
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def bearer_challenge(
+    error: str | None = None, description: str | None = None, scope: str | None = None
+) -> str:
+    parts = [f'realm="{REALM}"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        parts.append(f'error_description="{_quote(description)}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
+    return "Bearer " + ", ".join(parts)
+
+
+def basic_challenge() -> str:
+    return f'Basic realm="{REALM}", charset="UTF-8"'
+
+
+# ------------------------------------------------------------------ bearer
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    keyword = "bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiAuth] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.encode():
+            return None
+        if len(header) != 2:
+            raise self._fail(
+                "The Authorization header must be 'Bearer <token>'.", "invalid_request"
+            )
+        try:
+            raw = header[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise self._fail("The access token is malformed.") from exc
+        try:
+            live = check_access_token(raw)
+        except InvalidAccessToken as exc:
+            raise self._fail(exc.reason) from exc
+        application = live.application
+        user = live.user or application.system_user
+        if user is None or not user.is_active:
+            raise self._fail("The access token does not act as an active user.")
+        scopes = effective_scopes(granted=live.scopes, application=application, user=user)
+        return user, ApiAuth(
+            application=application, scopes=scopes, method="bearer", claims=live.claims
+        )
+
+    def _fail(self, message: str, error: str = "invalid_token") -> ChallengeFailed:
+        return ChallengeFailed(message, code=error, challenge=bearer_challenge(error, message))
+
+    def authenticate_header(self, request: Request) -> str:
+        return bearer_challenge()
+
+
+# ------------------------------------------------------------------ basic
+
+
+class BasicRefusal:
+    """The five refusals of SPEC section 5, each a stable code and its message."""
+
+    UNKNOWN_APPLICATION = "unknown_application"
+    APPLICATION_DISABLED = "application_disabled"
+    BASIC_NOT_ALLOWED = "basic_auth_not_allowed"
+    WRONG_USER = "system_user_only"
+    INVALID_CREDENTIALS = "invalid_credentials"
+
+
+_throttle = FailureThrottle("basic")
+
+
+class BasicAuthentication(BaseAuthentication):
+    keyword = "basic"
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiAuth] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.encode():
+            return None
+        username, password = self._credentials(header)
+        address = client_address(request)
+        # TooManyFailures (429 + Retry-After) goes to the API's exception handler.
+        _throttle.check(username, address)
+        try:
+            return self._authenticate(request, username, password)
+        except ChallengeFailed:
+            _throttle.record_failure(username, address)
+            raise
+
+    def _credentials(self, header: list[bytes]) -> tuple[str, str]:
+        if len(header) != 2:
+            raise self._fail(
+                "The Authorization header must be 'Basic <base64 of user:password>'.",
+                BasicRefusal.INVALID_CREDENTIALS,
+            )
+        try:
+            decoded = base64.b64decode(header[1], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise self._fail(
+                "The Basic credentials are not valid base64 of user:password.",
+                BasicRefusal.INVALID_CREDENTIALS,
+            ) from exc
+        username, sep, password = decoded.partition(":")
+        if not sep or not username:
+            raise self._fail(
+                "The Basic credentials must be user:password.", BasicRefusal.INVALID_CREDENTIALS
+            )
+        return username, password
+
+    def _authenticate(self, request: Request, username: str, password: str) -> tuple[Any, ApiAuth]:
+        uri = (request.headers.get(APPLICATION_URI_HEADER) or "").strip() or str(
+            settings.TRUSTREGISTRY_BASIC_AUTH_APPLICATION
+        )
+        application = (
+            TrustedApplication.objects.select_related("system_user").filter(client_id=uri).first()
+        )
+        if application is None:
+            raise self._fail(
+                f"The application '{uri}' does not exist.", BasicRefusal.UNKNOWN_APPLICATION
+            )
+        if not application.is_enabled:
+            raise self._fail(
+                f"The application '{uri}' is not enabled.", BasicRefusal.APPLICATION_DISABLED
+            )
+        if not application.basic_auth_allowed:
+            raise self._fail(
+                f"The application '{uri}' does not allow Basic authentication.",
+                BasicRefusal.BASIC_NOT_ALLOWED,
+            )
+        system_user = application.system_user
+        if system_user is not None and system_user.get_username() != username:
+            raise self._fail(
+                f"The application '{uri}' has a system user: Basic authentication is allowed "
+                "only for that user.",
+                BasicRefusal.WRONG_USER,
+            )
+        user = self._check_password(username, password)
+        if user is None:
+            raise self._fail(
+                "The user name or password is wrong.", BasicRefusal.INVALID_CREDENTIALS
+            )
+        if user.kind == "system" and (system_user is None or system_user.pk != user.pk):
+            # A system user is a service identity of one application, nothing else.
+            raise self._fail(
+                f"The user '{username}' is a system user and may use Basic authentication only "
+                "for the application it is the system user of.",
+                BasicRefusal.WRONG_USER,
+            )
+        scopes = effective_scopes(
+            granted=set(application.scopes), application=application, user=user
+        )
+        return user, ApiAuth(application=application, scopes=scopes, method="basic")
+
+    @staticmethod
+    def _check_password(username: str, password: str) -> Any:
+        user_model = get_user_model()
+        user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
+        if user is None:
+            # Spend the same hashing time as for a real user, so timing does not reveal names.
+            make_password(password)
+            return None
+        if not user.check_password(password) or not user.is_active:
+            return None
+        return user
+
+    def _fail(self, message: str, code: str) -> ChallengeFailed:
+        return ChallengeFailed(message, code=code, challenge=basic_challenge())
+
+    def authenticate_header(self, request: Request) -> str:
+        return basic_challenge()

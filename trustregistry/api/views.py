@@ -1,0 +1,271 @@
+"""The registry's REST API (SPEC section 6). Thin: reads through the selectors, writes through
+`trustregistry.registry.serialization` / `services`; authentication, scopes and errors come
+from the DRF defaults in settings (`trustregistry.api.authentication`, `.permissions`,
+`.exceptions`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trustregistry.api import schema
+from trustregistry.api.authentication import ApiAuth
+from trustregistry.api.permissions import ScopePermission, TrustedApplicationAdmin
+from trustregistry.common import clock
+from trustregistry.common.exceptions import InvalidInput, NotFound
+from trustregistry.registry import selectors, serialization, services
+from trustregistry.registry.models import ClientType, TrustedApplication
+
+ERRORS = {
+    400: schema.ErrorSerializer,
+    401: schema.ErrorSerializer,
+    403: schema.ErrorSerializer,
+    404: schema.ErrorSerializer,
+    429: schema.ErrorSerializer,
+    503: schema.ErrorSerializer,
+}
+
+URI_PARAMETER = OpenApiParameter(
+    "uri",
+    str,
+    OpenApiParameter.PATH,
+    description="The application URI as it is, slashes included (mywebsite.com/myapp1); "
+    "a percent-encoded form is accepted too.",
+)
+
+
+class MeView(APIView):
+    @extend_schema(
+        summary="Who the caller is",
+        responses={200: schema.MeSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Client credentials",
+                value={
+                    "username": "system-application",
+                    "kind": "system",
+                    "application_uri": "mywebsite.com/myapp1",
+                    "scopes": ["sec", "update"],
+                    "auth": "bearer",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        auth: ApiAuth = request.auth  # type: ignore[assignment]
+        user = request.user
+        return Response(
+            {
+                "username": user.get_username(),
+                "kind": user.kind,
+                "application_uri": auth.application.client_id,
+                "scopes": sorted(auth.scopes),
+                "auth": auth.method,
+            }
+        )
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return dict(request.data)
+
+
+def _record(app: TrustedApplication) -> dict[str, Any]:
+    # Re-read with names and secrets prefetched: what the caller sees is what is stored.
+    fresh = selectors.application_list().get(pk=app.pk)
+    return serialization.application_to_dict(fresh, include_secret_hashes=False)
+
+
+class TrustedApplicationAccess:
+    """Needs `sec` (and `update` for writes) and a staff internal or system user with the
+    model permission for the action."""
+
+    permission_classes = [ScopePermission, TrustedApplicationAdmin]
+    required_scopes = ("sec",)
+
+
+class TrustedApplicationListView(TrustedApplicationAccess, APIView):
+    create_permission = "registry.add_trustedapplication"
+
+    @extend_schema(
+        summary="List the trusted-application records",
+        responses={200: schema.TrustedApplicationSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        apps = selectors.application_list()
+        return Response(
+            [serialization.application_to_dict(a, include_secret_hashes=False) for a in apps]
+        )
+
+    @extend_schema(
+        summary="Create a trusted-application record",
+        request=schema.TrustedApplicationSerializer,
+        responses={201: schema.TrustedApplicationSerializer, 409: schema.ErrorSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        data = _body(request)
+        uri = data.get("application_uri")
+        if isinstance(uri, str) and selectors.application_get(application_uri=uri) is not None:
+            return Response(
+                {
+                    "error": "already_exists",
+                    "message": f"An application with the URI '{uri}' already exists.",
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        app, _created = serialization.application_upsert(
+            data=data,
+            actor=request.user,
+            existing=None,
+            partial=False,
+            must_create=True,
+            reason="created (API)",
+        )
+        response = Response(_record(app), status=status.HTTP_201_CREATED)
+        response["Location"] = f"/api/trusted-applications/{app.client_id}/"
+        return response
+
+
+class TrustedApplicationDetailView(TrustedApplicationAccess, APIView):
+    def application_uri(self) -> str:
+        return str(self.kwargs["uri"])
+
+    def get_application(self) -> TrustedApplication:
+        uri = self.application_uri()
+        app = selectors.application_get(application_uri=uri)
+        if app is None:
+            raise NotFound(f"There is no trusted application '{uri}'.")
+        return app
+
+    @extend_schema(
+        summary="Read one record",
+        parameters=[URI_PARAMETER],
+        responses={200: schema.TrustedApplicationSerializer, **ERRORS},
+    )
+    def get(self, request: Request, uri: str) -> Response:
+        return Response(
+            serialization.application_to_dict(self.get_application(), include_secret_hashes=False)
+        )
+
+    @extend_schema(
+        summary="Replace a record (fields left out get their defaults)",
+        parameters=[URI_PARAMETER],
+        request=schema.TrustedApplicationSerializer,
+        responses={200: schema.TrustedApplicationSerializer, **ERRORS},
+    )
+    def put(self, request: Request, uri: str) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(
+        summary="Change some fields of a record",
+        parameters=[URI_PARAMETER],
+        request=schema.TrustedApplicationSerializer(partial=True),
+        responses={200: schema.TrustedApplicationSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, uri: str) -> Response:
+        return self._update(request, partial=True)
+
+    @extend_schema(
+        summary="Disable a record (records are never deleted)",
+        parameters=[URI_PARAMETER],
+        responses={200: schema.TrustedApplicationSerializer, **ERRORS},
+    )
+    def delete(self, request: Request, uri: str) -> Response:
+        app = services.application_set_enabled(
+            application=self.get_application(),
+            enabled=False,
+            actor=request.user,
+            reason="disabled (API)",
+        )
+        return Response(_record(app))
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        app = self.get_application()
+        app, _created = serialization.application_upsert(
+            data=_body(request),
+            actor=request.user,
+            existing=app,
+            partial=partial,
+            reason="updated (API)",
+        )
+        return Response(_record(app))
+
+
+class TrustedApplicationSecretsView(TrustedApplicationDetailView):
+    """`POST <uri>/secrets/` generates a secret. Any other method on a path ending in
+    `/secrets/` addresses the record whose URI ends in `/secrets` (a valid URI)."""
+
+    def application_uri(self) -> str:
+        uri = str(self.kwargs["uri"])
+        return uri if self.request.method == "POST" else f"{uri}/secrets"
+
+    @extend_schema(
+        summary="Generate a secret, returned once",
+        description=(
+            "At most two live secrets: a third replaces the oldest. The other secret keeps working."
+        ),
+        parameters=[URI_PARAMETER],
+        request=schema.SecretRequestSerializer,
+        responses={201: schema.GeneratedSecretSerializer, **ERRORS},
+    )
+    def post(self, request: Request, uri: str) -> Response:
+        app = self.get_application()
+        if app.client_type == ClientType.PUBLIC:
+            raise InvalidInput("A public client cannot keep a secret: it may hold no secret.")
+        expires = _parse_expiry(_body(request).get("expires"))
+        generated = services.secret_generate(application=app, expires=expires, actor=request.user)
+        response = Response(
+            {
+                "id": generated.secret.pk,
+                "secret": generated.plain,
+                "expires": generated.secret.expires.isoformat()
+                if generated.secret.expires
+                else None,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    # The record whose URI ends in /secrets: documented on the detail path, not here.
+    @extend_schema(exclude=True)
+    def get(self, request: Request, uri: str) -> Response:
+        return super().get(request, uri)
+
+    @extend_schema(exclude=True)
+    def put(self, request: Request, uri: str) -> Response:
+        return super().put(request, uri)
+
+    @extend_schema(exclude=True)
+    def patch(self, request: Request, uri: str) -> Response:
+        return super().patch(request, uri)
+
+    @extend_schema(exclude=True)
+    def delete(self, request: Request, uri: str) -> Response:
+        return super().delete(request, uri)
+
+
+def _parse_expiry(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise InvalidInput("expires must be an ISO 8601 date and time, e.g. 2030-01-31T00:00:00Z.")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    if parsed <= clock.now():
+        raise InvalidInput("expires must be in the future.")
+    return parsed
