@@ -169,13 +169,38 @@ CONNECTOR_AAS_JWKS_URL = env.str("CONNECTOR_AAS_JWKS_URL", default="")
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "registry.TrustedApplication"
 OAUTH2_PROVIDER = {
+    # The record decides; django-oauth-toolkit carries it out (trustregistry.oauth).
+    "OAUTH2_VALIDATOR_CLASS": "trustregistry.oauth.validators.RegistryValidator",
+    "OAUTH2_SERVER_CLASS": "trustregistry.oauth.server.RegistryServer",
+    "SCOPES_BACKEND_CLASS": "trustregistry.oauth.scopes.RegistryScopes",
+    "SCOPES": {"openid": "OpenID Connect", "read": "Read", "update": "Update", "sec": "Security"},
+    "ACCESS_TOKEN_GENERATOR": "trustregistry.oauth.tokens.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "trustregistry.oauth.tokens.generate_refresh_token",
     "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": TRUSTREGISTRY_ISSUER,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+    ],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "PKCE_REQUIRED": False,  # per client type, decided in the validator (public clients only)
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME,
+    "ID_TOKEN_EXPIRE_SECONDS": TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    # The outer bound; public records get 24 hours (trustregistry.oauth.policy).
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ROTATE_REFRESH_TOKEN": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     # RFC 9700: store only SHA-256 checksums of access and refresh tokens, never the tokens.
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
 }

@@ -39,8 +39,14 @@ def token_checksum(token: str) -> str:
 
 
 def encode_access_token(
-    *, user: Any, client_id: str, scope: str, issued_at: dt.datetime, expires: dt.datetime,
-    jti: str | None = None, extra: dict[str, Any] | None = None,
+    *,
+    user: Any,
+    client_id: str,
+    scope: str,
+    issued_at: dt.datetime,
+    expires: dt.datetime,
+    jti: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     key = get_active_key(KeyPurpose.OIDC)
     claims: dict[str, Any] = {
@@ -57,7 +63,10 @@ def encode_access_token(
     if extra:
         claims.update(extra)
     return jwt.encode(
-        claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYP}
+        claims,
+        key.private_key,
+        algorithm="RS256",
+        headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYP},
     )
 
 
@@ -67,7 +76,10 @@ def decode_access_token(token: str) -> dict[str, Any]:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise InvalidAccessToken("The access token is malformed.") from exc
-    if header.get("alg") != "RS256" or header.get("typ", "").lower() not in (ACCESS_TOKEN_TYP, "application/at+jwt"):
+    if header.get("alg") != "RS256" or header.get("typ", "").lower() not in (
+        ACCESS_TOKEN_TYP,
+        "application/at+jwt",
+    ):
         raise InvalidAccessToken("The access token is not an RS256 at+jwt token.")
     kid = header.get("kid")
     public_key = public_key_for_kid(kid, KeyPurpose.OIDC) if isinstance(kid, str) else None
@@ -130,7 +142,11 @@ def check_access_token(token: str) -> LiveAccessToken:
 
 
 def issue_access_token(
-    *, application: Any, user: Any, scope: str, lifetime: int | None = None,
+    *,
+    application: Any,
+    user: Any,
+    scope: str,
+    lifetime: int | None = None,
 ) -> tuple[str, Any]:
     """Mint and record an access token outside the OAuth flow (tests, tools). The token
     endpoint goes through django-oauth-toolkit, whose generator produces the same format."""

@@ -1,0 +1,51 @@
+"""What django-oauth-toolkit's own tables do not keep: which tokens a redeemed authorization
+code produced (so a second use can revoke them) and which `private_key_jwt` assertions were
+already used (`jti` single-use). Both are shared through the database, so every app server
+sees them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RedeemedCode(models.Model):
+    """An authorization code that was exchanged for tokens. Only the code's SHA-256 is kept."""
+
+    code_checksum = models.CharField(_("code checksum"), max_length=64, unique=True)
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    access_token_checksum = models.CharField(_("access token checksum"), max_length=64)
+    token_family = models.UUIDField(_("refresh token family"), null=True, blank=True)
+    redeemed_at = models.DateTimeField(_("redeemed"))
+    # Until every token issued from the code has expired: reuse detection needs the row so long.
+    keep_until = models.DateTimeField(_("keep until"), db_index=True)
+
+    class Meta:
+        verbose_name = _("redeemed authorization code")
+        verbose_name_plural = _("redeemed authorization codes")
+
+    def __str__(self) -> str:
+        return f"redeemed code #{self.pk}"
+
+
+class UsedAssertion(models.Model):
+    """A `private_key_jwt` client assertion already presented; refused if seen again."""
+
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    jti = models.CharField(_("JWT ID"), max_length=255)
+    expires = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("used client assertion")
+        verbose_name_plural = _("used client assertions")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "jti"], name="unique_assertion_jti")
+        ]
+
+    def __str__(self) -> str:
+        return f"assertion {self.jti[:16]}"

@@ -1,0 +1,67 @@
+"""The record's rules, as small pure functions the validator and the views share (SPEC 3, 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from trustregistry.registry import scopes as catalogue
+
+PROTOCOL_SCOPES = frozenset(catalogue.PROTOCOL_SCOPES)
+OFFLINE_ACCESS = "offline_access"
+CONFIDENTIAL_REFRESH_LIFETIME = dt.timedelta(days=30)
+PUBLIC_REFRESH_LIFETIME = dt.timedelta(hours=24)
+LONGEST_REFRESH_LIFETIME = max(CONFIDENTIAL_REFRESH_LIFETIME, PUBLIC_REFRESH_LIFETIME)
+
+
+def is_confidential(application: Any) -> bool:
+    return getattr(application, "client_type", None) == "confidential"
+
+
+def refresh_lifetime(application: Any) -> dt.timedelta:
+    return (
+        CONFIDENTIAL_REFRESH_LIFETIME if is_confidential(application) else PUBLIC_REFRESH_LIFETIME
+    )
+
+
+def allowed_scopes(application: Any, *, grant_type: str | None) -> set[str]:
+    """The scopes the record may receive through this grant. Protocol scopes (openid, profile,
+    offline_access) come with interactive login only."""
+    allowed = set(application.scopes)
+    if grant_type != "client_credentials" and application.may_impersonate:
+        allowed |= PROTOCOL_SCOPES
+    return allowed
+
+
+def default_scopes(application: Any) -> list[str]:
+    """Nothing requested: all of the record's trusted scopes."""
+    return list(application.scopes)
+
+
+def scopes_for_user(scopes: list[str], user: Any) -> list[str]:
+    """A community user's token never carries `sec` (SPEC 4)."""
+    if getattr(user, "kind", None) == "community":
+        return [s for s in scopes if s != catalogue.SEC]
+    return list(scopes)
+
+
+def may_use_grant(application: Any, grant_type: str) -> bool:
+    if grant_type in ("authorization_code", "refresh_token"):
+        return bool(application.may_impersonate)
+    if grant_type == "client_credentials":
+        user = application.system_user
+        return (
+            is_confidential(application)
+            and application.system_user_allowed
+            and user is not None
+            and user.is_active
+        )
+    return False
+
+
+def user_may_log_in_to(application: Any, user: Any) -> bool:
+    return bool(
+        user is not None
+        and user.is_active
+        and application.allows_user_kind(getattr(user, "kind", ""))
+    )

@@ -1,0 +1,98 @@
+"""The oauthlib server behind django-oauth-toolkit, with only what SPEC section 3 allows:
+response type `code`, grants authorization_code, client_credentials and refresh_token. No
+implicit, hybrid, password or device grant is even constructed.
+
+Two checks run before anything else on the authorization request (after the client and the
+redirect URI are known good, so failures go back to the client): `state` is required, and a
+PKCE challenge must use S256 (`plain` is refused, and so is a challenge without a method,
+which RFC 7636 would read as plain).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc6749.endpoints import (
+    AuthorizationEndpoint,
+    ResourceEndpoint,
+    RevocationEndpoint,
+    TokenEndpoint,
+)
+from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant as OAuth2CodeGrant
+from oauthlib.oauth2.rfc6749.grant_types import ClientCredentialsGrant
+from oauthlib.oauth2.rfc6749.tokens import BearerToken
+from oauthlib.openid.connect.core.endpoints.userinfo import UserInfoEndpoint
+from oauthlib.openid.connect.core.grant_types import AuthorizationCodeGrant, RefreshTokenGrant
+from oauthlib.openid.connect.core.grant_types.dispatchers import (
+    AuthorizationCodeGrantDispatcher,
+    AuthorizationTokenGrantDispatcher,
+)
+
+
+def require_state(request: Any) -> dict[str, Any]:
+    if not request.state:
+        raise errors.InvalidRequestError(
+            description="The state parameter is required.", request=request
+        )
+    return {}
+
+
+def require_s256(request: Any) -> dict[str, Any]:
+    if request.code_challenge is not None and request.code_challenge_method != "S256":
+        raise errors.InvalidRequestError(
+            description="PKCE code_challenge_method must be S256 (plain is not accepted).",
+            request=request,
+        )
+    return {}
+
+
+class RegistryServer(
+    AuthorizationEndpoint,
+    TokenEndpoint,
+    ResourceEndpoint,
+    RevocationEndpoint,
+    UserInfoEndpoint,
+):
+    def __init__(
+        self,
+        request_validator: Any,
+        token_expires_in: Any = None,
+        token_generator: Any = None,
+        refresh_token_generator: Any = None,
+        **_ignored: Any,
+    ):
+        checks = {"pre_auth": [require_state, require_s256]}
+        # Both run the checks, so no `plain` challenge is ever stored on a code.
+        self.auth_grant = OAuth2CodeGrant(request_validator, **checks)
+        self.openid_connect_auth = AuthorizationCodeGrant(request_validator, **checks)
+        self.credentials_grant = ClientCredentialsGrant(request_validator)
+        self.refresh_grant = RefreshTokenGrant(request_validator)
+        self.bearer = BearerToken(
+            request_validator, token_generator, token_expires_in, refresh_token_generator
+        )
+        code_choice = AuthorizationCodeGrantDispatcher(
+            default_grant=self.auth_grant, oidc_grant=self.openid_connect_auth
+        )
+        AuthorizationEndpoint.__init__(
+            self,
+            default_response_type="code",
+            response_types={"code": code_choice},
+            default_token_type=self.bearer,
+        )
+        token_choice = AuthorizationTokenGrantDispatcher(
+            request_validator, default_grant=self.auth_grant, oidc_grant=self.openid_connect_auth
+        )
+        TokenEndpoint.__init__(
+            self,
+            default_grant_type="authorization_code",
+            grant_types={
+                "authorization_code": token_choice,
+                "client_credentials": self.credentials_grant,
+                "refresh_token": self.refresh_grant,
+            },
+            default_token_type=self.bearer,
+        )
+        ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": self.bearer})
+        RevocationEndpoint.__init__(self, request_validator)
+        UserInfoEndpoint.__init__(self, request_validator)

@@ -1,0 +1,87 @@
+"""Writes of the OAuth layer: single-use records and the revocations they trigger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from trustregistry.common import clock
+from trustregistry.oauth.models import RedeemedCode, UsedAssertion
+
+
+def checksum(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def assertion_remember(*, application: Any, jti: str, expires: dt.datetime) -> bool:
+    """Record a client assertion's jti. False when it was already used (a replay)."""
+    row = UsedAssertion(application=application, jti=jti, expires=expires)
+    row.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        return False
+    return True
+
+
+def redeemed_code_record(
+    *,
+    application: Any,
+    code: str,
+    access_token_checksum: str,
+    token_family: uuid.UUID | None,
+    keep_until: dt.datetime,
+) -> RedeemedCode:
+    row = RedeemedCode(
+        code_checksum=checksum(code),
+        application=application,
+        access_token_checksum=access_token_checksum,
+        token_family=token_family,
+        redeemed_at=clock.now(),
+        keep_until=keep_until,
+    )
+    row.full_clean()
+    row.save()
+    return row
+
+
+@transaction.atomic
+def redeemed_code_revoke_tokens(*, application: Any, code: str) -> bool:
+    """A code presented again: revoke everything it produced (RFC 6749 section 4.1.2).
+    True if the code had indeed been redeemed before."""
+    row = RedeemedCode.objects.filter(code_checksum=checksum(code), application=application).first()
+    if row is None:
+        return False
+    get_access_token_model().objects.filter(token_checksum=row.access_token_checksum).delete()
+    if row.token_family is not None:
+        refresh_family_revoke(token_family=row.token_family)
+    return True
+
+
+def refresh_family_revoke(*, token_family: uuid.UUID) -> None:
+    """Revoke every refresh token of the family and delete their access tokens."""
+    get_refresh_token_model().revoke_family(token_family)
+
+
+@transaction.atomic
+def refresh_token_claim(*, refresh_token: Any) -> bool:
+    """Mark a refresh token used, once: of concurrent refreshes exactly one gets True.
+
+    The conditional UPDATE is the arbiter: PostgreSQL makes the second UPDATE wait for the
+    first transaction and then finds the row already revoked."""
+    now = clock.now()
+    claimed = (
+        get_refresh_token_model()
+        .objects.filter(pk=refresh_token.pk, revoked__isnull=True)
+        .update(revoked=now, updated=now)
+    )
+    if claimed and refresh_token.access_token_id:
+        # The rotated token's access token goes with it, as django-oauth-toolkit's revoke() does.
+        get_access_token_model().objects.filter(pk=refresh_token.access_token_id).delete()
+    return bool(claimed)

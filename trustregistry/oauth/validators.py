@@ -1,0 +1,437 @@
+"""django-oauth-toolkit's validator, taught the trusted-application record (SPEC sections 3, 4).
+
+Every decision reads the record: who may authenticate how (secrets through
+`registry.services.secret_verify`, `private_key_jwt` against the record's public keys), which
+grants follow from its flags, which scopes it may receive, which users may log in to it.
+Token storage keeps django-oauth-toolkit's tables; what they lack (redeemed codes, used
+assertion ids) lives in `trustregistry.oauth.models`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import logging
+import uuid
+from typing import Any
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from oauth2_provider.exceptions import FatalClientError
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+
+from trustregistry.common import clock
+from trustregistry.oauth import access_tokens, client_assertion, policy, services, tokens
+from trustregistry.registry import services as registry_services
+
+log = logging.getLogger(__name__)
+
+Application = get_application_model()
+AccessToken = get_access_token_model()
+Grant = get_grant_model()
+IDToken = get_id_token_model()
+RefreshToken = get_refresh_token_model()
+
+AUTH_BASIC = "client_secret_basic"
+AUTH_POST = "client_secret_post"
+AUTH_JWT = "private_key_jwt"
+AUTH_NONE = "none"
+
+
+def basic_credentials(request: Any) -> tuple[str, str] | None:
+    """client_id and secret from `Authorization: Basic` (RFC 6749 2.3.1: form-encoded)."""
+    header = request.headers.get("Authorization") or request.headers.get("HTTP_AUTHORIZATION")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _param(request: Any, name: str) -> Any:
+    return getattr(request, name, None)
+
+
+class RegistryValidator(OAuth2Validator):
+    oidc_claim_scope = {
+        **OAuth2Validator.oidc_claim_scope,
+        "user_type": "openid",
+    }
+
+    # ------------------------------------------------------------------ loading the record
+
+    def _load_application(self, client_id: Any, request: Any) -> Any:
+        if not isinstance(client_id, str) or not client_id or "\x00" in client_id:
+            return None
+        client = request.client
+        if isinstance(client, Application) and client.client_id == client_id:
+            return client if client.is_usable(request) else None
+        client = (
+            Application.objects.select_related("system_user").filter(client_id=client_id).first()
+        )
+        if client is None or not client.is_usable(request):
+            return None
+        request.client = client
+        return client
+
+    def validate_client_id(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return self._load_application(client_id, request) is not None
+
+    def get_default_redirect_uri(self, client_id: str, request: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        urls = request.client.login_urls if request.client else []
+        # Only an unambiguous registration may be implied (RFC 6749 section 3.1.2.3).
+        return urls[0] if len(urls) == 1 else None
+
+    # ------------------------------------------------------------------ client authentication
+
+    def client_authentication_required(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        if (
+            basic_credentials(request)
+            or _param(request, "client_secret")
+            or _param(request, "client_assertion")
+            or _param(request, "client_assertion_type")
+        ):
+            return True
+        client = self._load_application(request.client_id, request)
+        # An unknown client must fail as an unauthenticated confidential one would.
+        return client is None or policy.is_confidential(client)
+
+    def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        request.tr_auth_method = None
+        assertion = _param(request, "client_assertion")
+        assertion_type = _param(request, "client_assertion_type")
+        basic = basic_credentials(request)
+        body_secret = _param(request, "client_secret")
+        used = [bool(assertion or assertion_type), bool(basic), bool(body_secret)]
+        if sum(used) != 1:
+            # RFC 6749 2.3: exactly one authentication method per request.
+            return False
+        if assertion or assertion_type:
+            return self._authenticate_assertion(request, assertion, assertion_type)
+        if basic:
+            client_id, secret = basic
+            if request.client_id and request.client_id != client_id:
+                return False
+            method = AUTH_BASIC
+        else:
+            client_id, secret = request.client_id, body_secret
+            method = AUTH_POST
+        client = self._load_application(client_id, request)
+        if client is None or not policy.is_confidential(client) or not secret:
+            return False
+        if not registry_services.secret_verify(application=client, secret=secret):
+            return False
+        request.client_id = client_id
+        request.tr_auth_method = method
+        return True
+
+    def _authenticate_assertion(self, request: Any, assertion: Any, assertion_type: Any) -> bool:
+        if assertion_type != client_assertion.ASSERTION_TYPE or not isinstance(assertion, str):
+            return False
+        client_id = client_assertion.unverified_client_id(assertion)
+        if client_id is None or (request.client_id and request.client_id != client_id):
+            return False
+        client = self._load_application(client_id, request)
+        if client is None or not policy.is_confidential(client) or not client.public_keys:
+            return False
+        issuer = settings.TRUSTREGISTRY_ISSUER
+        try:
+            verified = client_assertion.verify_client_assertion(
+                assertion,
+                client_id=client_id,
+                public_keys=client.public_keys,
+                audiences=[
+                    issuer,
+                    f"{issuer}/connect/token",
+                    f"{issuer}/connect/revocation",
+                    f"{issuer}/connect/introspect",
+                ],
+                now=clock.now(),
+            )
+        except client_assertion.InvalidAssertion as exc:
+            log.info("client assertion refused for %s: %s", client_id, exc.message)
+            return False
+        if not services.assertion_remember(
+            application=client, jti=verified.jti, expires=verified.expires
+        ):
+            log.info("client assertion replayed for %s", client_id)
+            return False
+        registry_services.application_mark_used(application=client)
+        request.client_id = client_id
+        request.tr_auth_method = AUTH_JWT
+        return True
+
+    def authenticate_client_id(
+        self, client_id: str, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        client = self._load_application(client_id, request)
+        if client is None or policy.is_confidential(client):
+            return False
+        request.tr_auth_method = AUTH_NONE
+        return True
+
+    # ------------------------------------------------------------------ grants and scopes
+
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return policy.may_use_grant(client, grant_type)
+
+    def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return response_type == "code" and policy.may_use_grant(client, "authorization_code")
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        grant_type = _param(request, "grant_type")
+        return set(scopes) <= policy.allowed_scopes(client, grant_type=grant_type)
+
+    def get_default_scopes(
+        self, client_id: str, request: Any, *args: Any, **kwargs: Any
+    ) -> list[str]:
+        return policy.default_scopes(request.client)
+
+    def is_pkce_required(self, client_id: str, request: Any) -> bool:
+        client = request.client if isinstance(request.client, Application) else None
+        client = client or self._load_application(client_id, request)
+        return client is None or not policy.is_confidential(client)
+
+    def validate_silent_authorization(self, request: Any) -> bool:
+        # Consent is asked every time: prompt=none can never be satisfied silently.
+        return False
+
+    def validate_silent_login(self, request: Any) -> bool:
+        user = _param(request, "user")
+        return bool(user is not None and getattr(user, "is_authenticated", False))
+
+    # ------------------------------------------------------------------ authorization codes
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
+        if grant is None:
+            if isinstance(code, str) and services.redeemed_code_revoke_tokens(
+                application=client, code=code
+            ):
+                log.warning("authorization code reused by %s: its tokens were revoked", client_id)
+            return False
+        if grant.expires <= clock.now():
+            return False
+        if not policy.user_may_log_in_to(client, grant.user):
+            return False
+        request.scopes = policy.scopes_for_user(grant.scope.split(), grant.user)
+        request.user = grant.user
+        request.tr_grant = grant
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        return True
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # The code was consumed inside the token transaction (_redeem_code).
+        return None
+
+    def _redeem_code(self, request: Any) -> None:
+        deleted, _ = Grant.objects.filter(code=request.code, application=request.client).delete()
+        if not deleted:
+            # A concurrent exchange of the same code won; this one must issue nothing.
+            raise errors.InvalidGrantError(
+                description="The authorization code has already been used.", request=request
+            )
+
+    # ------------------------------------------------------------------ refresh tokens
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        rt = request.refresh_token_instance
+        if rt.created + policy.refresh_lifetime(client) <= clock.now():
+            return False
+        return policy.user_may_log_in_to(client, rt.user)
+
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original = super().get_original_scopes(refresh_token, request, *args, **kwargs)
+        original = original.split() if isinstance(original, str) else list(original or [])
+        # A scope the record no longer trusts is not renewed.
+        allowed = policy.allowed_scopes(request.client, grant_type="refresh_token")
+        return [s for s in original if s in allowed]
+
+    # ------------------------------------------------------------------ saving tokens
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "scope" not in token:
+            raise FatalClientError("Failed to renew access token: missing scope")
+        self._check_and_set_request_resource(request)
+        grant_type = request.grant_type
+        expires = getattr(request, "tr_access_expires", None) or (
+            clock.now() + dt.timedelta(seconds=int(token.get("expires_in", 3600)))
+        )
+        request.user = tokens.token_user(request)
+        previous = None
+        if grant_type == "authorization_code":
+            self._redeem_code(request)
+            if policy.OFFLINE_ACCESS not in (request.scopes or []):
+                token.pop("refresh_token", None)
+        elif grant_type == "refresh_token":
+            previous = request.refresh_token_instance
+            if not services.refresh_token_claim(refresh_token=previous):
+                raise errors.InvalidGrantError(
+                    description="The refresh token has already been used.", request=request
+                )
+        else:
+            token.pop("refresh_token", None)
+
+        access_token = self._create_access_token(
+            expires, request, token, source_refresh_token=previous
+        )
+        family = None
+        if token.get("refresh_token"):
+            refresh = self._create_refresh_token(
+                request, token["refresh_token"], access_token, previous
+            )
+            family = refresh.token_family
+        if grant_type == "authorization_code":
+            services.redeemed_code_record(
+                application=request.client,
+                code=request.code,
+                access_token_checksum=access_token.token_checksum,
+                token_family=family,
+                keep_until=clock.now() + policy.LONGEST_REFRESH_LIFETIME,
+            )
+        registry_services.application_mark_used(application=request.client)
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):  # type: ignore[no-untyped-def]
+        id_token = getattr(request, "tr_id_token", None) if token.get("id_token") else None
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=id_token,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            resource=getattr(request, "resource", []) or [],
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        return access_token
+
+    def _create_refresh_token(
+        self, request, refresh_token_code, access_token, previous_refresh_token
+    ):  # type: ignore[no-untyped-def]
+        family = previous_refresh_token.token_family if previous_refresh_token else None
+        refresh_token = RefreshToken(
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=family or uuid.uuid4(),
+            resource=getattr(request, "resource", []) or [],
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        return refresh_token
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """RFC 7009, for the authenticated client's own tokens only. Revoking either token of
+        a refresh family ends the whole family, its access tokens included."""
+        if not isinstance(token, str) or request.client is None:
+            return
+        digest = services.checksum(token)
+        client = request.client
+        refresh = RefreshToken.objects.filter(token_checksum=digest, application=client).first()
+        if refresh is None:
+            access = AccessToken.objects.filter(token_checksum=digest, application=client).first()
+            if access is None:
+                return
+            refresh = RefreshToken.objects.filter(access_token=access).first()
+            if refresh is None:
+                access.delete()
+                return
+        if refresh.token_family:
+            services.refresh_family_revoke(token_family=refresh.token_family)
+        else:
+            refresh.revoke()
+
+    # ------------------------------------------------------------------ bearer tokens (userinfo)
+
+    def validate_bearer_token(self, token, scopes, request):  # type: ignore[no-untyped-def]
+        if not token:
+            return False
+        try:
+            live = access_tokens.check_access_token(token)
+        except access_tokens.InvalidAccessToken as exc:
+            request.oauth2_error = {"error": "invalid_token", "error_description": exc.reason}
+            return False
+        if scopes and not set(scopes) <= live.scopes:
+            request.oauth2_error = {
+                "error": "insufficient_scope",
+                "error_description": "The access token does not carry the required scope.",
+            }
+            return False
+        request.client = live.application
+        request.user = live.user
+        request.scopes = sorted(live.scopes)
+        request.access_token = live.token
+        return True
+
+    # ------------------------------------------------------------------ OpenID Connect
+
+    def get_oidc_issuer_endpoint(self, request: Any) -> str:
+        return settings.TRUSTREGISTRY_ISSUER
+
+    def get_additional_claims(self, request: Any) -> dict[str, Any]:
+        user = request.user
+        claims: dict[str, Any] = {"user_type": getattr(user, "kind", "internal")}
+        name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+        claims["preferred_username"] = user.get_username()
+        claims["name"] = name or user.get_username()
+        if getattr(user, "first_name", ""):
+            claims["given_name"] = user.first_name
+        if getattr(user, "last_name", ""):
+            claims["family_name"] = user.last_name
+        return claims
+
+    def finalize_id_token(self, id_token, token, token_handler, request):  # type: ignore[no-untyped-def]
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        signed = tokens.sign_id_token(dict(id_token))
+        row = self._save_id_token(id_token["jti"], request, expiration_time)
+        request.tr_id_token = row
+        request.id_token = row
+        return signed
+
+    def _load_id_token(self, token):  # type: ignore[no-untyped-def]
+        try:
+            claims = tokens.verify_id_token(token)
+        except tokens.InvalidIdToken:
+            return None
+        return IDToken.objects.filter(jti=claims["jti"]).first()
+
+    def _get_key_for_token(self, token):  # type: ignore[no-untyped-def]
+        # Never used: ID tokens are verified with PyJWT (tokens.verify_id_token).
+        return None
+
+    def validate_user_match(self, id_token_hint, scopes, claims, request):  # type: ignore[no-untyped-def]
+        if not id_token_hint:
+            return True
+        try:
+            hint = tokens.verify_id_token(id_token_hint, verify_exp=False)
+        except tokens.InvalidIdToken:
+            return False
+        user = _param(request, "user")
+        return user is None or str(getattr(user, "pk", "")) == str(hint.get("sub"))

@@ -1,0 +1,106 @@
+"""The registry's own pages: login, logout and community sign-up (SPEC 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django import forms
+from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import UserCreationForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView, TemplateView
+
+from trustregistry.oauth.views.common import SecurePageMixin
+from trustregistry.registry import selectors
+
+User = get_user_model()
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _application_for_next(next_url: str) -> Any:
+    """The application a login continues to, to name it on the page."""
+    if not next_url:
+        return None
+    parts = urlsplit(next_url)
+    if parts.path != reverse("oauth:authorize"):
+        return None
+    client_id = (parse_qs(parts.query).get("client_id") or [""])[0]
+    return selectors.application_get_enabled(application_uri=client_id) if client_id else None
+
+
+class LoginView(SecurePageMixin, auth_views.LoginView):
+    template_name = "oauth/login.html"
+    redirect_authenticated_user = False
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        application = _application_for_next(_safe_next(self.request))
+        context["application_name"] = application.localized_name() if application else ""
+        context["signup_url"] = reverse("oauth:signup")
+        return context
+
+
+class LogoutView(SecurePageMixin, TemplateView):
+    """GET asks, POST (CSRF-protected) signs out: a link alone cannot sign anyone out."""
+
+    template_name = "oauth/logout.html"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        logout(request)
+        next_url = _safe_next(request)
+        if next_url:
+            return HttpResponseRedirect(next_url)
+        return render(request, self.template_name, {"signed_out": True})
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(label=_("Email"), required=True)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email", "first_name", "last_name")
+
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit=False)
+        # Anybody may sign up, and only ever as an external (community) user.
+        user.kind = "community"
+        user.is_staff = False
+        user.is_superuser = False
+        if commit:
+            user.full_clean()
+            user.save()
+        return user
+
+
+class SignupView(SecurePageMixin, FormView):
+    template_name = "oauth/signup.html"
+    form_class = SignupForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["next"] = _safe_next(self.request)
+        return context
+
+    def form_valid(self, form: SignupForm) -> HttpResponse:
+        user = form.save()
+        login(self.request, user, backend="trustregistry.accounts.backends.KindAwareModelBackend")
+        next_url = _safe_next(self.request)
+        if next_url:
+            return HttpResponseRedirect(next_url)
+        return render(self.request, "oauth/signup.html", {"created": user})

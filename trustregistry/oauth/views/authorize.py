@@ -1,0 +1,151 @@
+"""The authorization endpoint (SPEC 3): code flow only, consent page in the viewer's language.
+
+Order of checks: the request is validated before anyone is sent to log in, so an unknown
+client or an unregistered redirect URI ends on the error page and never in a redirect; then
+the logged-in user's kind must be one the record allows (else `access_denied` to the client).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.forms import AllowForm
+from oauth2_provider.models import get_application_model
+from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.common import add_params_to_uri
+from oauthlib.oauth2.rfc6749 import errors
+
+from trustregistry.oauth import policy, scopes
+from trustregistry.oauth.views.common import SecurePageMixin, add_iss, error_page
+
+Application = get_application_model()
+
+_UNKNOWN_CLIENT = _(
+    "The application or its return address is not registered here, so you cannot be sent back "
+    "to it. Close this page and contact the application's provider."
+)
+
+
+class ConsentForm(AllowForm):
+    # Nothing requested is valid: the token then gets all of the record's trusted scopes.
+    scope = forms.CharField(required=False, widget=forms.HiddenInput())
+
+
+class AuthorizeView(SecurePageMixin, AuthorizationView):
+    template_name = "oauth/consent.html"
+    form_class = ConsentForm
+
+    # ------------------------------------------------------------------ not logged in
+
+    def handle_no_permission(self) -> HttpResponse:
+        try:
+            self.validate_authorization_request(self.request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        return super().handle_no_permission()
+
+    # ------------------------------------------------------------------ consent page
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            requested, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        if "login" in set(request.GET.get("prompt", "").split()):
+            return self.handle_prompt_login()
+        oauth_request = credentials.pop("request", None)
+        application = getattr(oauth_request, "client", None) or Application.objects.get(
+            client_id=credentials["client_id"]
+        )
+        if not policy.user_may_log_in_to(application, request.user):
+            return self.denied(application, credentials)
+        granted = policy.scopes_for_user(list(requested), request.user)
+        if isinstance(credentials.get("claims"), dict):
+            credentials["claims"] = json.dumps(credentials["claims"])
+        self.oauth2_data = {**credentials, "scopes": granted}
+        form = self.get_form(self.get_form_class())
+        return self.render_to_response(
+            self.get_context_data(form=form, **self.page_context(application, granted))
+        )
+
+    @staticmethod
+    def page_context(application: Any, granted: list[str]) -> dict[str, Any]:
+        words = scopes.descriptions()
+        language = translation.get_language()
+        return {
+            "application": application,
+            "application_name": application.localized_name(language),
+            "scope_items": [{"name": s, "description": words.get(s, s)} for s in granted],
+        }
+
+    # ------------------------------------------------------------------ approve / deny
+
+    def form_valid(self, form: ConsentForm) -> HttpResponse:
+        data = form.cleaned_data
+        application = (
+            Application.objects.select_related("system_user")
+            .filter(client_id=data["client_id"])
+            .first()
+        )
+        # The hidden fields come back from the browser: check them again before any redirect.
+        if (
+            application is None
+            or not application.is_enabled
+            or not application.redirect_uri_allowed(data["redirect_uri"])
+        ):
+            return error_page(
+                self.request,
+                error="invalid_request",
+                description=str(_UNKNOWN_CLIENT),
+            )
+        credentials = {
+            "client_id": data["client_id"],
+            "redirect_uri": data["redirect_uri"],
+            "response_type": data.get("response_type"),
+            "state": data.get("state"),
+        }
+        for name in ("code_challenge", "code_challenge_method", "nonce", "claims"):
+            if data.get(name):
+                credentials[name] = data[name]
+        if not policy.user_may_log_in_to(application, self.request.user):
+            return self.denied(application, credentials)
+        granted = policy.scopes_for_user(data.get("scope", "").split(), self.request.user)
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=self.request,
+                scopes=" ".join(granted),
+                credentials=credentials,
+                allow=bool(data.get("allow")),
+            )
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.redirect(uri, application)
+
+    # ------------------------------------------------------------------ errors
+
+    def denied(self, application: Any, credentials: dict[str, Any]) -> HttpResponse:
+        error = errors.AccessDeniedError(
+            description="This application does not accept users of your kind.",
+            state=credentials.get("state"),
+        )
+        uri = add_params_to_uri(credentials["redirect_uri"], error.twotuples)
+        return self.redirect(add_iss(uri), application)
+
+    def error_response(self, error: OAuthToolkitError, application: Any, **kwargs: Any):  # type: ignore[override]
+        redirect, response = OAuthLibMixin.error_response(self, error, **kwargs)
+        oauthlib_error = error.oauthlib_error
+        if redirect and oauthlib_error.redirect_uri:
+            return self.redirect(add_iss(response["url"]), application)
+        return error_page(
+            self.request,
+            error=oauthlib_error.error,
+            description=oauthlib_error.description or str(_UNKNOWN_CLIENT),
+            status=oauthlib_error.status_code if oauthlib_error.status_code < 500 else 400,
+        )

@@ -1,0 +1,118 @@
+"""Response helpers shared by the OAuth endpoints and pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from trustregistry.common.exceptions import TooManyFailures
+from trustregistry.common.throttle import FailureThrottle, client_address
+from trustregistry.oauth import client_assertion
+
+TOKEN_THROTTLE = FailureThrottle("token")
+
+# Pages: no framing, no external anything; inline styles only.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def secure_page(response: HttpResponse) -> HttpResponse:
+    response["Content-Security-Policy"] = PAGE_CSP
+    response["X-Frame-Options"] = "DENY"
+    response["Referrer-Policy"] = "no-referrer"
+    return no_store(response)
+
+
+class SecurePageMixin:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return secure_page(super().dispatch(request, *args, **kwargs))  # type: ignore[misc]
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> JsonResponse:
+    """RFC 6749 section 5.2 error body."""
+    return no_store(JsonResponse({"error": error, "error_description": description}, status=status))
+
+
+def error_page(
+    request: HttpRequest, *, error: str, description: str, status: int = 400
+) -> HttpResponse:
+    response = render(
+        request,
+        "oauth/error.html",
+        {"error_code": error, "error_description": description},
+        status=status,
+    )
+    return secure_page(response)
+
+
+def add_iss(uri: str) -> str:
+    """RFC 9207: the authorization response names its issuer (query responses only)."""
+    parts = urlsplit(uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "iss"]
+    query.append(("iss", settings.TRUSTREGISTRY_ISSUER))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def client_identity(request: HttpRequest) -> str:
+    """The client id a token-endpoint request claims, for throttling its failures."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            return unquote_plus(decoded.partition(":")[0])
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return ""
+    client_id = request.POST.get("client_id")
+    if client_id:
+        return client_id
+    assertion = request.POST.get("client_assertion")
+    if assertion:
+        return client_assertion.unverified_client_id(assertion) or ""
+    return ""
+
+
+def too_many(exc: TooManyFailures) -> JsonResponse:
+    response = oauth_error(exc.code, exc.message, status=exc.status)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def throttled_client_auth(request: HttpRequest, handle: Callable[[], HttpResponse]) -> HttpResponse:
+    """Run `handle` unless this client id is blocked from this address; count its
+    `invalid_client` answers (SPEC 3: from the 20th failure in 5 minutes, 429)."""
+    identity, address = client_identity(request), client_address(request)
+    try:
+        TOKEN_THROTTLE.check(identity, address)
+    except TooManyFailures as exc:
+        return too_many(exc)
+    response = handle()
+    if response.status_code == 401:
+        try:
+            TOKEN_THROTTLE.record_failure(identity, address)
+        except TooManyFailures as exc:
+            return too_many(exc)
+    return response
+
+
+def fix_client_challenge(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """oauthlib answers invalid_client with a Bearer challenge; client authentication at the
+    token, revocation and introspection endpoints is Basic (RFC 6749 section 5.2)."""
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = f'Basic realm="{settings.TRUSTREGISTRY_ISSUER}"'
+    return response

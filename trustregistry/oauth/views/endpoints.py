@@ -1,0 +1,209 @@
+"""The machine-facing endpoints of SPEC section 3, as thin subclasses of django-oauth-toolkit's
+views. Client authentication failures are throttled; every answer is `no-store`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.models import get_refresh_token_model
+from oauth2_provider.views import (
+    ConnectDiscoveryInfoView,
+    IntrospectTokenView,
+    JwksInfoView,
+    RevokeTokenView,
+    TokenView,
+    UserInfoView,
+)
+from oauthlib.common import Request as OauthlibRequest
+
+from trustregistry.common import clock
+from trustregistry.keys.services import jwks
+from trustregistry.oauth import access_tokens, policy, scopes, services
+from trustregistry.oauth.views.common import (
+    fix_client_challenge,
+    no_store,
+    oauth_error,
+    throttled_client_auth,
+)
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+CLAIMS = [
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti",
+    "user_type", "name", "given_name", "family_name", "preferred_username",
+]  # fmt: skip
+
+
+def _absolute(name: str) -> str:
+    # The issuer's scheme and host, the route's path: right behind a reverse proxy too.
+    issuer = settings.TRUSTREGISTRY_ISSUER
+    base = issuer.removesuffix("/id")
+    return f"{base}{reverse(name)}"
+
+
+class DiscoveryView(ConnectDiscoveryInfoView):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = {
+            "issuer": settings.TRUSTREGISTRY_ISSUER,
+            "authorization_endpoint": _absolute("oauth:authorize"),
+            "token_endpoint": _absolute("oauth:token"),
+            "userinfo_endpoint": _absolute("oauth:user-info"),
+            "jwks_uri": _absolute("oauth:jwks-info"),
+            "revocation_endpoint": _absolute("oauth:revoke-token"),
+            "introspection_endpoint": _absolute("oauth:introspect"),
+            "end_session_endpoint": _absolute("oauth:rp-initiated-logout"),
+            "scopes_supported": scopes.supported(),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+            "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:3],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": CLAIMS,
+            "prompt_values_supported": ["none", "login"],
+            "authorization_response_iss_parameter_supported": True,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "ui_locales_supported": [code for code, _ in settings.LANGUAGES],
+        }
+        response = JsonResponse(data)
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+class JwksView(JwksInfoView):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = JsonResponse(jwks())
+        response["Access-Control-Allow-Origin"] = "*"
+        # Short: a rotated-in key signs at once, and clients refetch on an unknown kid.
+        response["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class RegistryTokenView(TokenView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.POST.get("grant_type") not in ("authorization_code", "client_credentials",
+                                                  "refresh_token"):  # fmt: skip
+            return oauth_error(
+                "unsupported_grant_type",
+                "Supported grant types: authorization_code, client_credentials, refresh_token.",
+            )
+
+        def handle() -> HttpResponse:
+            response = self.authorization_flow_token_response(request)
+            response["Content-Type"] = "application/json"
+            return fix_client_challenge(request, response)
+
+        return no_store(throttled_client_auth(request, handle))
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class RevocationView(RevokeTokenView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def handle() -> HttpResponse:
+            return fix_client_challenge(request, super(RevocationView, self).post(request))
+
+        return no_store(throttled_client_auth(request, handle))
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class IntrospectionView(IntrospectTokenView):
+    """RFC 7662 for authenticated confidential clients (any client authentication method
+    but `none`). Access tokens of any client; refresh tokens of the caller only."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            response = oauth_error("invalid_request", "Use POST.", status=405)
+            response["Allow"] = "POST"
+            return response
+        return no_store(throttled_client_auth(request, lambda: self._introspect(request)))
+
+    def _authenticated_client(self, request: HttpRequest) -> Any:
+        core = self.get_oauthlib_core()
+        uri, method, body, headers = core._extract_params(request)
+        oauth_request = OauthlibRequest(uri, method, body, headers)
+        validator = core.server.request_validator
+        if not validator.authenticate_client(oauth_request):
+            return None
+        return oauth_request.client
+
+    def _introspect(self, request: HttpRequest) -> HttpResponse:
+        client = self._authenticated_client(request)
+        if client is None:
+            return fix_client_challenge(
+                request,
+                oauth_error("invalid_client", "Client authentication failed.", status=401),
+            )
+        token = request.POST.get("token")
+        if not token:
+            return oauth_error("invalid_request", "The token parameter is missing.")
+        return JsonResponse(introspect(token, client=client))
+
+
+def introspect(token: str, *, client: Any) -> dict[str, Any]:
+    try:
+        live = access_tokens.check_access_token(token)
+    except access_tokens.InvalidAccessToken:
+        return _introspect_refresh(token, client=client)
+    claims = live.claims
+    data: dict[str, Any] = {
+        "active": True,
+        "token_type": "Bearer",
+        "scope": live.token.scope,
+        "client_id": claims["client_id"],
+        "sub": claims["sub"],
+        "exp": claims["exp"],
+        "iat": claims["iat"],
+        "iss": claims["iss"],
+        "aud": claims["aud"],
+        "jti": claims["jti"],
+        "user_type": claims.get("user_type"),
+    }
+    if live.user is not None:
+        data["username"] = live.user.get_username()
+    return data
+
+
+def _introspect_refresh(token: str, *, client: Any) -> dict[str, Any]:
+    row = (
+        get_refresh_token_model()
+        .objects.select_related("user", "application", "access_token")
+        .filter(token_checksum=services.checksum(token), application=client, revoked__isnull=True)
+        .first()
+    )
+    if row is None or not row.application.is_enabled or not row.user.is_active:
+        return {"active": False}
+    expires = row.created + policy.refresh_lifetime(row.application)
+    if expires <= clock.now():
+        return {"active": False}
+    return {
+        "active": True,
+        "token_type": "refresh_token",
+        "client_id": row.application.client_id,
+        "username": row.user.get_username(),
+        "sub": str(row.user.pk),
+        "scope": row.access_token.scope if row.access_token else "",
+        "exp": int(expires.timestamp()),
+        "iat": int(row.created.timestamp()),
+    }
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class RegistryUserInfoView(UserInfoView):
+    def _create_userinfo_response(self, request: HttpRequest) -> HttpResponse:
+        response = super()._create_userinfo_response(request)
+        if response.status_code >= 400 and not response.content:
+            response.content = json.dumps({"error": "invalid_token"}).encode()
+            response["Content-Type"] = "application/json"
+        return no_store(response)

@@ -1,0 +1,81 @@
+"""OIDC RP-initiated logout (SPEC 3): a `post_logout_redirect_uri` is followed only when it
+exactly matches one of the record's logout URLs and comes with a valid `id_token_hint`
+signed by this registry; otherwise there is no redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from oauth2_provider.exceptions import (
+    ClientIdMissmatch,
+    InvalidIDTokenError,
+    InvalidOIDCClientError,
+    InvalidOIDCRedirectURIError,
+    OIDCError,
+)
+from oauth2_provider.models import get_application_model, get_id_token_model
+from oauth2_provider.views import RPInitiatedLogoutView
+
+from trustregistry.oauth import tokens
+from trustregistry.oauth.views.common import SecurePageMixin, error_page
+
+Application = get_application_model()
+IDToken = get_id_token_model()
+
+
+class EndSessionView(SecurePageMixin, RPInitiatedLogoutView):
+    template_name = "oauth/endsession.html"
+
+    def validate_logout_request_user(self, id_token_hint: str | None, client_id: str | None):  # type: ignore[no-untyped-def]
+        if not id_token_hint:
+            return None
+        try:
+            claims = tokens.verify_id_token(id_token_hint, verify_exp=False)
+        except tokens.InvalidIdToken as exc:
+            raise InvalidIDTokenError() from exc
+        id_token = (
+            IDToken.objects.select_related("application", "user").filter(jti=claims["jti"]).first()
+        )
+        if id_token is None or id_token.application is None:
+            raise InvalidIDTokenError()
+        if client_id and id_token.application.client_id != client_id:
+            raise ClientIdMissmatch()
+        return id_token
+
+    def get_request_application(self, id_token: Any, client_id: str | None) -> Any:
+        if client_id:
+            application = Application.objects.filter(client_id=client_id).first()
+            if application is None:
+                raise InvalidOIDCClientError()
+            return application
+        return id_token.application if id_token else None
+
+    def validate_logout_request(self, id_token_hint, client_id, post_logout_redirect_uri):  # type: ignore[no-untyped-def]
+        if post_logout_redirect_uri and not id_token_hint:
+            raise InvalidOIDCRedirectURIError(
+                "A post_logout_redirect_uri is followed only with a valid id_token_hint."
+            )
+        application, user = super().validate_logout_request(
+            id_token_hint, client_id, post_logout_redirect_uri
+        )
+        if post_logout_redirect_uri and (application is None or not application.is_enabled):
+            raise InvalidOIDCClientError()
+        return application, user
+
+    def do_logout(
+        self, application=None, post_logout_redirect_uri=None, state=None, token_user=None
+    ):  # type: ignore[no-untyped-def]
+        response = super().do_logout(application, post_logout_redirect_uri, state, token_user)
+        if not post_logout_redirect_uri:
+            return HttpResponseRedirect(reverse("oauth:logout"))
+        return response
+
+    def error_response(self, error: OIDCError) -> HttpResponse:
+        return error_page(
+            self.request,
+            error=getattr(error, "error", "invalid_request"),
+            description=str(getattr(error, "description", "") or error),
+            status=getattr(error, "status_code", 400),
+        )
