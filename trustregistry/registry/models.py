@@ -174,7 +174,8 @@ class TrustedApplication(AbstractApplication):
         return self.client_id
 
     def localized_name(self, language: str | None = None) -> str:
-        """The name in `language` (default: the active one), else the default language, else the URI."""
+        """The name in `language` (default: the active one), else in the default language,
+        else the URI."""
         wanted = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
         names = {n.language: n.name for n in self.names.all()}
         return names.get(wanted) or names.get(settings.LANGUAGE_CODE) or self.client_id

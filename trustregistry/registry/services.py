@@ -125,11 +125,11 @@ def application_set_enabled(
     _attach_actor(application, actor, reason or ("enabled" if enabled else "disabled"))
     application.save(update_fields=["is_enabled", "updated"])
     if not enabled:
-        _revoke_live_tokens(application)
+        revoke_live_tokens(application)
     return application
 
 
-def _revoke_live_tokens(application: TrustedApplication) -> None:
+def revoke_live_tokens(application: TrustedApplication) -> None:
     # Token checks also read is_enabled, so this is belt and braces: a re-enabled record must
     # not bring old tokens back to life.
     from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -157,7 +157,8 @@ def secret_add_hash(
     expires: dt.datetime | None = None,
     actor: Any = None,
 ) -> ApplicationSecret:
-    """Store a secret hash (base64 or hex); at most two live secrets: a third replaces the oldest."""
+    """Store a secret hash (base64 or hex). At most two live secrets: a third replaces the
+    oldest."""
     normalised = secret_hashing.normalise_secret_hash(secret_hash)
     locked = TrustedApplication.objects.select_for_update().get(pk=application.pk)
     existing = list(locked.secrets.order_by("created", "id"))
@@ -172,16 +173,31 @@ def secret_add_hash(
     if actor is not None:
         secret._history_user = actor  # type: ignore[attr-defined]
     secret.save()
+    if hasattr(application, "_prefetched_objects_cache"):
+        application._prefetched_objects_cache.pop("secrets", None)
     return secret
 
 
+@transaction.atomic
 def secret_generate(
     *,
     application: TrustedApplication,
     expires: dt.datetime | None = None,
     actor: Any = None,
     length: int = 40,
+    replace_all: bool = False,
+    reason: str | None = None,
 ) -> GeneratedSecret:
+    """A new random secret; only its hash is stored, the plain value is returned once.
+
+    `replace_all` removes every other secret first (a fresh start); otherwise the new secret
+    sits beside the newest one (rotation: at most two, the oldest goes). `reason` also notes
+    the event in the record's own history ("secret generated", "secret rotated")."""
+    if replace_all:
+        for old in application.secrets.all():
+            if actor is not None:
+                old._history_user = actor  # type: ignore[attr-defined]
+            old.delete()
     plain = secret_hashing.generate_secret(length)
     secret = secret_add_hash(
         application=application,
@@ -189,6 +205,8 @@ def secret_generate(
         expires=expires,
         actor=actor,
     )
+    if reason:
+        history_note(application=application, actor=actor, reason=reason)
     return GeneratedSecret(secret=secret, plain=plain)
 
 
@@ -205,15 +223,21 @@ def secret_replace_all(
         wanted = [secret_hashing.normalise_secret_hash(h) for h in secret_hashes]
     except secret_hashing.SecretHashFormatError as exc:
         raise ValidationError({"secret_hashes": str(exc)}) from exc
+    wanted = list(dict.fromkeys(wanted))
     current = {s.secret_hash: s for s in application.secrets.all()}
     for h, s in current.items():
         if h not in wanted:
+            if actor is not None:
+                s._history_user = actor  # type: ignore[attr-defined]
             s.delete()
     for h in wanted:
         if h not in current:
-            ApplicationSecret.objects.create(
-                application=application, secret_hash=h, created=clock.now()
-            )
+            secret = ApplicationSecret(application=application, secret_hash=h, created=clock.now())
+            if actor is not None:
+                secret._history_user = actor  # type: ignore[attr-defined]
+            secret.save()
+    if hasattr(application, "_prefetched_objects_cache"):
+        application._prefetched_objects_cache.pop("secrets", None)
 
 
 def secret_verify(*, application: TrustedApplication, secret: str) -> bool:
@@ -239,3 +263,6 @@ def history_note(*, application: TrustedApplication, actor: Any, reason: str) ->
     """Record an event that changes no field (a handshake test, an install) in the history."""
     _attach_actor(application, actor, reason[:100])
     application.save(update_fields=["updated"])
+
+
+_revoke_live_tokens = revoke_live_tokens  # the name other modules may already use

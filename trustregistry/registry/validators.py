@@ -45,7 +45,8 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 def validate_redirect_url(value: str, *, label: str = "URL") -> None:
-    """A login or logout URL: absolute https (http for loopback), no fragment, wildcard or userinfo."""
+    """A login or logout URL: absolute https (http for loopback), no fragment, wildcard or
+    userinfo."""
     if not isinstance(value, str) or not value or value != value.strip() or len(value) > 2000:
         raise ValidationError(
             _("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value}

@@ -1,0 +1,404 @@
+"""The trusted-application admin, through the Django test client."""
+
+import re
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from connector import keys
+from tests import factories
+from trustregistry.registry import secrets
+from trustregistry.registry.models import TrustedApplication
+
+CHANGELIST = reverse("admin:registry_trustedapplication_changelist")
+ADD = reverse("admin:registry_trustedapplication_add")
+
+
+def change_url(app):
+    return reverse("admin:registry_trustedapplication_change", args=[app.pk])
+
+
+@pytest.fixture
+def admin_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def form_data(**overrides):
+    data = {
+        "client_id": "shop.example.com/app",
+        "is_enabled": "on",
+        "client_type": "confidential",
+        "login_urls": "https://shop.example.com/cb, https://shop.example.com/cb2",
+        "logout_urls": "",
+        "scope": ["update"],
+        "impersonate_internal_allowed": "on",
+        "system_user": "",
+        "system_user_login_url": "",
+        "connector_url": "",
+        "public_keys": "",
+        "new_secret_hash": "",
+        "new_secret_expires": "",
+        "names-TOTAL_FORMS": "2",
+        "names-INITIAL_FORMS": "0",
+        "names-MIN_NUM_FORMS": "0",
+        "names-MAX_NUM_FORMS": "2",
+        "names-0-language": "en",
+        "names-0-name": "Shop",
+        "names-1-language": "bg",
+        "names-1-name": "Магазин",
+        "secrets-TOTAL_FORMS": "0",
+        "secrets-INITIAL_FORMS": "0",
+        "secrets-MIN_NUM_FORMS": "0",
+        "secrets-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def errors_of(response):
+    form = response.context["adminform"].form
+    inline_errors = [fs.non_form_errors() for fs in response.context["inline_admin_formsets"]]
+    return form.errors, [str(e) for e in inline_errors if e]
+
+
+def messages_of(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.django_db
+def test_add_record_with_two_names_and_two_login_urls(admin_client, staff_user):
+    response = admin_client.post(ADD, form_data())
+    assert response.status_code == 302, errors_of(response)
+    app = TrustedApplication.objects.get(client_id="shop.example.com/app")
+    assert app.login_urls == ["https://shop.example.com/cb", "https://shop.example.com/cb2"]
+    assert app.localized_name("bg") == "Магазин" and app.localized_name("en") == "Shop"
+    assert app.scope == "update"
+    assert app.history.first().history_user == staff_user
+
+
+@pytest.mark.django_db
+def test_add_page_offers_one_name_row_per_language(admin_client):
+    page = admin_client.get(ADD).content.decode()
+    assert 'name="names-0-language"' in page and 'name="names-1-language"' in page
+    assert re.search(r'name="names-1-language".*?<option value="bg" selected>', page, re.S)
+    # every fieldset of the record's anatomy
+    for title in (
+        "Identity",
+        "Client type and secrets",
+        "Basic authentication",
+        "Impersonation",
+        "URLs",
+        "Scope",
+        "System user",
+        "Connector",
+    ):
+        assert f">{title}<" in page
+    # scopes come with their meaning
+    assert "sec — Access the security infrastructure" in page
+
+
+@pytest.mark.django_db
+def test_default_language_name_is_required(admin_client):
+    response = admin_client.post(ADD, form_data(**{"names-0-name": ""}))
+    assert response.status_code == 200
+    assert "default language" in " ".join(errors_of(response)[1])
+    assert not TrustedApplication.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bad_login_url_is_named(admin_client):
+    response = admin_client.post(
+        ADD, form_data(login_urls="https://shop.example.com/cb, http://evil.example.com/cb")
+    )
+    assert response.status_code == 200
+    assert "http://evil.example.com/cb" in str(errors_of(response)[0]["login_urls"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "field,value,needle",
+    [
+        ("client_id", "has space/app", "1-200 characters"),
+        ("connector_url", "http://connector.example.com/", "https"),
+        ("public_keys", "-----BEGIN PUBLIC KEY-----\ngarbage\n-----END PUBLIC KEY-----", "PEM"),
+        ("public_keys", "hello", "Unrecognised key format"),
+        ("new_secret_hash", "DEMO", "base64(sha256"),
+        ("logout_urls", "https://shop.example.com/#frag", "fragment"),
+    ],
+)
+def test_bad_values_are_refused_with_a_clear_message(admin_client, field, value, needle):
+    response = admin_client.post(ADD, form_data(**{field: value}))
+    assert response.status_code == 200
+    assert needle in str(errors_of(response)[0][field])
+    assert not TrustedApplication.objects.exists()
+
+
+@pytest.mark.django_db
+def test_pasted_hex_hash_is_stored_as_base64_and_never_shown_in_full(admin_client, interop_json):
+    vector = interop_json("secret_hash_vector.json")
+    hex_hash = secrets.hash_secret_hex(vector["secret"])
+    response = admin_client.post(ADD, form_data(new_secret_hash=hex_hash))
+    assert response.status_code == 302, errors_of(response)
+    app = TrustedApplication.objects.get()
+    assert app.secrets.get().secret_hash == vector["ApplicationSecretHash"]
+    page = admin_client.get(change_url(app)).content.decode()
+    assert vector["ApplicationSecretHash"] not in page and "T/AGym…" in page
+
+
+@pytest.mark.django_db
+def test_public_keys_in_every_format_are_normalised_with_thumbprints(admin_client, interop):
+    xml_private = (interop / "connector-samples_LocalhostPrivateKey.xml").read_text()
+    public_xml = keys.rsa_public_key_to_xml(keys.load_private_key(xml_private).public_key())
+    response = admin_client.post(ADD, form_data(public_keys=public_xml))
+    assert response.status_code == 302, errors_of(response)
+    app = TrustedApplication.objects.get()
+    [jwk] = app.public_keys
+    assert jwk["kid"] == keys.jwk_thumbprint(jwk)
+    assert jwk["kid"] in admin_client.get(change_url(app)).content.decode()
+
+
+@pytest.mark.django_db
+def test_sec_needs_a_confirmation_when_newly_granted(admin_client):
+    response = admin_client.post(ADD, form_data(scope=["update", "sec"]))
+    assert response.status_code == 200
+    assert "confirm_sec" in errors_of(response)[0]
+    response = admin_client.post(ADD, form_data(scope=["update", "sec"], confirm_sec="on"))
+    assert response.status_code == 302
+    app = TrustedApplication.objects.get()
+    assert app.scope == "update sec"
+    assert "sec trusted (confirmed)" in app.history.first().history_change_reason
+
+
+@pytest.mark.django_db
+def test_sec_already_trusted_needs_no_new_confirmation(admin_client):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update sec")
+    data = form_data(
+        scope=["update", "sec"],
+        **{"names-TOTAL_FORMS": "1", "names-1-language": None, "names-1-name": None},
+    )
+    data.update(
+        {
+            "names-INITIAL_FORMS": "1",
+            "names-0-id": str(app.names.get().pk),
+            "names-0-application": str(app.pk),
+        }
+    )
+    response = admin_client.post(change_url(app), data)
+    assert response.status_code == 302, errors_of(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "overrides,warning",
+    [
+        (
+            {"impersonate_internal_allowed": None, "impersonate_community_allowed": "on"},
+            "Only community",
+        ),
+        (
+            {"client_type": "public", "new_secret_hash": secrets.hash_secret("x")},
+            "public client cannot keep a secret",
+        ),
+        ({"scope": ["sec"], "confirm_sec": "on"}, "impersonates users and is trusted with 'sec'"),
+        ({"client_id": "MYDEMOCLIENT"}, "not domain-based"),
+    ],
+)
+def test_risky_settings_are_saved_with_a_warning(admin_client, overrides, warning):
+    response = admin_client.post(ADD, form_data(**overrides))
+    assert response.status_code == 302, errors_of(response)
+    assert any(warning in m for m in messages_of(response))
+    assert TrustedApplication.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_safe_record_gets_no_warning(admin_client):
+    response = admin_client.post(ADD, form_data())
+    assert not [m for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
+
+
+@pytest.mark.django_db
+def test_list_page_shows_columns_without_per_row_queries(
+    admin_client, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(10):
+        factories.TrustedApplicationFactory(
+            client_id=f"list{n:02d}.example.com/app", name=f"List {n}"
+        )
+    with CaptureQueriesContext(connection) as ten_rows:
+        response = admin_client.get(CHANGELIST)
+    page = response.content.decode()
+    assert "list00.example.com/app" in page and "List 0" in page
+    for n in range(10, 60):
+        factories.TrustedApplicationFactory(client_id=f"list{n:02d}.example.com/app")
+    with django_assert_max_num_queries(len(ten_rows)):  # 50 rows cost what 10 rows cost
+        response = admin_client.get(CHANGELIST)
+    assert response.content.decode().count('class="action-select"') == 50
+    with django_assert_max_num_queries(len(ten_rows)):
+        admin_client.get(CHANGELIST, {"q": "list", "is_enabled__exact": "1"})
+
+
+@pytest.mark.django_db
+def test_list_names_follow_the_request_language(admin_client):
+    app = factories.TrustedApplicationFactory(client_id="lang.example.com/app", name="English name")
+    app.names.create(language="bg", name="Българско име")
+    page_bg = admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="bg").content.decode()
+    page_en = admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Българско име" in page_bg and "Българско име" not in page_en
+
+
+@pytest.mark.django_db
+def test_search_and_filters(admin_client):
+    factories.TrustedApplicationFactory(
+        client_id="alpha.example.com/app", name="Alpha", scope="update sec"
+    )
+    factories.PublicApplicationFactory(
+        client_id="beta.example.com/app", name="Beta", scope="update"
+    )
+    factories.TrustedApplicationFactory(
+        client_id="gamma.example.com/app", name="Gamma", is_enabled=False
+    )
+
+    def uris(**params):
+        page = admin_client.get(CHANGELIST, params).content.decode()
+        return sorted(set(re.findall(r"(alpha|beta|gamma)\.example\.com/app</a>", page)))
+
+    assert uris(q="alph") == ["alpha"]
+    assert uris(q="Beta") == ["beta"]
+    assert uris(client_type__exact="public") == ["beta"]
+    assert uris(is_enabled__exact="0") == ["gamma"]
+    assert uris(scope_has="sec") == ["alpha"]
+
+
+@pytest.mark.django_db
+def test_disable_and_enable_actions(admin_client, staff_user):
+    app = factories.TrustedApplicationFactory()
+    admin_client.post(CHANGELIST, {"action": "disable", "_selected_action": [app.pk]})
+    app.refresh_from_db()
+    assert not app.is_enabled
+    record = app.history.first()
+    assert record.history_change_reason == "disabled" and record.history_user == staff_user
+    admin_client.post(CHANGELIST, {"action": "enable", "_selected_action": [app.pk]})
+    app.refresh_from_db()
+    assert app.is_enabled and app.history.first().history_change_reason == "enabled"
+
+
+@pytest.mark.django_db
+def test_generate_secret_action_shows_it_once_and_stores_only_its_hash(admin_client):
+    app = factories.TrustedApplicationFactory(secret="old-secret")
+    response = admin_client.post(
+        CHANGELIST, {"action": "generate_secret", "_selected_action": [app.pk]}
+    )
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    plain = re.search(
+        r'<code class="new-secret">([A-Za-z0-9]+)</code>', response.content.decode()
+    ).group(1)
+    [stored] = app.secrets.all()
+    assert stored.secret_hash == secrets.hash_secret(plain)  # the old one is gone
+    assert plain not in admin_client.get(change_url(app)).content.decode()
+    assert (
+        plain
+        not in admin_client.get(
+            reverse("admin:registry_trustedapplication_history", args=[app.pk])
+        ).content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_rotate_keeps_the_newest_secret_beside_the_new_one(admin_client):
+    app = factories.TrustedApplicationFactory(secret="first")
+    rotate = reverse("admin:registry_trustedapplication_rotate_secret", args=[app.pk])
+    first = admin_client.post(rotate).content.decode()
+    second_plain = re.search(r'class="new-secret">(\w+)<', first).group(1)
+    assert {s.secret_hash for s in app.secrets.all()} == {
+        secrets.hash_secret("first"),
+        secrets.hash_secret(second_plain),
+    }
+    third_plain = re.search(
+        r'class="new-secret">(\w+)<', admin_client.post(rotate).content.decode()
+    ).group(1)
+    assert {s.secret_hash for s in app.secrets.all()} == {
+        secrets.hash_secret(second_plain),
+        secrets.hash_secret(third_plain),
+    }
+    assert app.history.first().history_change_reason == "secret rotated"
+
+
+@pytest.mark.django_db
+def test_secret_buttons_need_post(admin_client):
+    app = factories.TrustedApplicationFactory()
+    assert (
+        admin_client.get(
+            reverse("admin:registry_trustedapplication_generate_secret", args=[app.pk])
+        ).status_code
+        == 405
+    )
+
+
+@pytest.mark.django_db
+def test_secret_buttons_need_change_permission(client):
+    viewer = factories.UserFactory(username="viewer", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    viewer.user_permissions.add(Permission.objects.get(codename="view_trustedapplication"))
+    client.force_login(viewer)
+    app = factories.TrustedApplicationFactory(secret="keep")
+    response = client.post(
+        reverse("admin:registry_trustedapplication_generate_secret", args=[app.pk])
+    )
+    assert response.status_code == 403
+    assert app.secrets.get().secret_hash == secrets.hash_secret("keep")
+
+
+@pytest.mark.django_db
+def test_history_page_shows_who_when_and_what_changed(admin_client, staff_user):
+    app = factories.TrustedApplicationFactory(client_id="hist.example.com/app", scope="update")
+    admin_client.post(CHANGELIST, {"action": "disable", "_selected_action": [app.pk]})
+    admin_client.post(reverse("admin:registry_trustedapplication_generate_secret", args=[app.pk]))
+    page = admin_client.get(
+        reverse("admin:registry_trustedapplication_history", args=[app.pk])
+    ).content.decode()
+    assert "disabled" in page and "is enabled</strong>: yes &rarr; no" in page
+    assert "secret generated" in page and "secret added" in page
+    assert staff_user.username in page
+    for s in app.secrets.all():
+        assert s.secret_hash not in page
+
+
+@pytest.mark.django_db
+def test_test_handshake_button_reports_the_outcome(admin_client, monkeypatch):
+    from dataclasses import dataclass
+
+    calls = []
+
+    @dataclass
+    class Result:
+        ok: bool
+        message: str
+
+    def fake_run(*, application, actor):
+        calls.append((application.pk, actor.username))
+        return Result(ok=False, message="connector unreachable")
+
+    import trustregistry.aas.services as aas_services
+
+    monkeypatch.setattr(aas_services, "run_handshake_test", fake_run)
+    app = factories.TrustedApplicationFactory(
+        connector_url="https://connector.example.com/authenticate"
+    )
+    url = reverse("admin:registry_trustedapplication_test_handshake", args=[app.pk])
+    response = admin_client.post(url)
+    assert response.status_code == 302 and calls == [(app.pk, "admin")]
+    assert any("connector unreachable" in m for m in messages_of(response))
+    assert "Test handshake" in admin_client.get(change_url(app)).content.decode()
+
+
+@pytest.mark.django_db
+def test_dot_application_admin_is_not_offered(admin_client):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "/admin/oauth2_provider/application/" not in page
+    assert "/admin/registry/trustedapplication/" in page

@@ -1,0 +1,374 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+from oauth2_provider.models import get_application_model
+
+from trustregistry.registry import history, risks, services
+from trustregistry.registry import scopes as scope_catalogue
+from trustregistry.registry.admin.forms import ApplicationNameFormSet, TrustedApplicationForm
+from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
+
+# django-oauth-toolkit registers its own admin for the (swapped) application model; the
+# registry's admin replaces it.
+if admin.site.is_registered(get_application_model()):
+    admin.site.unregister(get_application_model())
+
+
+class ApplicationNameInline(admin.TabularInline):
+    model = ApplicationName
+    formset = ApplicationNameFormSet
+    fields = ("language", "name")
+    min_num = 0
+    verbose_name = _("name")
+    verbose_name_plural = _("names (one per language; the default language is required)")
+
+    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        present = obj.names.count() if obj is not None and obj.pk else 0
+        return max(0, len(settings.LANGUAGES) - present)
+
+    def get_max_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return len(settings.LANGUAGES)
+
+
+class ApplicationSecretInline(admin.TabularInline):
+    model = ApplicationSecret
+    fields = ("hash_prefix", "created", "expires", "last_used")
+    readonly_fields = ("hash_prefix", "created", "expires", "last_used")
+    extra = 0
+    can_delete = True
+    verbose_name = _("live secret")
+    verbose_name_plural = _("secrets (tick 'delete' to revoke one)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # secrets are added by pasting a hash or generating one
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("hash"))
+    def hash_prefix(self, obj: ApplicationSecret) -> str:
+        # Enough to tell two secrets apart, not enough to be worth stealing.
+        return f"{obj.secret_hash[:6]}…"
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    title = _("scope")
+    parameter_name = "scope_has"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in scope_catalogue.CATALOGUE]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        token = self.value()
+        if token not in scope_catalogue.CATALOGUE:
+            return queryset
+        return queryset.filter(
+            Q(scope=token)
+            | Q(scope__startswith=f"{token} ")
+            | Q(scope__endswith=f" {token}")
+            | Q(scope__contains=f" {token} ")
+        )
+
+
+class ConnectorFilter(admin.SimpleListFilter):
+    title = _("connector")
+    parameter_name = "connector"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", _("has a connector URL")), ("no", _("no connector URL"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.exclude(connector_url="")
+        if self.value() == "no":
+            return queryset.filter(connector_url="")
+        return queryset
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+@admin.register(TrustedApplication)
+class TrustedApplicationAdmin(admin.ModelAdmin):
+    form = TrustedApplicationForm
+    inlines = [ApplicationNameInline, ApplicationSecretInline]
+    fieldsets = (
+        (_("Identity"), {"fields": ("client_id", "is_enabled", "source")}),
+        (
+            _("Client type and secrets"),
+            {"fields": ("client_type", "new_secret_hash", "new_secret_expires")},
+        ),
+        (_("Basic authentication"), {"fields": ("basic_auth_allowed",)}),
+        (
+            _("Impersonation"),
+            {"fields": ("impersonate_internal_allowed", "impersonate_community_allowed")},
+        ),
+        (_("URLs"), {"fields": ("login_urls", "logout_urls")}),
+        (_("Scope"), {"fields": ("scope", "confirm_sec")}),
+        (
+            _("System user"),
+            {"fields": ("system_user", "system_user_allowed", "system_user_login_url")},
+        ),
+        (
+            _("Connector"),
+            {"fields": ("connector_url", "public_keys", "public_key_thumbprints")},
+        ),
+        (
+            _("Record"),
+            {"fields": ("created", "updated", "last_used_at", "uninstalled_at")},
+        ),
+    )
+    readonly_fields = (
+        "source",
+        "public_key_thumbprints",
+        "created",
+        "updated",
+        "last_used_at",
+        "uninstalled_at",
+    )
+    list_display = (
+        "client_id",
+        "localized_name",
+        "client_type",
+        "is_enabled",
+        "scope",
+        "source",
+        "last_used_at",
+    )
+    list_filter = (
+        "is_enabled",
+        "client_type",
+        "source",
+        ScopeFilter,
+        "impersonate_internal_allowed",
+        "impersonate_community_allowed",
+        "system_user_allowed",
+        "basic_auth_allowed",
+        ConnectorFilter,
+    )
+    search_fields = ("client_id", "names__name")
+    search_help_text = _("Search by application URI or name (any language).")
+    list_per_page = 50
+    # Counting every row of a large registry on each page view costs more than it tells.
+    show_full_result_count = False
+    actions = ["enable", "disable", "generate_secret", "rotate_secret"]
+    autocomplete_fields = ()
+    change_form_template = "admin/registry/trustedapplication/change_form.html"
+
+    # ------------------------------------------------------------------ list
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("names")
+
+    @admin.display(description=_("name"))
+    def localized_name(self, obj: TrustedApplication) -> str:
+        return obj.localized_name()
+
+    @admin.display(description=_("public key thumbprints (RFC 7638)"))
+    def public_key_thumbprints(self, obj: TrustedApplication) -> str:
+        keys = obj.public_keys or []
+        if not keys:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} {} <code>{}</code></li>",
+                ((k.get("kty", "?"), k.get("crv", ""), k.get("kid", "?")) for k in keys),
+            ),
+        )
+
+    # ------------------------------------------------------------------ the change form
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Any, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ApplicationNameInline) and request.method != "POST":
+            present = set(obj.names.values_list("language", flat=True)) if obj.pk else set()
+            kwargs["initial"] = [
+                {"language": code} for code, _label in settings.LANGUAGES if code not in present
+            ]
+        return kwargs
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        reasons = []
+        if not change:
+            reasons.append("created")
+        else:
+            if "is_enabled" in form.changed_data:
+                reasons.append("enabled" if obj.is_enabled else "disabled")
+            others = [f for f in form.changed_data if f not in ("is_enabled", "confirm_sec")]
+            others = [f for f in others if not f.startswith("new_secret")]
+            if others:
+                reasons.append("changed in the admin")
+        if form.sec_newly_granted():
+            reasons.append("sec trusted (confirmed)")
+        obj._change_reason = "; ".join(reasons) or "saved in the admin"
+        obj.save()
+        if change and "is_enabled" in form.changed_data and not obj.is_enabled:
+            services.revoke_live_tokens(obj)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        app = form.instance
+        new_hash = form.cleaned_data.get("new_secret_hash")
+        if new_hash:
+            services.secret_add_hash(
+                application=app,
+                secret_hash=new_hash,
+                expires=form.cleaned_data.get("new_secret_expires"),
+                actor=request.user,
+            )
+            services.history_note(application=app, actor=request.user, reason="secret hash added")
+        for risk in risks.application_risks(app):
+            messages.warning(request, risk.message)
+
+    # ------------------------------------------------------------------ actions
+
+    def _check_change(self, request: HttpRequest) -> None:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+
+    @admin.action(description=_("Enable the selected applications"), permissions=["change"])
+    def enable(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = 0
+        for app in queryset:
+            if not app.is_enabled:
+                services.application_set_enabled(application=app, enabled=True, actor=request.user)
+                count += 1
+        self.message_user(request, _("%(n)d application(s) enabled.") % {"n": count})
+
+    @admin.action(description=_("Disable the selected applications"), permissions=["change"])
+    def disable(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = 0
+        for app in queryset:
+            if app.is_enabled:
+                services.application_set_enabled(application=app, enabled=False, actor=request.user)
+                count += 1
+        self.message_user(
+            request,
+            _("%(n)d application(s) disabled: their tokens stopped working.") % {"n": count},
+        )
+
+    @admin.action(
+        description=_("Generate a new secret (replaces all; shown once)"), permissions=["change"]
+    )
+    def generate_secret(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        return self._secrets_page(request, list(queryset), rotate=False)
+
+    @admin.action(
+        description=_("Rotate: add a second secret beside the newest (shown once)"),
+        permissions=["change"],
+    )
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        return self._secrets_page(request, list(queryset), rotate=True)
+
+    def _secrets_page(
+        self, request: HttpRequest, apps: list[TrustedApplication], *, rotate: bool
+    ) -> HttpResponse:
+        results = []
+        for app in apps:
+            generated = services.secret_generate(
+                application=app,
+                actor=request.user,
+                replace_all=not rotate,
+                reason="secret rotated" if rotate else "secret generated",
+            )
+            results.append((app, generated))
+            if app.client_type == "public":
+                messages.warning(
+                    request,
+                    _("%(uri)s is a public client: it cannot keep a secret.") % {"uri": app},
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("New secrets"),
+            "results": results,
+            "rotate": rotate,
+        }
+        response = TemplateResponse(request, "registry/admin/secret_result.html", context)
+        return _no_store(response)
+
+    # ------------------------------------------------------------------ buttons
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        custom = [
+            path(
+                "<path:object_id>/generate-secret/",
+                wrap(require_POST(self.generate_secret_view)),
+                name="registry_trustedapplication_generate_secret",
+            ),
+            path(
+                "<path:object_id>/rotate-secret/",
+                wrap(require_POST(self.rotate_secret_view)),
+                name="registry_trustedapplication_rotate_secret",
+            ),
+            path(
+                "<path:object_id>/test-handshake/",
+                wrap(require_POST(self.test_handshake_view)),
+                name="registry_trustedapplication_test_handshake",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _get_for_change(self, request: HttpRequest, object_id: str) -> TrustedApplication:
+        self._check_change(request)
+        return get_object_or_404(TrustedApplication, pk=object_id)
+
+    def generate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._secrets_page(request, [self._get_for_change(request, object_id)], rotate=False)
+
+    def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._secrets_page(request, [self._get_for_change(request, object_id)], rotate=True)
+
+    def test_handshake_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        app = self._get_for_change(request, object_id)
+        back = reverse("admin:registry_trustedapplication_change", args=[app.pk])
+        if not app.connector_url:
+            messages.error(request, _("This record has no connector URL to test."))
+            return HttpResponseRedirect(back)
+        # Imported here: the handshake lives in the aas app, which imports the registry.
+        from trustregistry.aas.services import run_handshake_test
+
+        result = run_handshake_test(application=app, actor=request.user)
+        (messages.success if result.ok else messages.error)(
+            request, _("Handshake test: %(m)s") % {"m": result.message}
+        )
+        return HttpResponseRedirect(back)
+
+    # ------------------------------------------------------------------ history
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        app = get_object_or_404(TrustedApplication, pk=object_id)
+        if not self.has_view_or_change_permission(request, app):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": app,
+            "object": app,
+            "title": _("History: %(uri)s") % {"uri": app.client_id},
+            "events": history.application_history(app),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "registry/admin/history.html", context)

@@ -1,0 +1,237 @@
+"""Admin form fields: URL lists typed comma-separated, keys pasted in any format, scopes from
+the catalogue, a pasted secret hash, and the confirmation before `sec` is trusted."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from connector.keys import KeyFormatError, normalise_public_keys
+from trustregistry.registry import scopes as scope_catalogue
+from trustregistry.registry import secrets as secret_hashing
+from trustregistry.registry import validators
+from trustregistry.registry.models import TrustedApplication
+
+
+class UrlListField(forms.CharField):
+    """Comma-separated URLs in the form, a list in the model; each URL checked by itself so
+    the message names the bad one."""
+
+    widget = forms.Textarea(attrs={"rows": 2, "cols": 80})
+
+    def __init__(self, *, label_for_errors: str, **kwargs: Any) -> None:
+        self.label_for_errors = label_for_errors
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        return validators.parse_url_list(value)
+
+    def validate(self, value: list[str]) -> None:  # type: ignore[override]
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+        validators.validate_url_list(value, label=self.label_for_errors)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return list(initial or []) != self.to_python(data)
+        except ValidationError:
+            return True
+
+
+class PublicKeysField(forms.CharField):
+    """PEM (SPKI, PKCS#1, X.509 certificate), .NET RSA XML, a JWK or a JWKS, normalised to a
+    list of JWKs. Empty text removes every key."""
+
+    widget = forms.Textarea(attrs={"rows": 6, "cols": 80, "spellcheck": "false"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return json.dumps(value, indent=2) if value else ""
+        return value
+
+    def to_python(self, value: Any) -> list[dict[str, str]]:  # type: ignore[override]
+        if isinstance(value, list):
+            return value
+        text = (value or "").strip()
+        if not text:
+            return []
+        try:
+            return normalise_public_keys(text)
+        except KeyFormatError as exc:
+            raise ValidationError(str(exc), code="invalid_key") from exc
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return list(initial or []) != self.to_python(data)
+        except ValidationError:
+            return True
+
+
+def scope_choices() -> list[tuple[str, str]]:
+    return [(name, f"{name} — {meaning}") for name, meaning in scope_catalogue.CATALOGUE.items()]
+
+
+class ScopeField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("choices", scope_choices)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return scope_catalogue.split(value) if isinstance(value, str) else value
+
+    def clean(self, value: Any) -> str:  # type: ignore[override]
+        return scope_catalogue.join(super().clean(value))
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        initial_set = set(
+            scope_catalogue.split(initial) if isinstance(initial, str) else initial or []
+        )
+        return initial_set != set(data or [])
+
+
+class TrustedApplicationForm(forms.ModelForm):
+    login_urls = UrlListField(
+        label=_("login URLs"),
+        label_for_errors="Login URL",
+        help_text=_(
+            "Redirect URIs, comma-separated: https (http only for localhost/loopback), exact."
+        ),
+    )
+    logout_urls = UrlListField(
+        label=_("logout URLs"),
+        label_for_errors="Logout URL",
+        help_text=_(
+            "Allowed post-logout redirect URIs, comma-separated; same rules as login URLs."
+        ),
+    )
+    scope = ScopeField(
+        label=_("scope"),
+        help_text=_("The permissions the app is trusted with; reading needs no scope."),
+    )
+    confirm_sec = forms.BooleanField(
+        required=False,
+        label=_("I confirm: trust this application with 'sec'"),
+        help_text=_(
+            "Needed when 'sec' is newly ticked: it opens the trusted-application API and "
+            "connector resolution to this app."
+        ),
+    )
+    public_keys = PublicKeysField(
+        label=_("public keys"),
+        help_text=_(
+            "Paste PEM (public key or X.509 certificate), <RSAKeyValue> XML, a JWK or a JWKS."
+        ),
+    )
+    system_user_login_url = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        label=_("system user login URL"),
+        help_text=_("Reserved: stored and validated as a URL, no behaviour."),
+    )
+    new_secret_hash = forms.CharField(
+        required=False,
+        label=_("add a secret hash"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 70, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=_(
+            "base64(sha256(secret)) (44 characters) or 64 hex digits; see /sys/tools/sha256. "
+            "Added beside the newest secret (at most two)."
+        ),
+    )
+    new_secret_expires = forms.DateTimeField(
+        required=False,
+        label=_("its expiry"),
+        help_text=_("Optional, e.g. 2030-12-31 23:59 (UTC)."),
+    )
+
+    class Meta:
+        model = TrustedApplication
+        fields = [
+            "client_id",
+            "client_type",
+            "basic_auth_allowed",
+            "impersonate_internal_allowed",
+            "impersonate_community_allowed",
+            "login_urls",
+            "logout_urls",
+            "is_enabled",
+            "scope",
+            "system_user",
+            "system_user_allowed",
+            "system_user_login_url",
+            "connector_url",
+            "public_keys",
+        ]
+        widgets = {"client_id": forms.TextInput(attrs={"size": 60, "spellcheck": "false"})}
+
+    def clean_new_secret_hash(self) -> str:
+        value = (self.cleaned_data.get("new_secret_hash") or "").strip()
+        if not value:
+            return ""
+        try:
+            return secret_hashing.normalise_secret_hash(value)
+        except secret_hashing.SecretHashFormatError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def sec_newly_granted(self) -> bool:
+        wanted = scope_catalogue.split(self.cleaned_data.get("scope") or "")
+        before = scope_catalogue.split(self.instance.scope) if self.instance.pk else []
+        return scope_catalogue.SEC in wanted and scope_catalogue.SEC not in before
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "scope" in cleaned and self.sec_newly_granted() and not cleaned.get("confirm_sec"):
+            self.add_error(
+                "confirm_sec",
+                _(
+                    "'sec' gives access to the security infrastructure (the trusted-application "
+                    "API and connector resolution). Tick the confirmation to trust this app "
+                    "with it."
+                ),
+            )
+        return cleaned
+
+
+class ApplicationNameFormSet(forms.BaseInlineFormSet):
+    """One name per language; the default language's name is required."""
+
+    def clean(self) -> None:
+        super().clean()
+        languages: list[str] = []
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data:
+                continue
+            if form.cleaned_data.get("DELETE"):
+                continue
+            if form.cleaned_data.get("name"):
+                languages.append(form.cleaned_data.get("language"))
+        duplicates = {lang for lang in languages if languages.count(lang) > 1}
+        if duplicates:
+            raise ValidationError(
+                _("One name per language: %(langs)s is given twice.")
+                % {"langs": ", ".join(sorted(duplicates))}
+            )
+        if settings.LANGUAGE_CODE not in languages:
+            default = dict(settings.LANGUAGES).get(settings.LANGUAGE_CODE, settings.LANGUAGE_CODE)
+            raise ValidationError(
+                _("The name in the default language (%(lang)s) is required.") % {"lang": default}
+            )
