@@ -1,0 +1,60 @@
+"""The admin in a real headless Chromium: create, generate a secret, disable, read the history."""
+
+import pytest
+
+from tests import factories
+from trustregistry.registry import secrets
+from trustregistry.registry.models import TrustedApplication
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_admin_create_generate_secret_disable_and_history(live_server, browser):
+    factories.StaffUserFactory(username="admin")
+    page = browser.new_page()
+    page.set_default_timeout(15000)
+    try:
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", factories.DEFAULT_PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("#site-name")
+
+        page.goto(f"{live_server.url}/admin/registry/trustedapplication/add/")
+        page.fill("#id_client_id", "browser.example.com/app")
+        assert page.input_value("#id_names-0-language") == "en"
+        assert page.input_value("#id_names-1-language") == "bg"
+        page.fill("#id_names-0-name", "Browser app")
+        page.fill("#id_names-1-name", "Приложение в браузъра")
+        page.fill("#id_login_urls", "https://browser.example.com/cb, http://127.0.0.1/cb")
+        page.check("#id_impersonate_internal_allowed")
+        page.check("input[name=scope][value=update]")
+        page.click("input[name=_continue]")
+        page.wait_for_selector("text=was added successfully")
+
+        app = TrustedApplication.objects.get(client_id="browser.example.com/app")
+        assert app.login_urls == ["https://browser.example.com/cb", "http://127.0.0.1/cb"]
+        assert app.localized_name("bg") == "Приложение в браузъра"
+
+        page.click("button:has-text('Generate secret')")
+        plain = page.text_content("code.new-secret").strip()
+        assert len(plain) >= 32
+        assert app.secrets.get().secret_hash == secrets.hash_secret(plain)
+
+        page.goto(f"{live_server.url}/admin/registry/trustedapplication/{app.pk}/change/")
+        assert plain not in page.content()  # shown once, never again
+        page.uncheck("#id_is_enabled")
+        page.click("input[name=_continue]")
+        page.wait_for_selector("text=was changed successfully")
+        app.refresh_from_db()
+        assert not app.is_enabled
+
+        page.click("a.historylink")
+        page.wait_for_selector("table#history")
+        events = page.locator("tr.history-event td.history-what").all_text_contents()
+        assert "disabled" in events and "secret generated" in events
+        history_text = page.text_content("table#history")
+        assert "is enabled: yes → no" in history_text
+        assert plain not in page.content()
+    finally:
+        page.close()
