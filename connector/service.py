@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,23 +35,22 @@ from connector.tokens import (
 
 
 class ReplayGuard(Protocol):
-    def __call__(self, nonce: str, keep_until: float) -> bool:
-        """Remember `nonce` until `keep_until` (epoch seconds); False if it was already seen."""
+    def __call__(self, nonce: str, keep_until: float, now: float) -> bool:
+        """Remember `nonce` until `keep_until` (epoch seconds, the clock of `now`); False if it
+        was already seen and is still remembered."""
 
 
 class MemoryReplayGuard:
     """Per-process memory of answered nonces. One process only: a connector running several
     servers needs shared storage (the Django app stores them in its database)."""
 
-    def __init__(self, max_entries: int = 100_000, clock: Callable[[], float] = time.time):
+    def __init__(self, max_entries: int = 100_000):
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
         self._max = max_entries
-        self._clock = clock
 
-    def __call__(self, nonce: str, keep_until: float) -> bool:
+    def __call__(self, nonce: str, keep_until: float, now: float) -> bool:
         with self._lock:
-            now = self._clock()
             if len(self._seen) >= self._max:
                 self._seen = {n: t for n, t in self._seen.items() if t > now}
                 if len(self._seen) >= self._max:
@@ -111,7 +109,7 @@ class Connector:
             )
             assert self.replay_guard is not None
             # Remember the nonce until the token could no longer be accepted anyway.
-            if not self.replay_guard(verified.nonce, verified.expires + self.leeway + 1):
+            if not self.replay_guard(verified.nonce, verified.expires + self.leeway + 1, current):
                 raise HandshakeError("The SignedToken has already been answered (replay).")
         except HandshakeError as exc:
             return AuthenticateResult(succeeded=False, reason=exc.reason)

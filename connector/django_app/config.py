@@ -79,11 +79,11 @@ def reset_caches() -> None:
         _jwks.clear()
 
 
-def database_replay_guard(nonce: str, keep_until: float) -> bool:
+def database_replay_guard(nonce: str, keep_until: float, now_epoch: float) -> bool:
     from connector.django_app.models import AnsweredNonce
 
     until = dt.datetime.fromtimestamp(keep_until, tz=dt.UTC)
-    now = clock.now()
+    now = dt.datetime.fromtimestamp(now_epoch, tz=dt.UTC)
     try:
         with transaction.atomic():
             # An expired row of the same nonce is no longer protection; replace it.

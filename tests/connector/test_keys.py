@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives import hashes
 
 from connector import keys
 
@@ -20,7 +19,9 @@ def _pem(key, fmt):
 
 
 def test_spki_and_pkcs1_pem_give_the_same_jwk(rsa_key):
-    spki = keys.normalise_public_keys(_pem(rsa_key, serialization.PublicFormat.SubjectPublicKeyInfo))
+    spki = keys.normalise_public_keys(
+        _pem(rsa_key, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     pkcs1 = keys.normalise_public_keys(_pem(rsa_key, serialization.PublicFormat.PKCS1))
     assert spki == pkcs1 and len(spki) == 1
     assert spki[0]["kty"] == "RSA" and spki[0]["kid"] == keys.jwk_thumbprint(spki[0])
@@ -44,7 +45,9 @@ def test_dotnet_rsa_xml_private_key_from_superoffice_samples(interop):
 
 
 def test_jwk_and_jwks_round_trip(rsa_key):
-    [jwk] = keys.normalise_public_keys(_pem(rsa_key, serialization.PublicFormat.SubjectPublicKeyInfo))
+    [jwk] = keys.normalise_public_keys(
+        _pem(rsa_key, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     assert keys.normalise_public_keys(json.dumps(jwk)) == [jwk]
     assert keys.normalise_public_keys(json.dumps({"keys": [jwk]})) == [jwk]
     assert keys.normalise_public_keys([jwk]) == [jwk]
@@ -60,7 +63,13 @@ def test_rfc7638_thumbprint_example():
     # RFC 7638 section 3.1
     jwk = {
         "kty": "RSA",
-        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        "n": (
+            "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1"
+            "L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4"
+            "QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbO"
+            "pbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csF"
+            "Cur-kEgU8awapJzKnqDKgw"
+        ),
         "e": "AQAB",
     }
     assert keys.jwk_thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
@@ -72,7 +81,10 @@ def test_rfc7638_thumbprint_example():
         ("", "No key"),
         ("hello", "Unrecognised key format"),
         ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "not a readable public key"),
-        ("<RSAKeyValue><Modulus>!!</Modulus><Exponent>AQAB</Exponent></RSAKeyValue>", "invalid Modulus"),
+        (
+            "<RSAKeyValue><Modulus>!!</Modulus><Exponent>AQAB</Exponent></RSAKeyValue>",
+            "invalid Modulus",
+        ),
         ("<Foo/>", "RSAKeyValue"),
         ('{"kty": "oct", "k": "abc"}', "kty RSA or EC"),
         ("{not json", "not valid JSON"),

@@ -85,19 +85,32 @@ def test_superoffice_signed_token_verifies_with_the_devnet_certificate(devnet):
 
 def test_token_we_build_has_the_superoffice_shape_and_verifies(aas_key):
     token = tokens.build_aas_token(
-        private_key=aas_key, kid="ABCDEF", x5t="q83v", issuer="https://erp.example/id",
-        application_uri="mywebsite.com/myapp1", context="Cust1", nonce="00FF" * 8, now=1_700_000_000,
+        private_key=aas_key,
+        kid="ABCDEF",
+        x5t="q83v",
+        issuer="https://erp.example/id",
+        application_uri="mywebsite.com/myapp1",
+        context="Cust1",
+        nonce="00FF" * 8,
+        now=1_700_000_000,
     )
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "RS256", "typ": "JWT", "kid": "ABCDEF", "x5t": "q83v"}
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["aud"] == "spn:mywebsite.com/myapp1"
     assert claims["sub"] == claims[tokens.CONTEXT_CLAIM] == "Cust1"
-    assert (claims["nbf"], claims["iat"], claims["exp"]) == (1_699_999_940, 1_700_000_000, 1_700_000_300)
+    assert (claims["nbf"], claims["iat"], claims["exp"]) == (
+        1_699_999_940,
+        1_700_000_000,
+        1_700_000_300,
+    )
     assert claims["jti"]
     verified = tokens.verify_aas_token(
-        token, keys=lambda h: [aas_key.public_key()], issuer="https://erp.example/id",
-        application_uri="mywebsite.com/myapp1", now=1_700_000_100,
+        token,
+        keys=lambda h: [aas_key.public_key()],
+        issuer="https://erp.example/id",
+        application_uri="mywebsite.com/myapp1",
+        now=1_700_000_100,
     )
     assert verified.nonce == "00FF" * 8
 
@@ -174,7 +187,9 @@ def test_hs256_signed_with_the_public_key_is_refused(interop, devnet):
 
 def test_unknown_kid_is_refused_by_a_pinned_certificate(interop, devnet):
     _, pinned = devnet
-    token = _sign_as_devnet(interop, {}, headers={"kid": "0000000000000000000000000000000000000000"})
+    token = _sign_as_devnet(
+        interop, {}, headers={"kid": "0000000000000000000000000000000000000000"}
+    )
     with pytest.raises(HandshakeError, match="does not trust"):
         _check(token, pinned)
 
@@ -182,7 +197,9 @@ def test_unknown_kid_is_refused_by_a_pinned_certificate(interop, devnet):
 def test_signature_by_another_key_is_refused(devnet, other_key):
     token, pinned = devnet
     claims = jwt.decode(token, options={"verify_signature": False})
-    forged = jwt.encode(claims, other_key, algorithm="RS256", headers=jwt.get_unverified_header(token))
+    forged = jwt.encode(
+        claims, other_key, algorithm="RS256", headers=jwt.get_unverified_header(token)
+    )
     with pytest.raises(HandshakeError, match="signature does not verify"):
         _check(forged, pinned)
 
@@ -209,7 +226,10 @@ def test_garbage_tokens_are_refused_with_a_reason(devnet, garbage):
 
 def test_fixed_reply_vector_from_the_dotnet_xml_key(xml_key):
     assert xml_key.key_size == 1024
-    assert tokens.sign_application_token(nonce=SO_NONCE, private_key=xml_key, now=REPLY_TIME) == XML_KEY_REPLY
+    assert (
+        tokens.sign_application_token(nonce=SO_NONCE, private_key=xml_key, now=REPLY_TIME)
+        == XML_KEY_REPLY
+    )
     public = load_public_keys(
         "<RSAKeyValue><Modulus>4N9HZ6q7R2c4JrlSmDx0YZNBRZDZ4BaAy/jwvZWrRXpQxGEaLtdVeZhfOMvzpC27tX+9"
         "KdnqOAboex33K8/o7KF2KaGbZvSJaqBaI+AEJMKq45Eib4MX3cOThb+Y1x6APs+6XmawN9kijjrBHtDdsRslmSeE"
@@ -249,7 +269,9 @@ def test_changed_nonce_fails_the_signature_even_when_expected(xml_key):
     tampered = _flip(XML_KEY_REPLY, 0)
     with pytest.raises(HandshakeError, match="not signed"):
         tokens.verify_application_token(
-            tampered, expected_nonce=tampered.split(".")[0], public_keys=[xml_key.public_key()],
+            tampered,
+            expected_nonce=tampered.split(".")[0],
+            public_keys=[xml_key.public_key()],
             now=REPLY_TIME,
         )
 
@@ -298,8 +320,10 @@ def test_reply_signed_by_another_key_is_refused(xml_key, other_key):
         )
     # Any of the record's keys may have signed it (key rotation on the connector's side).
     tokens.verify_application_token(
-        reply, expected_nonce=SO_NONCE,
-        public_keys=[xml_key.public_key(), other_key.public_key()], now=REPLY_TIME,
+        reply,
+        expected_nonce=SO_NONCE,
+        public_keys=[xml_key.public_key(), other_key.public_key()],
+        now=REPLY_TIME,
     )
 
 

@@ -1,0 +1,301 @@
+"""Resolve and every failure path of the AAS side, against real connectors on 127.0.0.1."""
+
+import datetime as dt
+import json
+import logging
+
+import pytest
+import time_machine
+
+from connector import tokens
+from connector.keys import public_key_to_jwk
+from tests import factories
+from tests.aas.conftest import CONNECTOR_URI
+from tests.connector.servers import closed_port_url
+from trustregistry.aas import services
+from trustregistry.aas.errors import (
+    ApplicationDisabled,
+    ConnectorUnreachable,
+    HandshakeFailed,
+    InvalidResolveRequest,
+    UnknownApplication,
+)
+from trustregistry.aas.models import PendingHandshake
+from trustregistry.common import clock
+
+
+def _resolve(uri, context="Cust1"):
+    return services.resolve_connector(url=f"app://{uri}", context=context)
+
+
+def test_resolve_runs_the_handshake_and_returns_the_url(connector_record, connector_url):
+    assert _resolve(CONNECTOR_URI).url == connector_url
+    pending = PendingHandshake.objects.get()
+    assert pending.used_at is not None and pending.context == "Cust1"
+
+
+def test_https_url_is_returned_unchanged(db):
+    assert services.resolve_connector(url="https://legacy.example/c", context=None).url == (
+        "https://legacy.example/c"
+    )
+
+
+@pytest.mark.parametrize(
+    "url", [None, "", 5, "http://x.example/c", "ftp://x", "app:/x", "x" * 3000]
+)
+def test_invalid_urls(db, url):
+    with pytest.raises(InvalidResolveRequest):
+        services.resolve_connector(url=url, context="c")
+
+
+@pytest.mark.parametrize("context", [None, "", "  ", "a\nb", "x" * 201])
+def test_context_is_required_for_app_urls(connector_record, context):
+    with pytest.raises(InvalidResolveRequest, match="context"):
+        _resolve(CONNECTOR_URI, context=context)
+
+
+def test_unknown_application(db):
+    for uri in ("nobody.example/app", "bad uri with spaces", "CONNECTOR.example.com/app"):
+        with pytest.raises(UnknownApplication):
+            _resolve(uri)
+
+
+def test_disabled_record(connector_record):
+    connector_record.is_enabled = False
+    connector_record.save()
+    with pytest.raises(ApplicationDisabled) as info:
+        _resolve(CONNECTOR_URI)
+    assert info.value.code == "application_disabled" and info.value.status == 403
+
+
+def test_record_without_key_or_url(connector_record):
+    connector_record.public_keys = []
+    connector_record.save()
+    with pytest.raises(HandshakeFailed, match="no public key"):
+        _resolve(CONNECTOR_URI)
+    connector_record.connector_url = ""
+    connector_record.save()
+    with pytest.raises(HandshakeFailed, match="no connector URL"):
+        _resolve(CONNECTOR_URI)
+
+
+def test_record_key_replaced_by_another(connector_record, other_key):
+    connector_record.public_keys = [public_key_to_jwk(other_key.public_key())]
+    connector_record.save()
+    with pytest.raises(HandshakeFailed, match="not signed by the application's key"):
+        _resolve(CONNECTOR_URI)
+
+
+def test_connector_refusing_gives_its_reason(connector_record, settings):
+    settings.TRUSTREGISTRY_AAS_ISSUER = "https://someone-else.example/id"
+    with pytest.raises(HandshakeFailed, match="connector refused the handshake: .*wrong issuer"):
+        _resolve(CONNECTOR_URI)
+
+
+def test_the_token_the_connector_gets(scripted):
+    scripted.answer = lambda c: ("200 OK", [], b'{"Succeeded": false, "Reason": "just looking"}')
+    with time_machine.travel(1_700_000_000, tick=False), pytest.raises(HandshakeFailed):
+        _resolve("scripted.example.com/app", context="Cust42")
+    [claims] = scripted.seen
+    assert claims["aud"] == "spn:scripted.example.com/app"
+    assert claims["sub"] == claims[tokens.CONTEXT_CLAIM] == "Cust42"
+    assert (claims["nbf"], claims["exp"]) == (1_700_000_000 - 60, 1_700_000_000 + 300)
+    assert len(claims["nonce"]) == 32 and claims["nonce"] == claims["nonce"].upper()
+
+
+def _reply(app_key, nonce=None, *, now=None, token=None):
+    def answer(claims):
+        value = token or tokens.sign_application_token(
+            nonce=nonce or claims["nonce"], private_key=app_key, now=now or clock.now().timestamp()
+        )
+        body = {"Succeeded": True, "Reason": None, "SignedApplicationToken": value}
+        return "200 OK", [], json.dumps(body).encode()
+
+    return answer
+
+
+def test_scripted_connector_with_a_correct_reply_passes(scripted, app_key):
+    scripted.answer = _reply(app_key)
+    assert _resolve("scripted.example.com/app").url == scripted.record.connector_url
+
+
+@pytest.mark.parametrize(
+    "make_token, reason",
+    [
+        (lambda good: ".".join(good.split(".")[:2]), "exactly three parts"),
+        (lambda good: good + ".extra", "exactly three parts"),
+        (lambda good: "", "no SignedApplicationToken"),
+    ],
+)
+def test_reply_with_two_or_four_parts(scripted, app_key, make_token, reason):
+    def answer(claims):
+        good = tokens.sign_application_token(nonce=claims["nonce"], private_key=app_key)
+        body = {"Succeeded": True, "SignedApplicationToken": make_token(good)}
+        return "200 OK", [], json.dumps(body).encode()
+
+    scripted.answer = answer
+    with pytest.raises(HandshakeFailed, match=reason):
+        _resolve("scripted.example.com/app")
+
+
+def test_reply_timestamp_16_minutes_off(scripted, app_key):
+    scripted.answer = _reply(app_key, now=clock.now().timestamp() - 16 * 60)
+    with pytest.raises(HandshakeFailed, match="15 minutes"):
+        _resolve("scripted.example.com/app")
+
+
+def test_reply_signed_by_another_key(scripted, other_key):
+    scripted.answer = _reply(other_key)
+    with pytest.raises(HandshakeFailed, match="not signed by the application's key"):
+        _resolve("scripted.example.com/app")
+
+
+def test_reply_with_the_nonce_of_another_attempt(scripted, app_key):
+    scripted.answer = _reply(app_key, nonce=tokens.new_nonce())
+    with pytest.raises(HandshakeFailed, match="another handshake"):
+        _resolve("scripted.example.com/app")
+
+
+def test_replayed_reply_from_an_earlier_attempt(scripted, app_key):
+    captured = []
+
+    def first(claims):
+        status, headers, body = _reply(app_key)(claims)
+        captured.append(body)
+        return status, headers, body
+
+    scripted.answer = first
+    _resolve("scripted.example.com/app")
+    scripted.answer = lambda claims: ("200 OK", [], captured[0])
+    with pytest.raises(HandshakeFailed, match="another handshake"):
+        _resolve("scripted.example.com/app")
+
+
+def test_a_reply_is_accepted_once(scripted, app_key):
+    attempt = services.begin_handshake(application=scripted.record, context="c")
+    reply = tokens.sign_application_token(
+        nonce=attempt.nonce, private_key=app_key, now=clock.now().timestamp()
+    )
+    services.complete_handshake(attempt=attempt, reply_token=reply)
+    with pytest.raises(HandshakeFailed, match="already used or has expired"):
+        services.complete_handshake(attempt=attempt, reply_token=reply)
+
+
+def test_a_late_reply_after_the_nonce_expired(scripted, app_key):
+    attempt = services.begin_handshake(application=scripted.record, context="c")
+    later = clock.now() + dt.timedelta(seconds=tokens.TOKEN_LIFETIME_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        reply = tokens.sign_application_token(
+            nonce=attempt.nonce, private_key=app_key, now=later.timestamp()
+        )
+        with pytest.raises(HandshakeFailed, match="already used or has expired"):
+            services.complete_handshake(attempt=attempt, reply_token=reply)
+
+
+def test_record_disabled_during_the_handshake(scripted, app_key):
+    scripted.answer = _reply(app_key)
+    attempt = services.begin_handshake(application=scripted.record, context="c")
+    answer = services.call_connector(attempt)
+    type(scripted.record).objects.filter(pk=scripted.record.pk).update(is_enabled=False)
+    with pytest.raises(ApplicationDisabled):
+        services.complete_handshake(attempt=attempt, reply_token=answer["SignedApplicationToken"])
+
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        (("500 Internal Server Error", [], b"boom"), "answered HTTP 500"),
+        (("200 OK", [], b"<html>"), "answered HTTP 200 without a handshake answer"),
+        (("200 OK", [], b"[]"), "without a handshake answer"),
+        (("302 Found", [("Location", "http://127.0.0.1:1/x")], b""), "redirect"),
+        (("200 OK", [], b'{"Succeeded": false, "Reason": null}'), "no reason given"),
+        (("200 OK", [], b'{"Succeeded": "yes", "SignedApplicationToken": "x"}'), "refused"),
+        (
+            ("401 Unauthorized", [], b'{"Succeeded": false, "Reason": "bad\\u0000 token"}'),
+            "bad  token",
+        ),
+        (("202 Accepted", [], b'{"Succeeded": true, "SignedApplicationToken": "x"}'), "HTTP 202"),
+    ],
+)
+def test_connector_answers_that_are_not_a_pass(scripted, answer, reason):
+    scripted.answer = lambda claims: answer
+    with pytest.raises(HandshakeFailed, match=reason):
+        _resolve("scripted.example.com/app")
+
+
+def test_connector_answering_10_mb(scripted):
+    chunk = b"x" * (1024 * 1024)
+    scripted.answer = lambda claims: ("200 OK", [], [chunk] * 10)
+    with pytest.raises(HandshakeFailed, match="too large"):
+        _resolve("scripted.example.com/app")
+
+
+def test_connector_reason_never_echoes_the_url(scripted):
+    url = scripted.record.connector_url
+    body = json.dumps({"Succeeded": False, "Reason": f"I am {url}"}).encode()
+    scripted.answer = lambda claims: ("200 OK", [], body)
+    with pytest.raises(HandshakeFailed) as info:
+        _resolve("scripted.example.com/app")
+    assert url not in info.value.message and "[connector]" in info.value.message
+
+
+def test_connector_unreachable_keeps_the_url_out_of_answer_and_logs(db, app_key, caplog):
+    url = closed_port_url()
+    factories.TrustedApplicationFactory(
+        client_id="gone.example.com/app",
+        connector_url=url,
+        public_keys=[public_key_to_jwk(app_key.public_key())],
+    )
+    # At the project's log level (INFO); urllib3's own DEBUG lines name host and port.
+    with caplog.at_level(logging.INFO), pytest.raises(ConnectorUnreachable) as info:
+        _resolve("gone.example.com/app")
+    assert info.value.code == "connector_unreachable"
+    assert url not in info.value.message
+    port = url.split(":")[2].split("/")[0]
+    assert caplog.records and all(port not in r.getMessage() for r in caplog.records)
+
+
+def test_connector_too_slow_is_unreachable(scripted, monkeypatch):
+    import threading
+
+    release = threading.Event()
+    monkeypatch.setattr(services, "READ_TIMEOUT_SECONDS", 0.2)
+
+    def slow(claims):
+        release.wait(5)
+        return "200 OK", [], b"{}"
+
+    scripted.answer = slow
+    try:
+        with pytest.raises(ConnectorUnreachable, match="in time"):
+            _resolve("scripted.example.com/app")
+    finally:
+        release.set()
+
+
+def test_pending_nonces_are_purged_in_batches(scripted):
+    for _ in range(3):
+        services.begin_handshake(application=scripted.record, context="c")
+    assert services.purge_expired_handshakes() == 0
+    later = clock.now() + dt.timedelta(seconds=tokens.TOKEN_LIFETIME_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        assert services.purge_expired_handshakes(batch_size=2) == 2
+        assert services.purge_expired_handshakes(batch_size=2) == 1
+    assert not PendingHandshake.objects.exists()
+
+
+def test_handshake_test_notes_outcome_in_history(connector_record, staff_user, other_key):
+    result = services.run_handshake_test(application=connector_record, actor=staff_user)
+    assert result.ok and "proved" in result.message
+    latest = connector_record.history.order_by("-history_id").first()
+    assert latest.history_change_reason == "handshake tested: ok"
+    assert latest.history_user == staff_user
+
+    connector_record.public_keys = [public_key_to_jwk(other_key.public_key())]
+    connector_record.save()
+    result = services.run_handshake_test(application=connector_record, actor=staff_user)
+    assert not result.ok and "not signed" in result.message
+    assert connector_record.connector_url not in result.message
+    latest = connector_record.history.order_by("-history_id").first()
+    assert latest.history_change_reason.startswith("handshake tested: failed (")
+    assert len(latest.history_change_reason) <= 100

@@ -1,0 +1,105 @@
+"""POST /api/connectors/resolve (through the API's authentication and scope rules) and the AAS
+certificate download."""
+
+import pytest
+from cryptography import x509
+from rest_framework.test import APIRequestFactory
+
+from tests import factories
+from tests.aas.conftest import CONNECTOR_URI
+from trustregistry.aas.views import ResolveConnectorView
+from trustregistry.keys.models import KeyPurpose
+from trustregistry.keys.services import get_active_key, rotate_key
+from trustregistry.oauth.access_tokens import issue_access_token
+
+
+@pytest.fixture
+def caller(db):
+    app = factories.TrustedApplicationFactory(client_id="eis.example.com/eis", scope="sec update")
+    user = factories.StaffUserFactory(username="eis-operator")
+    return app, user
+
+
+def _post(data, token=None, fmt="json"):
+    factory = APIRequestFactory()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    request = factory.post("/api/connectors/resolve", data, format=fmt, **headers)
+    response = ResolveConnectorView.as_view()(request)
+    response.render()
+    return response
+
+
+def _token(caller, scope="sec"):
+    app, user = caller
+    return issue_access_token(application=app, user=user, scope=scope)[0]
+
+
+def test_resolve_with_sec(caller, connector_record, connector_url):
+    response = _post({"url": f"app://{CONNECTOR_URI}", "context": "Cust1"}, _token(caller))
+    assert response.status_code == 200
+    assert response.data == {"url": connector_url}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_resolve_needs_authentication(db):
+    response = _post({"url": "app://x.example/app", "context": "c"})
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_resolve_needs_sec_but_not_update(caller, connector_record):
+    response = _post({"url": f"app://{CONNECTOR_URI}", "context": "c"}, _token(caller, "update"))
+    assert response.status_code == 403
+    assert response.data["error"] == "insufficient_scope"
+
+
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({"url": "app://nobody.example/app", "context": "c"}, 404, "unknown_application"),
+        ({"url": "ftp://x", "context": "c"}, 400, "invalid_request"),
+        ({"context": "c"}, 400, "invalid_request"),
+        ({"url": f"app://{CONNECTOR_URI}"}, 400, "invalid_request"),
+        ([1, 2], 400, "invalid_request"),
+    ],
+)
+def test_failures_are_json_with_a_code(caller, connector_record, body, status, code):
+    response = _post(body, _token(caller))
+    assert response.status_code == status
+    assert response.data["error"] == code and response.data["message"]
+
+
+def test_not_json_is_a_400(caller):
+    response = _post("{nope", _token(caller), fmt=None)
+    assert response.status_code in (400, 415)
+    assert "error" in response.data
+
+
+def test_failure_answers_never_carry_the_url(caller, connector_record, other_key):
+    from connector.keys import public_key_to_jwk
+
+    connector_record.public_keys = [public_key_to_jwk(other_key.public_key())]
+    connector_record.save()
+    response = _post({"url": f"app://{CONNECTOR_URI}", "context": "c"}, _token(caller))
+    assert response.status_code == 502 and response.data["error"] == "handshake_failed"
+    assert connector_record.connector_url not in response.content.decode()
+    connector_record.is_enabled = False
+    connector_record.save()
+    response = _post({"url": f"app://{CONNECTOR_URI}", "context": "c"}, _token(caller))
+    assert response.status_code == 403 and response.data["error"] == "application_disabled"
+
+
+def test_aas_certificate_is_downloadable_as_pem(client, db):
+    response = client.get("/id/.well-known/aas-certificate.pem")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-pem-file"
+    cert = x509.load_pem_x509_certificate(response.content)
+    active = get_active_key(KeyPurpose.AAS)
+    assert cert.fingerprint(cert.signature_hash_algorithm).hex() and active.certificate == cert
+
+    rotate_key(purpose=KeyPurpose.AAS)
+    rotated = x509.load_pem_x509_certificate(
+        client.get("/id/.well-known/aas-certificate.pem").content
+    )
+    assert rotated != cert and rotated == get_active_key(KeyPurpose.AAS).certificate
+    assert client.post("/id/.well-known/aas-certificate.pem").status_code == 405

@@ -1,0 +1,75 @@
+"""The framework-free connector: one answer per token, replay refused."""
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from connector import tokens
+from connector.keys import KeyFormatError
+from connector.service import Connector, MemoryReplayGuard
+from connector.trust import PinnedCertificates
+
+INSIDE = 1639640500
+
+
+@pytest.fixture(scope="module")
+def app_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def devnet_connector(interop, app_key):
+    return Connector(
+        application_uri="123123123123123123",
+        private_key=app_key,
+        trusted_issuer="SuperOffice AS",
+        keys=PinnedCertificates.from_pem((interop / "devnet-auth_DevNet.crt").read_text()),
+    )
+
+
+def test_answers_the_superoffice_token_once(interop, devnet_connector, app_key):
+    token = (interop / "superoffice_signed_token_devnet-auth.jwt").read_text()
+    first = devnet_connector.authenticate(token, now=INSIDE)
+    assert first.succeeded and first.reason is None and first.context == "Cust12020"
+    tokens.verify_application_token(
+        first.signed_application_token,
+        expected_nonce="9AB41493762B0C5B6E0F1AB35F032B95",
+        public_keys=[app_key.public_key()],
+        now=INSIDE,
+    )
+    second = devnet_connector.authenticate(token, now=INSIDE + 1)
+    assert second.as_json() == {
+        "Succeeded": False,
+        "Reason": "The SignedToken has already been answered (replay).",
+        "SignedApplicationToken": None,
+    }
+
+
+def test_refusal_does_not_burn_the_nonce(interop, devnet_connector):
+    token = (interop / "superoffice_signed_token_devnet-auth.jwt").read_text()
+    late = devnet_connector.authenticate(token, now=1639640741 + 61)
+    assert not late.succeeded and "expired" in late.reason
+    assert devnet_connector.authenticate(token, now=INSIDE).succeeded
+
+
+def test_memory_replay_guard_forgets_after_keep_until():
+    guard = MemoryReplayGuard()
+    assert guard("N1", 200, 100) is True
+    assert guard("N1", 200, 150) is False
+    assert guard("N1", 300, 201) is True
+
+
+def test_memory_replay_guard_full_of_live_nonces_refuses():
+    guard = MemoryReplayGuard(max_entries=2)
+    assert guard("a", 10, 0) and guard("b", 10, 0)
+    assert guard("c", 10, 0) is False
+    assert guard("c", 20, 11) is True  # expired entries make room
+
+
+def test_connector_needs_an_rsa_key(interop):
+    with pytest.raises(KeyFormatError, match="RSA"):
+        Connector(
+            application_uri="x",
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            trusted_issuer="i",
+            keys=lambda h: [],
+        )

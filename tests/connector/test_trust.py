@@ -1,0 +1,161 @@
+"""The AAS keys a connector trusts: pinned certificates and the JWKS, fetched over real HTTP."""
+
+import json
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from connector import trust
+from connector.keys import public_key_to_jwk
+from connector.tokens import HandshakeError
+from tests.connector.servers import closed_port_url, json_app, serve
+
+DEVNET_KID = "B0AD4C0BFD8913B8040F3E8AD16A91F585222C33"
+DEVNET_X5T = "sK1MC_2JE7gEDz6K0WqR9YUiLDM"
+
+
+@pytest.fixture(scope="module")
+def two_keys():
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2)]
+
+
+def _jwk(key, kid):
+    return {**public_key_to_jwk(key.public_key()), "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+def test_pinned_certificate_matches_kid_or_x5t(interop):
+    pinned = trust.PinnedCertificates.from_pem((interop / "devnet-auth_DevNet.crt").read_text())
+    assert len(pinned({"kid": DEVNET_KID})) == 1
+    assert len(pinned({"kid": DEVNET_KID.lower()})) == 1
+    assert len(pinned({"x5t": DEVNET_X5T})) == 1
+    assert len(pinned({})) == 1
+    with pytest.raises(HandshakeError, match="does not trust"):
+        pinned({"kid": "NOPE"})
+    with pytest.raises(HandshakeError, match="does not trust"):
+        pinned({"x5t": "bm9wZQ"})
+
+
+def test_pinned_file_may_hold_two_certificates_for_rotation(interop, tmp_path, db):
+    from trustregistry.keys.services import aas_certificate_pem
+
+    devnet = (interop / "devnet-auth_DevNet.crt").read_text()
+    path = tmp_path / "aas.pem"
+    path.write_text(devnet.strip() + "\n" + aas_certificate_pem())
+    pinned = trust.PinnedCertificates.from_file(str(path))
+    assert len(pinned({"kid": DEVNET_KID})) == 1
+    assert len(pinned({})) == 2
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_jwks_is_cached_and_refetched_once_a_minute_per_unknown_kid(two_keys):
+    served = {"keys": [_jwk(two_keys[0], "one")]}
+    calls = []
+
+    def fetch(url):
+        calls.append(url)
+        return json.loads(json.dumps(served))
+
+    clock = FakeClock()
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=clock)
+    assert keys({"kid": "one"})[0].public_numbers() == two_keys[0].public_key().public_numbers()
+    assert keys({"kid": "one"}) and len(calls) == 1  # cached
+
+    with pytest.raises(HandshakeError, match="does not trust"):
+        keys({"kid": "two"})
+    assert len(calls) == 2  # one refetch for the unknown kid
+    served["keys"].append(_jwk(two_keys[1], "two"))
+    clock.now += 30
+    with pytest.raises(HandshakeError, match="does not trust"):
+        keys({"kid": "two"})
+    assert len(calls) == 2  # not again within the minute
+    clock.now += 31
+    assert keys({"kid": "two"})
+    assert len(calls) == 3
+
+    clock.now += trust.JWKS_CACHE_SECONDS + 1
+    keys({"kid": "one"})
+    assert len(calls) == 4  # stale cache refreshed
+
+
+def test_many_made_up_kids_do_not_become_many_fetches(two_keys):
+    calls = []
+    clock = FakeClock()
+    keys = trust.JwksKeys(
+        "https://aas.example/jwks",
+        fetch=lambda url: calls.append(url) or {"keys": [_jwk(two_keys[0], "one")]},
+        clock=clock,
+    )
+    for n in range(50):
+        with pytest.raises(HandshakeError):
+            keys({"kid": f"made-up-{n}"})
+    assert len(calls) == 2  # the first load and one refetch
+
+
+def test_token_without_kid_is_refused_in_jwks_mode(two_keys):
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=lambda url: {"keys": []})
+    with pytest.raises(HandshakeError, match="names no key"):
+        keys({"alg": "RS256"})
+
+
+def test_jwks_fetched_over_http_and_jku_is_never_followed(two_keys):
+    jwks = {"keys": [_jwk(two_keys[0], "aas-1")]}
+    attacker_hits = []
+    aas = json_app(
+        {
+            "/jwks": lambda body: (
+                "200 OK",
+                [("Content-Type", "application/json")],
+                json.dumps(jwks).encode(),
+            )
+        }
+    )
+    attacker = json_app(
+        {
+            "/jwks": lambda body: (
+                attacker_hits.append(1)
+                or ("200 OK", [], json.dumps({"keys": [_jwk(two_keys[1], "evil")]}).encode())
+            )
+        }
+    )
+    with serve(aas) as aas_url, serve(attacker) as attacker_url:
+        keys = trust.JwksKeys(f"{aas_url}/jwks")
+        good = jwt.encode({"x": 1}, two_keys[0], algorithm="RS256", headers={"kid": "aas-1"})
+        header = jwt.get_unverified_header(good)
+        assert keys(header)
+        evil_header = {"alg": "RS256", "kid": "evil", "jku": f"{attacker_url}/jwks"}
+        with pytest.raises(HandshakeError, match="does not trust"):
+            keys(evil_header)
+    assert attacker_hits == []
+
+
+def test_jwks_fetch_refuses_redirects_and_huge_bodies():
+    big = b'{"keys": [' + b" " * (trust.JWKS_MAX_BYTES + 10) + b"]}"
+    app = json_app(
+        {
+            "/redirect": lambda body: ("302 Found", [("Location", "/jwks")], b""),
+            "/jwks": lambda body: ("200 OK", [], b'{"keys": []}'),
+            "/big": lambda body: ("200 OK", [], big),
+            "/notjson": lambda body: ("200 OK", [], b"<html>"),
+        }
+    )
+    with serve(app) as url:
+        assert trust.fetch_jwks(f"{url}/jwks") == {"keys": []}
+        for path in ("/redirect", "/big", "/notjson"):
+            with pytest.raises((OSError, ValueError)):
+                trust.fetch_jwks(f"{url}{path}")
+            with pytest.raises(HandshakeError, match="could not fetch"):
+                trust.JwksKeys(f"{url}{path}")({"kid": "x"})
+
+
+def test_unreachable_jwks_is_a_refusal_not_a_crash():
+    keys = trust.JwksKeys(closed_port_url())
+    with pytest.raises(HandshakeError, match="could not fetch"):
+        keys({"kid": "x"})
