@@ -46,6 +46,7 @@ AUTH_BASIC = "client_secret_basic"
 AUTH_POST = "client_secret_post"
 AUTH_JWT = "private_key_jwt"
 AUTH_NONE = "none"
+SESSION_USER_KEY = "TR_SESSION_USER"
 
 
 def basic_credentials(request: Any) -> tuple[str, str] | None:
@@ -215,8 +216,8 @@ class RegistryValidator(OAuth2Validator):
         return False
 
     def validate_silent_login(self, request: Any) -> bool:
-        user = _param(request, "user")
-        return bool(user is not None and getattr(user, "is_authenticated", False))
+        # Set by the authorization view from the session (a WSGI key no client can send).
+        return request.headers.get(SESSION_USER_KEY) == "1"
 
     # ------------------------------------------------------------------ authorization codes
 

@@ -23,6 +23,7 @@ from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 
 from trustregistry.oauth import policy, scopes
+from trustregistry.oauth.validators import SESSION_USER_KEY
 from trustregistry.oauth.views.common import SecurePageMixin, add_iss, error_page
 
 Application = get_application_model()
@@ -41,6 +42,11 @@ class ConsentForm(AllowForm):
 class AuthorizeView(SecurePageMixin, AuthorizationView):
     template_name = "oauth/consent.html"
     form_class = ConsentForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Lets the validator answer prompt=none (login_required vs consent_required).
+        request.META[SESSION_USER_KEY] = "1" if request.user.is_authenticated else ""
+        return super().dispatch(request, *args, **kwargs)
 
     # ------------------------------------------------------------------ not logged in
 

@@ -1,0 +1,296 @@
+"""The authorization endpoint against the record (SPEC 3): every check, good and bad input."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests import factories
+from tests.oauth.conftest import CALLBACK, PUBLIC_CALLBACK, query
+
+AUTHORIZE = "/id/connect/authorize"
+
+
+def assert_error_page(response) -> None:
+    assert response.status_code in (400, 401, 403)
+    assert "Location" not in response
+    assert b"<h1>" in response.content
+
+
+def test_code_flow_redirect_carries_code_state_and_iss(flow, confidential_app, internal_user):
+    response = flow.consent(confidential_app, internal_user)
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith(CALLBACK + "?")
+    params = query(location)
+    assert params["state"] == flow.params["state"]
+    assert params["iss"] == settings.TRUSTREGISTRY_ISSUER
+    assert len(params["code"]) >= 20
+
+
+def test_unknown_client_gets_error_page_logged_in_or_not(client, internal_user):
+    params = {
+        "response_type": "code",
+        "client_id": "nobody.example.com/x",
+        "redirect_uri": CALLBACK,
+        "state": "s",
+    }
+    assert_error_page(client.get(AUTHORIZE, params))
+    client.force_login(internal_user)
+    assert_error_page(client.get(AUTHORIZE, params))
+
+
+def test_disabled_record_gets_error_page(client, confidential_app, internal_user):
+    confidential_app.is_enabled = False
+    confidential_app.save()
+    client.force_login(internal_user)
+    params = {
+        "response_type": "code",
+        "client_id": confidential_app.client_id,
+        "redirect_uri": CALLBACK,
+        "state": "s",
+    }
+    assert_error_page(client.get(AUTHORIZE, params))
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        CALLBACK + "?x=1",  # query
+        CALLBACK + "#frag",  # fragment
+        "https://APP.example.com/callback",  # host case
+        "https://app.example.com/Callback",  # path case
+        "https://user@app.example.com/callback",  # userinfo
+        "https://app.example.com@evil.example/callback",  # userinfo trick
+        "https://app.example.com/callback/../callback",  # dot segments
+        "https://app.example.com/callback/",  # trailing slash
+        "https://app.example.com:8443/callback",  # port
+        "http://app.example.com/callback",  # scheme
+        "https://app.example.com.evil.example/callback",  # suffix
+        "https://app.example.com/callbackx",  # prefix
+    ],
+)
+def test_redirect_uri_must_match_exactly(client, confidential_app, internal_user, redirect_uri):
+    params = {
+        "response_type": "code",
+        "client_id": confidential_app.client_id,
+        "redirect_uri": redirect_uri,
+        "state": "s",
+    }
+    # Not logged in: still the error page, never the login page or the client.
+    assert_error_page(client.get(AUTHORIZE, params))
+    client.force_login(internal_user)
+    assert_error_page(client.get(AUTHORIZE, params))
+
+
+def test_loopback_redirect_any_port(flow, public_app, internal_user):
+    response = flow.consent(
+        public_app, internal_user, redirect_uri="http://127.0.0.1:53682/callback"
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("http://127.0.0.1:53682/callback?code=")
+
+
+def test_loopback_redirect_other_path_refused(flow, public_app, internal_user):
+    response = flow.consent(public_app, internal_user, redirect_uri="http://127.0.0.1:5000/other")
+    assert_error_page(response)
+
+
+def test_anonymous_user_is_sent_to_login_with_next(client, confidential_app):
+    params = {
+        "response_type": "code",
+        "client_id": confidential_app.client_id,
+        "redirect_uri": CALLBACK,
+        "state": "s",
+    }
+    response = client.get(AUTHORIZE, params)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/id/account/login?next=")
+
+
+def test_state_is_required(flow, confidential_app, internal_user):
+    response = flow.consent(confidential_app, internal_user, state=None)
+    assert response.status_code == 302
+    params = query(response["Location"])
+    assert params["error"] == "invalid_request"
+    assert "code" not in params
+    assert params["iss"] == settings.TRUSTREGISTRY_ISSUER
+
+
+def test_public_client_needs_pkce(flow, public_app, internal_user):
+    response = flow.consent(
+        public_app, internal_user, code_challenge=None, code_challenge_method=None
+    )
+    assert query(response["Location"])["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("method", ["plain", None])
+def test_pkce_plain_refused(flow, confidential_app, internal_user, method):
+    response = flow.consent(
+        confidential_app, internal_user, code_challenge="a" * 50, code_challenge_method=method
+    )
+    params = query(response["Location"])
+    assert params["error"] == "invalid_request"
+    assert "S256" in params["error_description"]
+
+
+def test_confidential_client_may_skip_pkce(flow, confidential_app, internal_user):
+    response = flow.consent(
+        confidential_app, internal_user, code_challenge=None, code_challenge_method=None
+    )
+    assert "code" in query(response["Location"])
+
+
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "code token"])
+def test_only_code_response_type(flow, confidential_app, internal_user, response_type):
+    response = flow.consent(confidential_app, internal_user, response_type=response_type)
+    params = query(response["Location"])
+    assert params["error"] in ("unsupported_response_type", "unauthorized_client")
+    assert "access_token" not in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("internal", "community", "kind", "outcome"),
+    [
+        (True, False, "internal", "code"),
+        (True, False, "community", "access_denied"),
+        (False, True, "internal", "access_denied"),
+        (False, True, "community", "code"),
+        (True, True, "internal", "code"),
+        (True, True, "community", "code"),
+        (False, False, "internal", "unauthorized_client"),
+        (False, False, "community", "unauthorized_client"),
+    ],
+)
+def test_impersonation_flags_against_user_kind(flow, db, internal, community, kind, outcome):
+    app = factories.TrustedApplicationFactory(
+        client_id="flags.example.com/app",
+        login_urls=["https://flags.example.com/cb"],
+        impersonate_internal_allowed=internal,
+        impersonate_community_allowed=community,
+        scope="update",
+    )
+    user = factories.UserFactory(username=f"u-{kind}", kind=kind)
+    response = flow.consent(app, user)
+    assert response.status_code == 302
+    params = query(response["Location"])
+    if outcome == "code":
+        assert "code" in params
+    else:
+        assert params["error"] == outcome
+        assert "code" not in params
+
+
+def test_both_flags_off_never_shows_a_login_page(client, db):
+    app = factories.TrustedApplicationFactory(
+        client_id="svc.example.com/x",
+        login_urls=["https://svc.example.com/cb"],
+        impersonate_internal_allowed=False,
+        impersonate_community_allowed=False,
+    )
+    params = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": "https://svc.example.com/cb",
+        "state": "s",
+    }
+    response = client.get(AUTHORIZE, params)
+    assert response.status_code == 302
+    assert query(response["Location"])["error"] == "unauthorized_client"
+
+
+def test_scope_beyond_record_is_invalid_scope(flow, confidential_app, internal_user):
+    response = flow.consent(confidential_app, internal_user, scope="openid update finance")
+    assert query(response["Location"])["error"] == "invalid_scope"
+
+
+def test_deny_answers_access_denied(flow, confidential_app, internal_user):
+    response = flow.consent(confidential_app, internal_user, allow=False)
+    params = query(response["Location"])
+    assert params["error"] == "access_denied"
+    assert params["state"] == flow.params["state"]
+
+
+def test_tampered_redirect_uri_on_post_is_not_followed(client, confidential_app, internal_user):
+    client.force_login(internal_user)
+    data = {
+        "client_id": confidential_app.client_id,
+        "redirect_uri": "https://evil.example/cb",
+        "response_type": "code",
+        "state": "s",
+        "scope": "update",
+        "allow": "true",
+    }
+    assert_error_page(client.post(AUTHORIZE, data))
+    data["client_id"] = "nobody.example.com/x"
+    assert_error_page(client.post(AUTHORIZE, data))
+
+
+def test_consent_page_is_csrf_protected_and_not_frameable(confidential_app, internal_user, flow):
+    flow.client.force_login(internal_user)
+    params = flow.authorize_params(confidential_app)
+    page = flow.client.get(AUTHORIZE, params)
+    assert page.status_code == 200
+    assert page["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
+    assert b"csrfmiddlewaretoken" in page.content
+    assert b"ERP client" in page.content
+    # The scopes in plain words, not only their names.
+    assert b"Create, change and delete data" in page.content
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(internal_user)
+    data = {k: v for k, v in page.context["form"].initial.items() if v}
+    data["allow"] = "true"
+    assert strict.post(AUTHORIZE + "?" + urlencode(params), data).status_code == 403
+
+
+def test_consent_page_in_bulgarian(flow, confidential_app, internal_user):
+    flow.client.force_login(internal_user)
+    params = flow.authorize_params(confidential_app)
+    page = flow.client.get(AUTHORIZE, params, HTTP_ACCEPT_LANGUAGE="bg-BG,bg;q=0.9")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<html lang="bg">' in html
+    assert "ЕРП клиент" in html
+    assert "Разрешаване" in html
+    assert "ERP client" not in html
+
+
+def test_prompt_none_for_logged_in_user_asks_consent(flow, confidential_app, internal_user):
+    flow.client.force_login(internal_user)
+    params = flow.authorize_params(confidential_app, prompt="none")
+    response = flow.client.get(AUTHORIZE, params)
+    assert response.status_code == 302
+    assert query(response["Location"])["error"] == "consent_required"
+
+
+def test_prompt_none_anonymous_is_login_required(client, confidential_app):
+    params = {
+        "response_type": "code",
+        "client_id": confidential_app.client_id,
+        "redirect_uri": CALLBACK,
+        "state": "s",
+        "scope": "openid",
+        "prompt": "none",
+    }
+    response = client.get(AUTHORIZE, params)
+    assert query(response["Location"])["error"] == "login_required"
+
+
+def test_garbage_parameters_never_500(client, confidential_app, internal_user):
+    client.force_login(internal_user)
+    for params in (
+        {},
+        {"client_id": "\x00"},
+        {"client_id": confidential_app.client_id, "redirect_uri": "not a url"},
+        {"client_id": confidential_app.client_id, "client_id ": "x", "redirect_uri": "%zz"},
+    ):
+        assert client.get(AUTHORIZE, params).status_code < 500
+    assert client.post(AUTHORIZE, {"client_id": "x"}).status_code < 500
+
+
+def test_public_loopback_callback_constant_used(public_app):
+    assert public_app.login_urls == [PUBLIC_CALLBACK]
