@@ -211,3 +211,40 @@ def test_uninstall_twice_changes_nothing_more(staff_user):
 def test_uninstall_of_an_unknown_record():
     with pytest.raises(services.ApplicationNotFound):
         services.marketplace_uninstall(application_uri="nobody.example/x", actor=None)
+
+
+def test_public_install_as_erpnet_example_three(staff_user):
+    result = install(
+        staff_user,
+        applicationUri="MyExternalAppIdentifier",
+        redirectUri="https://my-external-app.com/callback/",
+        applicationName="My External App",
+        clientType="Public",
+        impersonate="all",
+        requestSecret="false",
+        scope="openid profile",
+    )
+    app = result.application
+    app.refresh_from_db()
+    assert result.secret is None and app.secrets.count() == 0
+    assert app.client_type == "public"
+    assert app.impersonate_internal_allowed and app.impersonate_community_allowed
+    assert (
+        app.scope == "profile"
+    )  # openid is a protocol scope: granted by impersonation, not stored
+    assert not app.system_user_allowed
+
+
+def test_service_access_none_on_reinstall_turns_client_credentials_off(staff_user):
+    install(staff_user, serviceAccess="clientCredentials", requestSecret="true")
+    install(staff_user)
+    app = TrustedApplication.objects.get()
+    assert not app.system_user_allowed
+    assert app.secrets.count() == 1  # an install never deletes a secret
+
+
+def test_plan_warns_about_sec_and_a_non_domain_uri():
+    plan = selectors.install_plan(request=install_request(applicationUri="NotADomain", scope="sec"))
+    text = " ".join(plan.warnings)
+    assert "sec scope" in text and "domain-based" in text
+    assert plan.creates and plan.state == selectors.NEW_RECORD_STATE

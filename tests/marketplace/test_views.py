@@ -249,6 +249,7 @@ def test_page_in_bulgarian(admin_client):
     body = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="bg").content.decode()
     assert 'lang="bg"' in body
     assert "Инсталиране" in body and "Обхват" in body  # title, the "Scope" label
+    assert '<th scope="col">Промяна</th>' in body  # ours, not the admin's "Change" (edit)
     refused = admin_client.get(link(INSTALL, clientType="Public"), HTTP_ACCEPT_LANGUAGE="bg")
     assert refused.status_code == 400 and "applicationUri" in refused.content.decode()
     assert "Липсва задължителен параметър" in refused.content.decode()

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from trustregistry.marketplace.params import UNNAMED, ClientType, InstallRequest
 from trustregistry.registry import selectors as registry_selectors
@@ -26,19 +26,23 @@ from trustregistry.registry.models import Source, TrustedApplication
 NEW_RECORD_STATE = "new"
 
 LABELS = {
-    "application_uri": gettext_lazy("Application URI"),
-    "name": gettext_lazy("Name"),
-    "client_type": gettext_lazy("Client type"),
-    "login_urls": gettext_lazy("Login URLs"),
-    "impersonate_internal_allowed": gettext_lazy("Impersonate as internal user allowed"),
-    "impersonate_community_allowed": gettext_lazy("Impersonate as community user allowed"),
-    "scope": gettext_lazy("Scope"),
-    "system_user_allowed": gettext_lazy("System user allowed"),
-    "system_user": gettext_lazy("System user"),
-    "is_enabled": gettext_lazy("Is enabled"),
-    "source": gettext_lazy("Source"),
-    "uninstalled_at": gettext_lazy("Uninstalled"),
-    "secret": gettext_lazy("Secret"),
+    "application_uri": pgettext_lazy("marketplace", "Application URI"),
+    "name": pgettext_lazy("marketplace", "Name"),
+    "client_type": pgettext_lazy("marketplace", "Client type"),
+    "login_urls": pgettext_lazy("marketplace", "Login URLs"),
+    "impersonate_internal_allowed": pgettext_lazy(
+        "marketplace", "Impersonate as internal user allowed"
+    ),
+    "impersonate_community_allowed": pgettext_lazy(
+        "marketplace", "Impersonate as community user allowed"
+    ),
+    "scope": pgettext_lazy("marketplace", "Scope"),
+    "system_user_allowed": pgettext_lazy("marketplace", "System user allowed"),
+    "system_user": pgettext_lazy("marketplace", "System user"),
+    "is_enabled": pgettext_lazy("marketplace", "Is enabled"),
+    "source": pgettext_lazy("marketplace", "Source"),
+    "uninstalled_at": pgettext_lazy("marketplace", "Uninstalled"),
+    "secret": pgettext_lazy("marketplace", "Secret"),
 }
 
 
@@ -114,21 +118,33 @@ def target_fields(request: InstallRequest) -> dict[str, Any]:
 
 
 def _yes_no(value: bool) -> str:
-    return _("yes") if value else _("no")
+    return pgettext("marketplace", "yes") if value else pgettext("marketplace", "no")
 
 
 def _display(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return _yes_no(value)
     if name == "client_type":
-        return _("public") if value == ClientType.PUBLIC else _("confidential")
+        return (
+            pgettext("marketplace", "public")
+            if value == ClientType.PUBLIC
+            else pgettext("marketplace", "confidential")
+        )
     if name == "source":
-        return _("marketplace") if value == Source.MARKETPLACE else _("manual")
+        return (
+            pgettext("marketplace", "marketplace")
+            if value == Source.MARKETPLACE
+            else pgettext("marketplace", "manual")
+        )
     if name == "uninstalled_at":
-        return formats.date_format(value, "DATETIME_FORMAT") if value else _("no")
+        return (
+            formats.date_format(value, "DATETIME_FORMAT")
+            if value
+            else pgettext("marketplace", "no")
+        )
     if isinstance(value, list):
-        return ", ".join(value) if value else _("(none)")
-    return str(value) if value not in (None, "") else _("(none)")
+        return ", ".join(value) if value else pgettext("marketplace", "(none)")
+    return str(value) if value not in (None, "") else pgettext("marketplace", "(none)")
 
 
 def install_plan(
@@ -203,7 +219,7 @@ def install_plan(
                 field="secret",
                 label=str(LABELS["secret"]),
                 old=None
-                if not exists
+                if application is None
                 else _("%(count)d stored") % {"count": application.secrets.count()},
                 new=_("a new 24-character secret, shown once after you confirm"),
             )

@@ -154,13 +154,13 @@ def uninstall(request: HttpRequest) -> HttpResponse:
             {"application": application, "application_name": application.localized_name()},
         )
 
-    application = selectors.application_for_marketplace(application_uri=application_uri)
-    if application is None:
+    found = selectors.application_for_marketplace(application_uri=application_uri)
+    if found is None:
         return _not_found(request, application_uri)
     return render(
         request,
         "marketplace/uninstall.html",
-        {"application": application, "application_name": application.localized_name()},
+        {"application": found, "application_name": found.localized_name()},
     )
 
 
