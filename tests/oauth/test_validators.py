@@ -1,0 +1,422 @@
+"""Token-endpoint decisions taken from the record: client authentication, grants, scopes,
+codes and refresh tokens (SPEC 3), driven over HTTP as a client would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+
+import jwt
+import pytest
+import time_machine
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.db import connection
+from oauth2_provider.models import AccessToken, RefreshToken
+
+from connector.keys import public_key_to_jwk
+from tests import factories
+from tests.oauth.conftest import SECRET, basic
+from trustregistry.common import clock
+from trustregistry.oauth import access_tokens
+from trustregistry.registry import services as registry_services
+
+TOKEN = "/id/connect/token"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def cc(client, app, secret=SECRET, **data):
+    return client.post(
+        TOKEN,
+        {"grant_type": "client_credentials", **data},
+        HTTP_AUTHORIZATION=basic(app.client_id, secret),
+    )
+
+
+# ------------------------------------------------------------------ client authentication
+
+
+def test_client_secret_basic_and_post(client, service_app):
+    assert cc(client, service_app).status_code == 200
+    response = client.post(
+        TOKEN,
+        {"grant_type": "client_credentials", "client_id": service_app.client_id,
+         "client_secret": SECRET},
+    )  # fmt: skip
+    assert response.status_code == 200
+
+
+def test_wrong_secret_and_unknown_client_answer_alike(client, service_app):
+    wrong = cc(client, service_app, secret="nope")
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
+    assert wrong["WWW-Authenticate"].startswith("Basic ")
+    unknown = client.post(
+        TOKEN, {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic("nobody.example.com/x", SECRET),
+    )  # fmt: skip
+    assert unknown.status_code == 401
+    assert unknown.json() == wrong.json()
+    body = client.post(
+        TOKEN,
+        {"grant_type": "client_credentials", "client_id": service_app.client_id,
+         "client_secret": "nope"},
+    )  # fmt: skip
+    assert body.status_code == 401 and body.json()["error"] == "invalid_client"
+
+
+def test_two_auth_methods_at_once_refused(client, service_app):
+    response = client.post(
+        TOKEN,
+        {"grant_type": "client_credentials", "client_id": service_app.client_id,
+         "client_secret": SECRET},
+        HTTP_AUTHORIZATION=basic(service_app.client_id, SECRET),
+    )  # fmt: skip
+    assert response.status_code == 401
+
+
+def test_either_live_secret_works_and_expiry_counts(client, service_app):
+    second = registry_services.secret_generate(application=service_app)
+    assert cc(client, service_app, secret=second.plain).status_code == 200
+    assert cc(client, service_app).status_code == 200
+    second.secret.refresh_from_db()
+    assert second.secret.last_used is not None
+    service_app.secrets.filter(pk=second.secret.pk).update(
+        expires=clock.now() - dt.timedelta(seconds=1)
+    )
+    assert cc(client, service_app, secret=second.plain).status_code == 401
+    assert cc(client, service_app).status_code == 200
+
+
+def test_public_client_cannot_authenticate_with_secret(client, public_app):
+    response = client.post(
+        TOKEN, {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic(public_app.client_id, "anything"),
+    )  # fmt: skip
+    assert response.status_code == 401
+
+
+def test_disabled_record_fails_client_auth(client, service_app):
+    service_app.is_enabled = False
+    service_app.save()
+    assert cc(client, service_app).status_code == 401
+
+
+# ------------------------------------------------------------------ private_key_jwt
+
+
+def _keyed_app(key_kind: str = "rsa"):
+    private = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if key_kind == "rsa"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    jwk = public_key_to_jwk(private.public_key())
+    app = factories.ServiceApplicationFactory(
+        client_id=f"jwt-{key_kind}.example.com/svc", public_keys=[jwk], scope="update"
+    )
+    return app, private, jwk
+
+
+def _assertion(app, private, jwk, *, alg="RS256", aud=None, exp_in=120, jti=None, **extra):
+    from django.conf import settings
+
+    now = int(clock.now().timestamp())
+    claims = {
+        "iss": app.client_id, "sub": app.client_id,
+        "aud": aud or f"{settings.TRUSTREGISTRY_ISSUER}/connect/token",
+        "iat": now, "exp": now + exp_in, "jti": jti or uuid.uuid4().hex, **extra,
+    }  # fmt: skip
+    return jwt.encode(claims, private, algorithm=alg, headers={"kid": jwk["kid"]})
+
+
+def _jwt_request(client, assertion, **data):
+    return client.post(
+        TOKEN,
+        {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+         "client_assertion": assertion, **data},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "alg"), [("rsa", "RS256"), ("ec", "ES256")])
+def test_private_key_jwt_accepted_once(client, db, kind, alg):
+    app, private, jwk = _keyed_app(kind)
+    assertion = _assertion(app, private, jwk, alg=alg)
+    first = _jwt_request(client, assertion)
+    assert first.status_code == 200, first.content
+    assert access_tokens.check_access_token(first.json()["access_token"]).application == app
+    replay = _jwt_request(client, assertion)
+    assert replay.status_code == 401
+
+
+def test_private_key_jwt_refusals(client, db):
+    app, private, jwk = _keyed_app()
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cases = {
+        "foreign key": jwt.encode(
+            {"iss": app.client_id, "sub": app.client_id, "aud": "x", "exp": 1, "jti": "a"},
+            other, algorithm="RS256", headers={"kid": jwk["kid"]},
+        ),
+        "wrong aud": _assertion(app, private, jwk, aud="https://elsewhere.example/token"),
+        "expired": _assertion(app, private, jwk, exp_in=-120),
+        "too long": _assertion(app, private, jwk, exp_in=3600),
+        "sub differs": _assertion(app, private, jwk, sub="someone-else"),
+        "alg none": jwt.encode(
+            {"iss": app.client_id, "sub": app.client_id, "jti": "n", "exp": 9999999999},
+            None, algorithm="none",
+        ),
+        "hs256 with public key text": jwt.encode(
+            {"iss": app.client_id, "sub": app.client_id, "jti": "h", "exp": 9999999999},
+            jwk["n"].encode(), algorithm="HS256",
+        ),
+        "garbage": "not.a.jwt",
+    }  # fmt: skip
+    for name, assertion in cases.items():
+        response = _jwt_request(client, assertion)
+        assert response.status_code == 401, name
+        assert response.json()["error"] == "invalid_client", name
+    wrong_type = client.post(
+        TOKEN,
+        {"grant_type": "client_credentials", "client_assertion_type": "urn:other",
+         "client_assertion": _assertion(app, private, jwk)},
+    )  # fmt: skip
+    assert wrong_type.status_code == 401
+
+
+# ------------------------------------------------------------------ client credentials
+
+
+def test_client_credentials_acts_as_system_user(client, service_app):
+    response = cc(client, service_app)
+    data = response.json()
+    assert response["Cache-Control"] == "no-store"
+    assert "refresh_token" not in data
+    assert data["scope"] == "update sec"  # nothing requested: all trusted scopes
+    claims = access_tokens.decode_access_token(data["access_token"])
+    assert claims["sub"] == str(service_app.system_user.pk)
+    assert claims["user_type"] == "system"
+    assert claims["client_id"] == service_app.client_id
+    assert claims["scope"] == "update sec"
+    row = AccessToken.objects.get(token_checksum=access_tokens.token_checksum(data["access_token"]))
+    assert row.user == service_app.system_user
+    assert row.token == ""
+
+
+def test_client_credentials_scope_rules(client, service_app):
+    assert cc(client, service_app, scope="update").json()["scope"] == "update"
+    assert cc(client, service_app, scope="update finance").json()["error"] == "invalid_scope"
+    # Protocol scopes belong to interactive login.
+    assert cc(client, service_app, scope="openid").json()["error"] == "invalid_scope"
+
+
+def test_client_credentials_needs_system_user_allowed(client, db):
+    app = factories.TrustedApplicationFactory(client_id="cc.example.com/no", secret=SECRET)
+    response = cc(client, app)
+    assert response.status_code == 400
+    assert response.json()["error"] == "unauthorized_client"
+
+
+@pytest.mark.parametrize(
+    "grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code", ""]
+)
+def test_no_other_grants(client, service_app, grant_type):
+    response = client.post(
+        TOKEN, {"grant_type": grant_type, "username": "a", "password": "b"},
+        HTTP_AUTHORIZATION=basic(service_app.client_id, SECRET),
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+    assert response["Cache-Control"] == "no-store"
+
+
+# ------------------------------------------------------------------ authorization codes
+
+
+def test_code_exchange_issues_the_spec_claims(flow, confidential_app, internal_user):
+    data = flow.tokens(confidential_app, internal_user)
+    claims = access_tokens.decode_access_token(data["access_token"])
+    assert jwt.get_unverified_header(data["access_token"])["typ"] == "at+jwt"
+    assert claims["sub"] == str(internal_user.pk)
+    assert claims["user_type"] == "internal"
+    assert claims["scope"] == "openid update offline_access"
+    assert claims["client_id"] == confidential_app.client_id
+    assert claims["exp"] - claims["iat"] == 3600
+    assert data["refresh_token"] and data["id_token"]
+
+
+def test_pkce_rfc7636_appendix_b_vector(flow, confidential_app, internal_user, interop_json):
+    vector = interop_json("rfc7636_appendix_B_vector.json")
+    verifier = vector.get("code_verifier") or vector["verifier"]
+    challenge = vector.get("code_challenge") or vector["challenge"]
+    code = flow.code(confidential_app, internal_user, code_challenge=challenge)
+    flow.verifier = "x" * 43
+    assert flow.exchange(confidential_app, code).json()["error"] == "invalid_grant"
+    code = flow.code(confidential_app, internal_user, code_challenge=challenge)
+    flow.verifier = verifier
+    assert flow.exchange(confidential_app, code).status_code == 200
+
+
+def test_public_client_code_flow_with_pkce_and_no_secret(flow, public_app, internal_user):
+    code = flow.code(public_app, internal_user)
+    response = flow.exchange(public_app, code, secret=None)
+    assert response.status_code == 200, response.content
+    code = flow.code(public_app, internal_user)
+    flow.verifier = None
+    assert flow.exchange(public_app, code, secret=None).status_code == 400
+
+
+def test_code_is_single_use_and_reuse_revokes(flow, confidential_app, internal_user):
+    code = flow.code(confidential_app, internal_user)
+    first = flow.exchange(confidential_app, code).json()
+    access_tokens.check_access_token(first["access_token"])
+    second = flow.exchange(confidential_app, code)
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
+    with pytest.raises(access_tokens.InvalidAccessToken):
+        access_tokens.check_access_token(first["access_token"])
+    assert flow.refresh(confidential_app, first["refresh_token"]).status_code == 400
+
+
+def test_code_lives_60_seconds(flow, confidential_app, internal_user):
+    code = flow.code(confidential_app, internal_user)
+    with time_machine.travel(clock.now() + dt.timedelta(seconds=61)):
+        assert flow.exchange(confidential_app, code).json()["error"] == "invalid_grant"
+
+
+def test_code_bound_to_redirect_uri_and_client(flow, confidential_app, internal_user, public_app):
+    code = flow.code(confidential_app, internal_user)
+    other = flow.exchange(confidential_app, code, redirect_uri="https://app.example.com/other")
+    assert other.status_code == 400
+    code = flow.code(confidential_app, internal_user)
+    assert flow.exchange(public_app, code, secret=None).status_code == 400
+
+
+def test_no_refresh_token_without_offline_access(flow, confidential_app, internal_user):
+    data = flow.tokens(confidential_app, internal_user, scope="openid update")
+    assert "refresh_token" not in data
+
+
+def test_nothing_requested_gets_all_trusted_scopes(flow, confidential_app, internal_user):
+    data = flow.tokens(confidential_app, internal_user, scope=None)
+    assert data["scope"] == "update sec"
+
+
+def test_community_user_never_gets_sec(flow, db, community_user):
+    app = factories.TrustedApplicationFactory(
+        client_id="c.example.com/app", login_urls=["https://c.example.com/cb"], secret=SECRET,
+        impersonate_internal_allowed=False, impersonate_community_allowed=True,
+        scope="update sec",
+    )  # fmt: skip
+    for scope in (None, "update sec"):
+        data = flow.tokens(app, community_user, scope=scope)
+        assert data["scope"] == "update"
+        assert access_tokens.decode_access_token(data["access_token"])["scope"] == "update"
+        assert access_tokens.decode_access_token(data["access_token"])["user_type"] == "community"
+
+
+def test_user_kind_rechecked_at_exchange(flow, confidential_app, internal_user):
+    code = flow.code(confidential_app, internal_user)
+    confidential_app.impersonate_internal_allowed = False
+    confidential_app.impersonate_community_allowed = True
+    confidential_app.save()
+    response = flow.exchange(confidential_app, code)
+    assert response.status_code == 400
+
+
+# ------------------------------------------------------------------ refresh tokens
+
+
+def test_refresh_rotates_and_reuse_revokes_family(flow, confidential_app, internal_user):
+    first = flow.tokens(confidential_app, internal_user)
+    second = flow.refresh(confidential_app, first["refresh_token"]).json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["scope"] == first["scope"]
+    live = access_tokens.check_access_token(second["access_token"])
+    assert live.user == internal_user
+    with pytest.raises(access_tokens.InvalidAccessToken):
+        access_tokens.check_access_token(first["access_token"])
+    reuse = flow.refresh(confidential_app, first["refresh_token"])
+    assert reuse.json()["error"] == "invalid_grant"
+    with pytest.raises(access_tokens.InvalidAccessToken):
+        access_tokens.check_access_token(second["access_token"])
+    assert flow.refresh(confidential_app, second["refresh_token"]).status_code == 400
+
+
+def test_refresh_scope_can_narrow_not_grow(flow, confidential_app, internal_user):
+    first = flow.tokens(confidential_app, internal_user, scope="openid update offline_access")
+    grow = flow.refresh(confidential_app, first["refresh_token"], scope="update sec")
+    assert grow.json()["error"] == "invalid_scope"
+    narrow = flow.refresh(confidential_app, first["refresh_token"], scope="update offline_access")
+    assert narrow.status_code == 200
+    assert narrow.json()["scope"] == "update offline_access"
+
+
+def test_refresh_drops_scope_the_record_no_longer_trusts(flow, confidential_app, internal_user):
+    first = flow.tokens(confidential_app, internal_user, scope="openid update sec offline_access")
+    confidential_app.scope = "sec"
+    confidential_app.save()
+    data = flow.refresh(confidential_app, first["refresh_token"]).json()
+    assert data["scope"] == "openid sec offline_access"
+
+
+def test_refresh_needs_the_owning_client(flow, confidential_app, internal_user, db):
+    first = flow.tokens(confidential_app, internal_user)
+    other = factories.TrustedApplicationFactory(client_id="o.example.com/x", secret=SECRET)
+    assert flow.refresh(other, first["refresh_token"]).status_code == 400
+
+
+def test_refresh_lifetime_public_24h_confidential_30d(
+    flow, confidential_app, public_app, internal_user
+):
+    conf = flow.tokens(confidential_app, internal_user)
+    code = flow.code(public_app, internal_user)
+    pub = flow.exchange(public_app, code, secret=None).json()
+    with time_machine.travel(clock.now() + dt.timedelta(hours=25)):
+        assert flow.refresh(public_app, pub["refresh_token"]).status_code == 400
+        assert flow.refresh(confidential_app, conf["refresh_token"]).status_code == 200
+    with time_machine.travel(clock.now() + dt.timedelta(days=31)):
+        conf2 = flow.tokens(confidential_app, internal_user)
+    with time_machine.travel(clock.now() + dt.timedelta(days=62)):
+        assert flow.refresh(confidential_app, conf2["refresh_token"]).status_code == 400
+
+
+def test_refresh_refused_once_record_disabled(flow, confidential_app, internal_user):
+    first = flow.tokens(confidential_app, internal_user)
+    registry_services.application_set_enabled(application=confidential_app, enabled=False)
+    assert flow.refresh(confidential_app, first["refresh_token"]).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_exactly_one_wins(confidential_app, internal_user):
+    from django.test import Client
+
+    from tests.oauth.conftest import Flow
+
+    flow = Flow(Client())
+    first = flow.tokens(confidential_app, internal_user)
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            response = Flow(Client()).refresh(confidential_app, first["refresh_token"])
+            results.append((response.status_code, response.json().get("error", "")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == 4
+    winners = [r for r in results if r[0] == 200]
+    assert len(winners) == 1, results
+    losers = [r for r in results if r[0] != 200]
+    if connection.vendor == "postgresql":
+        assert all(r == (400, "invalid_grant") for r in losers), results
+    else:
+        # SQLite serialises writers; a loser may also meet the lock (503 from the middleware).
+        assert all(r in ((400, "invalid_grant"), (503, "temporarily_unavailable")) for r in losers)
+    assert RefreshToken.objects.filter(revoked__isnull=True).count() == 1
