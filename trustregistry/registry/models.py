@@ -209,8 +209,10 @@ class TrustedApplication(AbstractApplication):
     def clean(self) -> None:  # DOT's clean() checks its own grant-type model; ours replaces it.
         errors: dict[str, list[str]] = {}
 
-        def add(field: str, message: str | list[str]) -> None:
-            errors.setdefault(field, []).extend([message] if isinstance(message, str) else message)
+        def add(field: str, message: Any) -> None:
+            # Messages may be lazy translations, which are not `str`: only lists are spread.
+            items = list(message) if isinstance(message, (list, tuple)) else [str(message)]
+            errors.setdefault(field, []).extend(items)
 
         for field, label in (("login_urls", _("Login URL")), ("logout_urls", _("Logout URL"))):
             try:

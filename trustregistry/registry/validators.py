@@ -122,9 +122,15 @@ def validate_connector_url(value: str) -> None:
 def validate_scope(value: str) -> None:
     if value is None:
         return
-    if value != " ".join(value.split(" ")) or "  " in value or value != value.strip():
+    if not isinstance(value, str):
+        raise ValidationError(
+            _("The scope must be a space-delimited string."), code="invalid_scope"
+        )
+    if "  " in value or value != value.strip(" "):
         raise ValidationError(_("Scopes are separated by single spaces."), code="invalid_scope")
-    for token in value.split():
+    # Only the space separates scope tokens (RFC 6749 3.3): a tab or newline is an invalid
+    # character inside a token, not a separator.
+    for token in value.split(" ") if value else []:
         if not SCOPE_TOKEN_RE.match(token):
             raise ValidationError(
                 _("%(scope)r is not a valid scope token (RFC 6749 section 3.3).")
