@@ -376,7 +376,9 @@ class RegistryValidator(OAuth2Validator):
         except access_tokens.InvalidAccessToken as exc:
             request.oauth2_error = {"error": "invalid_token", "error_description": exc.reason}
             return False
-        if scopes and not set(scopes) <= live.scopes:
+        # The userinfo endpoint asks for ["openid"] and checks it again itself, answering 403
+        # insufficient_scope (RFC 6750) rather than the 401 a refusal here would give.
+        if scopes and list(scopes) != ["openid"] and not set(scopes) <= live.scopes:
             request.oauth2_error = {
                 "error": "insufficient_scope",
                 "error_description": "The access token does not carry the required scope.",

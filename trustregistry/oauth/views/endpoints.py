@@ -203,7 +203,8 @@ def _introspect_refresh(token: str, *, client: Any) -> dict[str, Any]:
 class RegistryUserInfoView(UserInfoView):
     def _create_userinfo_response(self, request: HttpRequest) -> HttpResponse:
         response = super()._create_userinfo_response(request)
-        if response.status_code >= 400 and not response.content:
-            response.content = json.dumps({"error": "invalid_token"}).encode()
+        if response.status_code >= 400:
+            if not response.content:
+                response.content = json.dumps({"error": "invalid_token"}).encode()
             response["Content-Type"] = "application/json"
         return no_store(response)

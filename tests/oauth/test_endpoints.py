@@ -1,0 +1,269 @@
+"""Discovery, JWKS, introspection, revocation, userinfo, throttling and outages (SPEC 3, 9)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import jwt
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import OperationalError, connection
+
+from tests.oauth.conftest import SECRET, basic
+from trustregistry.keys.services import jwks, rotate_key
+from trustregistry.oauth import access_tokens
+from trustregistry.registry import services as registry_services
+
+TOKEN = "/id/connect/token"
+INTROSPECT = "/id/connect/introspect"
+REVOKE = "/id/connect/revocation"
+USERINFO = "/id/connect/userinfo"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.clear()
+
+
+def _cc(client, app, secret=SECRET):
+    return client.post(
+        TOKEN, {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic(app.client_id, secret),
+    )  # fmt: skip
+
+
+def _introspect(client, app, token, secret=SECRET):
+    return client.post(
+        INTROSPECT, {"token": token}, HTTP_AUTHORIZATION=basic(app.client_id, secret)
+    )
+
+
+# ------------------------------------------------------------------ discovery and keys
+
+
+def test_discovery_lists_exactly_what_is_supported(client, db):
+    data = client.get("/id/.well-known/openid-configuration").json()
+    issuer = settings.TRUSTREGISTRY_ISSUER
+    assert data["issuer"] == issuer
+    assert data["authorization_endpoint"] == f"{issuer}/connect/authorize"
+    assert data["token_endpoint"] == f"{issuer}/connect/token"
+    assert data["revocation_endpoint"] == f"{issuer}/connect/revocation"
+    assert data["introspection_endpoint"] == f"{issuer}/connect/introspect"
+    assert data["userinfo_endpoint"] == f"{issuer}/connect/userinfo"
+    assert data["end_session_endpoint"] == f"{issuer}/connect/endsession"
+    assert data["jwks_uri"] == f"{issuer}/.well-known/openid-configuration/jwks"
+    assert data["response_types_supported"] == ["code"]
+    assert sorted(data["grant_types_supported"]) == [
+        "authorization_code", "client_credentials", "refresh_token",
+    ]  # fmt: skip
+    assert sorted(data["token_endpoint_auth_methods_supported"]) == [
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt",
+    ]  # fmt: skip
+    assert data["code_challenge_methods_supported"] == ["S256"]
+    assert data["authorization_response_iss_parameter_supported"] is True
+    assert {"openid", "profile", "offline_access", "update", "sec"} <= set(data["scopes_supported"])
+    assert {"sub", "user_type", "auth_time", "nonce", "at_hash"} <= set(data["claims_supported"])
+
+
+def test_jwks_publishes_oidc_and_aas_keys(client, db):
+    keys = client.get("/id/.well-known/openid-configuration/jwks").json()["keys"]
+    assert len(keys) >= 2
+    assert all("kid" in k and k["kty"] == "RSA" and "d" not in k for k in keys)
+    assert any("x5c" in k for k in keys)
+
+
+def test_tokens_verify_against_published_jwks(client, flow, confidential_app, internal_user):
+    data = flow.tokens(confidential_app, internal_user)
+    published = client.get("/id/.well-known/openid-configuration/jwks").json()
+    by_kid = {k["kid"]: jwt.PyJWK(k) for k in published["keys"]}
+
+    header = jwt.get_unverified_header(data["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "RS256"
+    claims = jwt.decode(
+        data["access_token"], by_kid[header["kid"]].key, algorithms=["RS256"],
+        audience=settings.TRUSTREGISTRY_TOKEN_AUDIENCE, issuer=settings.TRUSTREGISTRY_ISSUER,
+    )  # fmt: skip
+    assert {"iss", "aud", "sub", "client_id", "scope", "iat", "exp", "jti", "user_type"} <= set(
+        claims
+    )
+
+    id_header = jwt.get_unverified_header(data["id_token"])
+    id_claims = jwt.decode(
+        data["id_token"], by_kid[id_header["kid"]].key, algorithms=["RS256"],
+        audience=confidential_app.client_id, issuer=settings.TRUSTREGISTRY_ISSUER,
+    )  # fmt: skip
+    assert id_claims["nonce"] == flow.params["nonce"]
+    assert id_claims["sub"] == str(internal_user.pk)
+    assert isinstance(id_claims["auth_time"], int)
+    digest = hashlib.sha256(data["access_token"].encode()).digest()
+    expected = base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    assert id_claims["at_hash"] == expected
+
+
+def test_rotated_key_stays_published_and_old_tokens_still_verify(client, service_app):
+    old = _cc(client, service_app).json()["access_token"]
+    old_kid = jwt.get_unverified_header(old)["kid"]
+    new_key = rotate_key(purpose="oidc")
+    new = _cc(client, service_app).json()["access_token"]
+    assert jwt.get_unverified_header(new)["kid"] == new_key.kid != old_kid
+    kids = {k["kid"] for k in jwks()["keys"]}
+    assert {old_kid, new_key.kid} <= kids
+    access_tokens.check_access_token(old)
+    access_tokens.check_access_token(new)
+
+
+# ------------------------------------------------------------------ introspection
+
+
+def test_introspection_of_live_and_revoked_tokens(client, service_app, confidential_app):
+    token = _cc(client, service_app).json()["access_token"]
+    data = _introspect(client, confidential_app, token).json()
+    assert data["active"] is True
+    assert data["client_id"] == service_app.client_id
+    assert data["scope"] == "update sec"
+    assert data["user_type"] == "system"
+    assert data["username"] == service_app.system_user.username
+    revoke = client.post(
+        REVOKE, {"token": token}, HTTP_AUTHORIZATION=basic(service_app.client_id, SECRET)
+    )
+    assert revoke.status_code == 200
+    assert _introspect(client, confidential_app, token).json() == {"active": False}
+
+
+def test_introspection_requires_confidential_client_auth(client, service_app, public_app):
+    token = _cc(client, service_app).json()["access_token"]
+    assert client.post(INTROSPECT, {"token": token}).status_code == 401
+    assert _introspect(client, service_app, token, secret="wrong").status_code == 401
+    public = client.post(INTROSPECT, {"token": token, "client_id": public_app.client_id})
+    assert public.status_code == 401
+    assert client.get(INTROSPECT).status_code == 405
+
+
+def test_disabled_record_tokens_die_at_once(client, service_app, confidential_app):
+    token = _cc(client, service_app).json()["access_token"]
+    service_app.is_enabled = False  # the flag alone, as an admin edit would set it
+    service_app.save()
+    assert _introspect(client, confidential_app, token).json() == {"active": False}
+    assert client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_introspection_of_refresh_tokens_own_only(
+    client, flow, confidential_app, internal_user, service_app
+):
+    data = flow.tokens(confidential_app, internal_user)
+    mine = _introspect(client, confidential_app, data["refresh_token"]).json()
+    assert mine["active"] is True and mine["token_type"] == "refresh_token"
+    assert _introspect(client, service_app, data["refresh_token"]).json() == {"active": False}
+    registry_services.application_set_enabled(application=confidential_app, enabled=False)
+    registry_services.application_set_enabled(application=confidential_app, enabled=True)
+    assert _introspect(client, confidential_app, data["refresh_token"]).json() == {"active": False}
+
+
+# ------------------------------------------------------------------ revocation
+
+
+def test_revoking_refresh_token_ends_family(client, flow, confidential_app, internal_user):
+    data = flow.tokens(confidential_app, internal_user)
+    response = client.post(
+        REVOKE, {"token": data["refresh_token"], "token_type_hint": "refresh_token"},
+        HTTP_AUTHORIZATION=basic(confidential_app.client_id, SECRET),
+    )  # fmt: skip
+    assert response.status_code == 200
+    with pytest.raises(access_tokens.InvalidAccessToken):
+        access_tokens.check_access_token(data["access_token"])
+    assert flow.refresh(confidential_app, data["refresh_token"]).status_code == 400
+
+
+def test_revocation_only_of_own_tokens(client, service_app, confidential_app):
+    token = _cc(client, service_app).json()["access_token"]
+    response = client.post(
+        REVOKE, {"token": token}, HTTP_AUTHORIZATION=basic(confidential_app.client_id, SECRET)
+    )
+    assert response.status_code == 200  # RFC 7009: no disclosure
+    access_tokens.check_access_token(token)
+    bad = client.post(
+        REVOKE, {"token": token}, HTTP_AUTHORIZATION=basic(service_app.client_id, "x")
+    )
+    assert bad.status_code == 401
+
+
+# ------------------------------------------------------------------ userinfo
+
+
+def test_userinfo_claims_by_scope(client, flow, confidential_app, internal_user):
+    data = flow.tokens(confidential_app, internal_user, scope="openid profile update")
+    response = client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {data['access_token']}")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    info = response.json()
+    assert info["sub"] == str(internal_user.pk)
+    assert info["preferred_username"] == "alice"
+    assert info["name"] == "Alice Ivanova"
+    assert info["user_type"] == "internal"
+    narrow = flow.tokens(confidential_app, internal_user, scope="openid update")
+    assert (
+        "name"
+        not in client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {narrow['access_token']}").json()
+    )
+
+
+def test_userinfo_needs_openid_and_a_live_token(client, flow, confidential_app, internal_user):
+    data = flow.tokens(confidential_app, internal_user, scope="update")
+    assert (
+        client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {data['access_token']}").status_code == 403
+    )
+    assert client.get(USERINFO, HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
+    assert client.get(USERINFO).status_code == 401
+
+
+# ------------------------------------------------------------------ throttling and outages
+
+
+def test_failures_throttled_per_client_and_address(client, service_app, confidential_app):
+    statuses = [_cc(client, service_app, secret="wrong").status_code for _ in range(20)]
+    assert statuses[:19] == [401] * 19
+    assert statuses[19] == 429
+    blocked = _cc(client, service_app)  # even the right secret waits
+    assert blocked.status_code == 429
+    assert int(blocked["Retry-After"]) > 0
+    assert blocked.json()["error"] == "too_many_requests"
+    assert blocked["Cache-Control"] == "no-store"
+    # Another client from the same address is not slowed.
+    other = client.post(
+        TOKEN, {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic(confidential_app.client_id, "wrong"),
+    )  # fmt: skip
+    assert other.status_code == 401
+    # The same client from another address is not either.
+    assert _cc(client, service_app, secret=SECRET).status_code == 429
+    elsewhere = client.post(
+        TOKEN, {"grant_type": "client_credentials"}, REMOTE_ADDR="10.9.9.9",
+        HTTP_AUTHORIZATION=basic(service_app.client_id, SECRET),
+    )  # fmt: skip
+    assert elsewhere.status_code == 200
+
+
+def _database_down(execute, sql, params, many, context):
+    raise OperationalError("could not connect to server: Connection refused")
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs"),
+    [
+        (TOKEN, {"data": {"grant_type": "client_credentials"}}),
+        (USERINFO, {}),
+        (INTROSPECT, {"data": {"token": "x"}}),
+    ],
+)
+def test_database_outage_answers_503_json(client, service_app, path, kwargs):
+    token = _cc(client, service_app).json()["access_token"]
+    headers = {"HTTP_AUTHORIZATION": basic(service_app.client_id, SECRET)}
+    if path == USERINFO:
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    with connection.execute_wrapper(_database_down):
+        response = client.post(path, **kwargs, **headers)
+    assert response.status_code == 503
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert b"Traceback" not in response.content
