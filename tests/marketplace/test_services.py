@@ -248,3 +248,18 @@ def test_plan_warns_about_sec_and_a_non_domain_uri():
     text = " ".join(plan.warnings)
     assert "sec scope" in text and "domain-based" in text
     assert plan.creates and plan.state == selectors.NEW_RECORD_STATE
+
+
+def test_losing_a_race_to_create_the_record_is_a_stale_confirmation(staff_user, monkeypatch):
+    from django.db import IntegrityError
+
+    from trustregistry.registry import services as registry_services
+
+    def concurrent_insert(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(registry_services, "application_create", concurrent_insert)
+    with pytest.raises(services.StaleConfirmation):
+        install(staff_user, serviceAccess="clientCredentials")
+    # The whole install rolled back, the system user it created included.
+    assert not get_user_model().objects.filter(username="system-application").exists()

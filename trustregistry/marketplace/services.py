@@ -94,13 +94,17 @@ def marketplace_install(
     created = application is None
     reinstalled = False
     if application is None:
-        application = registry_services.application_create(
-            application_uri=request.application_uri,
-            names={default_language: request.application_name or UNNAMED},
-            actor=actor,
-            reason=REASON_INSTALL,
-            **fields,
-        )
+        try:
+            application = registry_services.application_create(
+                application_uri=request.application_uri,
+                names={default_language: request.application_name or UNNAMED},
+                actor=actor,
+                reason=REASON_INSTALL,
+                **fields,
+            )
+        except IntegrityError as exc:
+            # Another install of the same URI committed first: what was reviewed is stale.
+            raise StaleConfirmation() from exc
     else:
         reinstalled = application.uninstalled_at is not None
         # Not an editable field of the registry services: set on the instance, so the one
