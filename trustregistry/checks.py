@@ -4,22 +4,30 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 
 @register()
 def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-def]
     problems = []
-    if not settings.SECRET_KEY:
+    try:
+        secret_key = settings.SECRET_KEY
+    except ImproperlyConfigured:  # Django refuses to even read an empty key
+        secret_key = ""
+    if not secret_key:
         problems.append(
             Error(
                 "DJANGO_SECRET_KEY is not set.",
-                hint="Set DJANGO_SECRET_KEY to a long random value (only development mode has a default).",
+                hint="Set DJANGO_SECRET_KEY to a long random value "
+                "(only development mode has a default).",
                 id="trustregistry.E001",
             )
         )
     issuer = settings.TRUSTREGISTRY_ISSUER
     if not issuer.startswith(("https://", "http://")):
-        problems.append(Error("TRUSTREGISTRY_ISSUER must be an absolute URL.", id="trustregistry.E002"))
+        problems.append(
+            Error("TRUSTREGISTRY_ISSUER must be an absolute URL.", id="trustregistry.E002")
+        )
     elif issuer.startswith("http://") and not settings.DEBUG and not _is_loopback_url(issuer):
         problems.append(
             Warning(
@@ -30,7 +38,36 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
         )
     if settings.OAUTH2_PROVIDER_APPLICATION_MODEL != "registry.TrustedApplication":
         problems.append(
-            Error("OAUTH2_PROVIDER_APPLICATION_MODEL must be registry.TrustedApplication.", id="trustregistry.E003")
+            Error(
+                "OAUTH2_PROVIDER_APPLICATION_MODEL must be registry.TrustedApplication.",
+                id="trustregistry.E003",
+            )
+        )
+    problems.extend(_check_application_uri_settings())
+    return problems
+
+
+def _check_application_uri_settings() -> list:  # type: ignore[type-arg]
+    from trustregistry.registry.validators import APPLICATION_URI_RE
+
+    problems = []
+    for name in ("TRUSTREGISTRY_BASIC_AUTH_APPLICATION",):
+        value = getattr(settings, name, "")
+        if not APPLICATION_URI_RE.match(value or ""):
+            problems.append(
+                Error(
+                    f"{name} ({value!r}) is not a valid application URI.",
+                    hint="1-200 characters of latin letters, digits and . - _ ~ : /",
+                    id="trustregistry.E004",
+                )
+            )
+    username = getattr(settings, "TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER", "")
+    if not username or len(username) > 150:
+        problems.append(
+            Error(
+                "TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER must be a username (1-150 characters).",
+                id="trustregistry.E005",
+            )
         )
     return problems
 

@@ -1,7 +1,12 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 
-from trustregistry.accounts.models import User
+from trustregistry.accounts.models import User, UserKind
 
 
 @admin.register(User)
@@ -10,3 +15,11 @@ class KindUserAdmin(UserAdmin):
     list_filter = ("kind", "is_staff", "is_superuser", "is_active")
     fieldsets = (*UserAdmin.fieldsets, ("Kind", {"fields": ("kind",)}))  # type: ignore[misc]
     add_fieldsets = (*UserAdmin.add_fieldsets, ("Kind", {"fields": ("kind",)}))
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if obj.kind == UserKind.SYSTEM:
+            # A service identity: no password that could ever log in, no admin rights.
+            obj.set_unusable_password()
+            obj.is_staff = False
+            obj.is_superuser = False
+        super().save_model(request, obj, form, change)
