@@ -5,7 +5,8 @@ Two classes, both setting `request.user` to the acting user and `request.auth` t
 
 - `BearerTokenAuthentication`: an RFC 9068 access token of this registry, checked on every
   request against the registry's record of the token, the application's enabled flag and the
-  user's active flag, so revocation and disabling take effect at once.
+  user's active flag, so revocation and disabling take effect at once (the rules of
+  `access_tokens.check_access_token`, asked in one lean query by `token_lookup`).
 - `BasicAuthentication`: `Authorization: Basic user:password` as the application named by
   `X-Application-Uri` (or `settings.TRUSTREGISTRY_BASIC_AUTH_APPLICATION`), refused with one
   of five messages, failures throttled per user name and client address.
@@ -27,8 +28,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from trustregistry.api.token_lookup import check_bearer_token
 from trustregistry.common.throttle import FailureThrottle, client_address
-from trustregistry.oauth.access_tokens import InvalidAccessToken, check_access_token
+from trustregistry.oauth.access_tokens import InvalidAccessToken
 from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry.models import TrustedApplication
 
@@ -113,7 +115,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError as exc:
             raise self._fail("The access token is malformed.") from exc
         try:
-            live = check_access_token(raw)
+            live = check_bearer_token(raw)
         except InvalidAccessToken as exc:
             raise self._fail(exc.reason) from exc
         application = live.application

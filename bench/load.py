@@ -1,0 +1,394 @@
+"""Load benchmark: gunicorn on PostgreSQL, measured in one run.
+
+    .venv/bin/python bench/load.py [--workers 4] [--clients 2] [--threads 4] [--seconds 8]
+
+What it does, all on 127.0.0.1 and bounded in time and count:
+
+1. creates a scratch PostgreSQL database (`tr_bench_load`, dropped at the end; or uses
+   `--database-url` as it is), migrates it and seeds a confidential service app with a
+   system user and a generated secret (bench/load_seed.py);
+2. starts gunicorn with the project's gunicorn.conf.py on a free port (sync workers, access
+   log off);
+3. measures, one after the other, with `--clients` processes of `--threads` threads each
+   (every thread its own keep-alive-capable HTTP connection):
+     - the ceiling: GET /healthz (a trivial Django view, no database), before and after;
+     - client-credentials tokens: POST /id/connect/token (client_secret_basic);
+     - introspections: POST /id/connect/introspect;
+     - bearer-authenticated GET /api/me;
+   every response is checked (status, and the JSON for tokens and introspection); an endpoint
+   that does not answer correctly is reported as FAILING, never given a number;
+4. prints each as requests per second and as a fraction of the ceiling, against the targets
+   (client credentials >= 25 %, /api/me >= 50 %), then stops gunicorn and drops the database.
+
+The load generator runs on the same machine as the server and takes CPU from it: the figures
+are for this machine as a whole, client included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+SCRATCH_DB = "tr_bench_load"
+ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+HOST = "127.0.0.1"
+REQUEST_TIMEOUT = 10.0
+MAX_SECONDS_PER_PHASE = 60.0
+MAX_REQUESTS_PER_PHASE = 200_000
+
+
+# ------------------------------------------------------------------ requests
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    expect: str = ""  # "token" | "active" | "" (status 200 only)
+
+    def check(self, status: int, payload: bytes) -> str | None:
+        """None when the answer is right, else why not."""
+        if status != 200:
+            return f"HTTP {status}: {payload[:200].decode('utf-8', 'replace')}"
+        if self.expect:
+            try:
+                data = json.loads(payload)
+            except ValueError:
+                return "not JSON"
+            if self.expect == "token" and not data.get("access_token"):
+                return f"no access_token in {payload[:200]!r}"
+            if self.expect == "active" and data.get("active") is not True:
+                return f"not active: {payload[:200]!r}"
+        return None
+
+
+def _request(conn: http.client.HTTPConnection, probe: Probe) -> tuple[int, bytes]:
+    conn.request(probe.method, probe.path, body=probe.body or None, headers=probe.headers)
+    response = conn.getresponse()
+    payload = response.read()
+    if response.will_close:
+        conn.close()  # sync workers close after each answer; the next request reconnects
+    return response.status, payload
+
+
+def _client_process(
+    port: int, probe: Probe, threads: int, start: float, deadline: float, budget: int
+) -> tuple[int, int, float, str]:
+    """One client process: `threads` threads hammering `probe` from `start` until `deadline`
+    or until the process's request budget is spent. Returns (ok, failed, end, first error)."""
+    lock = threading.Lock()
+    state = {"ok": 0, "failed": 0, "left": budget, "error": "", "end": start}
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+        while time.time() < start:
+            time.sleep(0.001)
+        while True:
+            with lock:
+                if state["left"] <= 0 or time.time() >= deadline:
+                    break
+                state["left"] -= 1
+            try:
+                status, payload = _request(conn, probe)
+                error = probe.check(status, payload)
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                error = f"{type(exc).__name__}: {exc}"
+            with lock:
+                if error is None:
+                    state["ok"] += 1
+                else:
+                    state["failed"] += 1
+                    state["error"] = state["error"] or error
+                state["end"] = max(state["end"], time.time())
+        conn.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=deadline - time.time() + REQUEST_TIMEOUT + 5)
+    return int(state["ok"]), int(state["failed"]), float(state["end"]), str(state["error"])
+
+
+@dataclass
+class Result:
+    name: str
+    ok: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+    @property
+    def rps(self) -> float:
+        return self.ok / self.seconds if self.seconds > 0 else 0.0
+
+
+def measure(
+    executor: ProcessPoolExecutor, port: int, probe: Probe, args: argparse.Namespace
+) -> Result:
+    # Warm every worker (imports, key cache, database connections) before the clock starts.
+    warm = _client_process(
+        port, probe, args.threads, time.time(), time.time() + 2, 4 * args.workers
+    )
+    if warm[1] and not warm[0]:
+        return Result(probe.name, failed=warm[1], error=warm[3])
+    start = time.time() + 0.5
+    deadline = start + args.seconds
+    budget = max(1, args.max_requests // args.clients)
+    futures = [
+        executor.submit(_client_process, port, probe, args.threads, start, deadline, budget)
+        for _ in range(args.clients)
+    ]
+    result = Result(probe.name)
+    end = start
+    for future in futures:
+        ok, failed, finished, error = future.result(timeout=args.seconds + REQUEST_TIMEOUT + 30)
+        result.ok += ok
+        result.failed += failed
+        result.error = result.error or error
+        end = max(end, finished)
+    result.seconds = end - start
+    return result
+
+
+# ------------------------------------------------------------------ server and database
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _admin(sql: str, admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        admin_url.replace("postgres://", "postgresql://", 1), autocommit=True
+    ) as conn:
+        conn.execute(sql)
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd[:3])} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"gunicorn exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit("gunicorn did not answer /healthz in time")
+
+
+def _basic(user: str, password: str) -> str:
+    # RFC 6749 section 2.3.1: form-urlencode both parts before Basic encoding.
+    raw = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password, safe='')}"
+    return "Basic " + base64.b64encode(raw.encode()).decode()
+
+
+# ------------------------------------------------------------------ the run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--clients", type=int, default=2, help="client processes (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per client process")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per endpoint")
+    parser.add_argument("--max-requests", type=int, default=50_000, help="request cap per endpoint")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=60,
+        help="DJANGO_CONN_MAX_AGE for the server (persistent connections)",
+    )
+    parser.add_argument("--database-url", help="use this database as it is (not created/dropped)")
+    parser.add_argument(
+        "--admin-url", default=ADMIN_URL, help="PostgreSQL to create the scratch DB in"
+    )
+    parser.add_argument(
+        "--cache-url", default="", help="CACHE_URL for the server (default in-process)"
+    )
+    args = parser.parse_args()
+    args.seconds = min(max(args.seconds, 1.0), MAX_SECONDS_PER_PHASE)
+    args.max_requests = min(max(args.max_requests, 1), MAX_REQUESTS_PER_PHASE)
+
+    scratch = args.database_url is None
+    database_url = args.database_url or _with_database(args.admin_url, SCRATCH_DB)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "trustregistry.settings",
+        "DATABASE_URL": database_url,
+        "DJANGO_SECRET_KEY": "bench-only-" + "x" * 50,
+        "DJANGO_DEBUG": "off",
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_CONN_MAX_AGE": str(args.conn_max_age),
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "TRUSTREGISTRY_ISSUER": f"http://{HOST}:{port}/id",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    if args.cache_url:
+        env["CACHE_URL"] = args.cache_url
+    if scratch:
+        _admin(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)', args.admin_url)
+        _admin(f'CREATE DATABASE "{SCRATCH_DB}"', args.admin_url)
+    server: subprocess.Popen | None = None
+    logdir = tempfile.mkdtemp(prefix="tr-bench-")
+    try:
+        print(f"database {database_url} · migrating and seeding ...", flush=True)
+        _run([str(PYTHON), "manage.py", "migrate", "--noinput"], env)
+        seed = json.loads(_run([str(PYTHON), "bench/load_seed.py"], env).strip().splitlines()[-1])
+
+        errlog = open(Path(logdir) / "gunicorn.log", "w")  # noqa: SIM115 (closed with the server)
+        server = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "trustregistry.wsgi:application",
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                f"{HOST}:{port}",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                "1",
+                "--access-logfile",
+                "/dev/null",
+                "--error-logfile",
+                "-",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=errlog,
+            stderr=subprocess.STDOUT,
+        )
+        _wait_ready(port, server)
+        print(
+            f"gunicorn on {HOST}:{port}: {args.workers} sync workers; load: {args.clients} "
+            f"processes x {args.threads} threads, {args.seconds:g} s per endpoint\n",
+            flush=True,
+        )
+
+        client_auth = _basic(seed["client_id"], seed["secret"])
+        form = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": client_auth}
+        token_probe = Probe(
+            "client credentials  POST /id/connect/token",
+            "POST",
+            "/id/connect/token",
+            form,
+            "grant_type=client_credentials",
+            expect="token",
+        )
+        ceiling_probe = Probe("ceiling             GET /healthz", "GET", "/healthz")
+
+        results: dict[str, Result] = {}
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=args.clients, mp_context=ctx) as executor:
+            ceiling_before = measure(executor, port, ceiling_probe, args)
+            results["token"] = measure(executor, port, token_probe, args)
+            token = seed["token"]
+            conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+            status, payload = _request(conn, token_probe)
+            if token_probe.check(status, payload) is None:
+                token = json.loads(payload)["access_token"]  # a token the endpoint issued
+            conn.close()
+            introspect = Probe(
+                "introspection       POST /id/connect/introspect",
+                "POST",
+                "/id/connect/introspect",
+                form,
+                urllib.parse.urlencode({"token": token}),
+                expect="active",
+            )
+            me = Probe(
+                "bearer /api/me      GET /api/me",
+                "GET",
+                "/api/me",
+                {"Authorization": f"Bearer {token}"},
+            )
+            results["introspect"] = measure(executor, port, introspect, args)
+            results["me"] = measure(executor, port, me, args)
+            ceiling_after = measure(executor, port, ceiling_probe, args)
+
+        ceiling = max(ceiling_before.rps, ceiling_after.rps)
+        print(f"{'endpoint':<48} {'ok':>7} {'failed':>7} {'req/s':>9} {'of ceiling':>11}  target")
+        for r in (ceiling_before, ceiling_after):
+            print(f"{r.name:<48} {r.ok:>7} {r.failed:>7} {r.rps:>9.1f} {r.rps / ceiling:>10.0%}")
+        targets = {"token": 0.25, "introspect": None, "me": 0.50}
+        verdicts = []
+        for key, r in results.items():
+            target = targets[key]
+            if r.failed or not r.ok:
+                print(
+                    f"{r.name:<48} {r.ok:>7} {r.failed:>7} {'FAILING':>9} {'-':>11}  "
+                    f"{f'>= {target:.0%}' if target else ''}\n    first error: {r.error}"
+                )
+                verdicts.append(False if target else True)
+                continue
+            share = r.rps / ceiling if ceiling else 0.0
+            met = "" if target is None else ("met" if share >= target else "NOT met")
+            print(
+                f"{r.name:<48} {r.ok:>7} {r.failed:>7} {r.rps:>9.1f} {share:>10.0%}  "
+                f"{f'>= {target:.0%} {met}' if target else ''}"
+            )
+            verdicts.append(target is None or share >= target)
+        return 0 if all(verdicts) else 1
+    finally:
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+        if scratch:
+            _admin(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)', args.admin_url)
+        log = Path(logdir) / "gunicorn.log"
+        if log.exists() and "Traceback" in log.read_text():
+            print(f"\nserver errors were logged: {log}")
+        else:
+            shutil.rmtree(logdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
