@@ -402,3 +402,12 @@ def test_dot_application_admin_is_not_offered(admin_client):
     page = admin_client.get(reverse("admin:index")).content.decode()
     assert "/admin/oauth2_provider/application/" not in page
     assert "/admin/registry/trustedapplication/" in page
+
+
+@pytest.mark.django_db
+def test_records_are_disabled_not_deleted(admin_client):
+    app = factories.TrustedApplicationFactory()
+    delete = reverse("admin:registry_trustedapplication_delete", args=[app.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert TrustedApplication.objects.filter(pk=app.pk).exists()
+    assert "delete_selected" not in admin_client.get(CHANGELIST).content.decode()

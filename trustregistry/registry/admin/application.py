@@ -144,7 +144,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     list_display = (
         "client_id",
         "localized_name",
-        "client_type",
+        "client_type_code",
         "is_enabled",
         "scope",
         "source",
@@ -169,6 +169,13 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     actions = ["enable", "disable", "generate_secret", "rotate_secret"]
     autocomplete_fields = ()
     change_form_template = "admin/registry/trustedapplication/change_form.html"
+    # DOT's get_absolute_url points at its own application pages, which the registry replaces.
+    view_on_site = False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # SPEC 2: records are never hard-deleted by the product's own flows; tokens and history
+        # refer to them. Disable a record instead.
+        return False
 
     # ------------------------------------------------------------------ list
 
@@ -181,11 +188,13 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         """URI or any-language name, every word must match. Names are matched with EXISTS
         rather than a join, so the page needs no DISTINCT over 100,000 rows."""
         for word in search_term.split()[:10]:
-            names = ApplicationName.objects.filter(
-                application=OuterRef("pk"), name__icontains=word
-            )
+            names = ApplicationName.objects.filter(application=OuterRef("pk"), name__icontains=word)
             queryset = queryset.filter(Q(client_id__icontains=word) | Exists(names))
         return queryset, False
+
+    @admin.display(description=_("client type"), ordering="client_type")
+    def client_type_code(self, obj: TrustedApplication) -> str:
+        return obj.client_type
 
     @admin.display(description=_("name"))
     def localized_name(self, obj: TrustedApplication) -> str:
