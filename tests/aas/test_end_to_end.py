@@ -1,0 +1,108 @@
+"""End to end over real HTTP on 127.0.0.1: the registry (pytest-django's live_server) resolves
+app:// through POST /api/connectors/resolve against a connector that is a second live server
+and trusts the AAS through the registry's JWKS, fetched over HTTP."""
+
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from connector.django_app import config
+from connector.keys import public_key_to_jwk
+from connector.service import Connector
+from connector.trust import JwksKeys
+from connector.wsgi import make_app
+from tests import factories
+from tests.connector.servers import serve
+from trustregistry.oauth.access_tokens import issue_access_token
+from trustregistry.registry import services as registry_services
+
+URI = "e2e.example.com/connector"
+JWKS_PATH = "/id/.well-known/openid-configuration/jwks"
+
+
+@pytest.fixture
+def bearer(transactional_db):
+    eis = factories.TrustedApplicationFactory(client_id="eis.example.com/eis", scope="sec")
+    user = factories.StaffUserFactory(username="eis-operator")
+    return issue_access_token(application=eis, user=user, scope="sec")[0]
+
+
+def _resolve(live_server, bearer, uri=URI):
+    return requests.post(
+        f"{live_server.url}/api/connectors/resolve",
+        json={"url": f"app://{uri}", "context": "Cust12020"},
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=30,
+    )
+
+
+def test_resolve_over_http_then_key_replaced_then_disabled(live_server, bearer, settings):
+    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    connector = Connector(
+        application_uri=URI,
+        private_key=app_key,
+        trusted_issuer=settings.TRUSTREGISTRY_AAS_ISSUER,
+        keys=JwksKeys(f"{live_server.url}{JWKS_PATH}"),
+    )
+    with serve(make_app(connector)) as connector_base:
+        record = factories.TrustedApplicationFactory(
+            client_id=URI,
+            connector_url=f"{connector_base}/authenticate",
+            public_keys=[public_key_to_jwk(app_key.public_key())],
+        )
+        ok = _resolve(live_server, bearer)
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"url": f"{connector_base}/authenticate"}
+
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        registry_services.application_update(
+            application=record, public_keys=[public_key_to_jwk(other.public_key())]
+        )
+        replaced = _resolve(live_server, bearer)
+        assert replaced.status_code == 502
+        assert replaced.json()["error"] == "handshake_failed"
+        assert "not signed by the application's key" in replaced.json()["message"]
+        assert connector_base not in replaced.text
+
+        registry_services.application_set_enabled(application=record, enabled=False)
+        disabled = _resolve(live_server, bearer)
+        assert disabled.status_code == 403
+        assert disabled.json() == {
+            "error": "application_disabled",
+            "message": "The application is disabled.",
+        }
+
+
+def test_demo_layout_connector_served_by_the_registry_itself(
+    live_server, bearer, settings, tmp_path
+):
+    """As `make run`: the connector app at /connector/authenticate in the same process,
+    trusting the AAS through the JWKS URL, its key in a PEM file."""
+    from cryptography.hazmat.primitives import serialization
+
+    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "connector.pem"
+    key_file.write_bytes(
+        app_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    config.reset_caches()
+    settings.CONNECTOR_APPLICATION_URI = URI
+    settings.CONNECTOR_PRIVATE_KEY_FILE = str(key_file)
+    settings.CONNECTOR_TRUSTED_ISSUER = settings.TRUSTREGISTRY_AAS_ISSUER
+    settings.CONNECTOR_AAS_CERTIFICATE_FILE = ""
+    settings.CONNECTOR_AAS_JWKS_URL = f"{live_server.url}{JWKS_PATH}"
+    factories.TrustedApplicationFactory(
+        client_id=URI,
+        connector_url=f"{live_server.url}/connector/authenticate",
+        public_keys=[public_key_to_jwk(app_key.public_key())],
+    )
+    try:
+        ok = _resolve(live_server, bearer)
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"url": f"{live_server.url}/connector/authenticate"}
+    finally:
+        config.reset_caches()
