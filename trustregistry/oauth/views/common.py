@@ -34,7 +34,9 @@ def no_store(response: HttpResponse) -> HttpResponse:
 def secure_page(response: HttpResponse) -> HttpResponse:
     response["Content-Security-Policy"] = PAGE_CSP
     response["X-Frame-Options"] = "DENY"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form
+    # posts, which CSRF protection rightly refuses.
+    response["Referrer-Policy"] = "same-origin"
     return no_store(response)
 
 

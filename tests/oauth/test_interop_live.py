@@ -1,0 +1,157 @@
+"""A third-party client (Authlib's requests OAuth2Session) against a live server on 127.0.0.1:
+code flow with PKCE, refresh, client credentials and revocation; PyJWT checks the issued
+tokens against the published JWKS (jwt.PyJWKClient)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+import jwt
+import pytest
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+
+from tests import factories
+from tests.factories import DEFAULT_PASSWORD
+from tests.oauth.conftest import SECRET, query
+
+CALLBACK = "http://127.0.0.1/callback"
+
+
+@pytest.fixture
+def live_issuer(live_server, settings):
+    issuer = f"{live_server.url}/id"
+    settings.TRUSTREGISTRY_ISSUER = issuer
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": issuer}
+    return issuer
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+def _hidden_fields(html: str) -> dict[str, str]:
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    return {k: v.replace("&amp;", "&") for k, v in fields.items()}
+
+
+def _log_in_and_approve(authorization_url: str, username: str) -> str:
+    """What a person does in the browser; returns the Location the client receives."""
+    browser = requests.Session()
+    response = browser.get(authorization_url, allow_redirects=True, timeout=10)
+    assert "/id/account/login" in response.url
+    login = browser.post(
+        response.url,
+        data={"csrfmiddlewaretoken": _csrf(response.text), "username": username,
+              "password": DEFAULT_PASSWORD, "next": query(response.url)["next"]},
+        headers={"Referer": response.url}, allow_redirects=True, timeout=10,
+    )  # fmt: skip
+    assert "connect/authorize" in login.url, login.text[:500]
+    data = _hidden_fields(login.text)
+    data["allow"] = "true"
+    approved = browser.post(
+        login.url, data=data, headers={"Referer": login.url}, allow_redirects=False, timeout=10
+    )
+    assert approved.status_code == 302, approved.text[:500]
+    return approved.headers["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authlib_code_flow_refresh_revocation_and_jwks(live_issuer):
+    app = factories.TrustedApplicationFactory(
+        client_id="live.example.com/app", secret=SECRET, scope="update",
+        login_urls=[CALLBACK], impersonate_internal_allowed=True,
+    )  # fmt: skip
+    user = factories.UserFactory(username="livealice")
+    discovery = requests.get(f"{live_issuer}/.well-known/openid-configuration", timeout=10).json()
+
+    session = OAuth2Session(
+        app.client_id, SECRET, scope="openid profile update offline_access", redirect_uri=CALLBACK,
+        code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic",
+    )  # fmt: skip
+    verifier = generate_token(48)
+    nonce = generate_token(16)
+    url, state = session.create_authorization_url(
+        discovery["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+    )
+    location = _log_in_and_approve(url, user.username)
+    assert query(location)["iss"] == live_issuer
+    token = session.fetch_token(
+        discovery["token_endpoint"], authorization_response=location, code_verifier=verifier
+    )
+    assert token["token_type"].lower() == "bearer"
+    assert set(token["scope"].split()) == {"openid", "profile", "update", "offline_access"}
+
+    jwks_client = jwt.PyJWKClient(discovery["jwks_uri"])
+    at_key = jwks_client.get_signing_key_from_jwt(token["access_token"])
+    claims = jwt.decode(
+        token["access_token"], at_key.key, algorithms=["RS256"],
+        audience=jwt.decode(token["access_token"], options={"verify_signature": False})["aud"],
+        issuer=live_issuer,
+    )  # fmt: skip
+    assert claims["client_id"] == app.client_id and claims["user_type"] == "internal"
+    id_claims = jwt.decode(
+        token["id_token"], jwks_client.get_signing_key_from_jwt(token["id_token"]).key,
+        algorithms=["RS256"], audience=app.client_id, issuer=live_issuer,
+    )  # fmt: skip
+    assert id_claims["nonce"] == nonce
+
+    userinfo = session.get(discovery["userinfo_endpoint"], timeout=10)
+    assert userinfo.json()["preferred_username"] == "livealice"
+
+    refreshed = session.refresh_token(
+        discovery["token_endpoint"], refresh_token=token["refresh_token"]
+    )
+    assert refreshed["refresh_token"] != token["refresh_token"]
+    again = requests.post(
+        discovery["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        auth=(app.client_id, SECRET), timeout=10,
+    )  # fmt: skip
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+    fresh = session.fetch_token(
+        discovery["token_endpoint"],
+        authorization_response=_log_in_and_approve(
+            session.create_authorization_url(
+                discovery["authorization_endpoint"], code_verifier=(v := generate_token(48))
+            )[0],
+            user.username,
+        ),
+        code_verifier=v,
+    )
+    revoked = session.revoke_token(
+        discovery["revocation_endpoint"],
+        token=fresh["refresh_token"],
+        token_type_hint="refresh_token",
+    )
+    assert revoked.status_code == 200
+    introspection = requests.post(
+        discovery["introspection_endpoint"], data={"token": fresh["access_token"]},
+        auth=(app.client_id, SECRET), timeout=10,
+    )  # fmt: skip
+    assert introspection.json() == {"active": False}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authlib_client_credentials(live_issuer):
+    app = factories.ServiceApplicationFactory(
+        client_id="livesvc.example.com/sync", secret=SECRET, scope="update sec"
+    )
+    session = OAuth2Session(app.client_id, SECRET, token_endpoint_auth_method="client_secret_post")
+    token = session.fetch_token(
+        urljoin(live_issuer + "/", "connect/token"), grant_type="client_credentials"
+    )
+    assert token["scope"] == "update sec"
+    assert "refresh_token" not in token
+    jwks_client = jwt.PyJWKClient(f"{live_issuer}/.well-known/openid-configuration/jwks")
+    key = jwks_client.get_signing_key_from_jwt(token["access_token"])
+    claims = jwt.decode(
+        token["access_token"], key.key, algorithms=["RS256"], issuer=live_issuer,
+        options={"verify_aud": False},
+    )  # fmt: skip
+    assert claims["sub"] == str(app.system_user.pk) and claims["user_type"] == "system"
