@@ -1,0 +1,59 @@
+"""`manage.py purge_expired`: expired records go in bounded batches; reuse detection keeps
+what it needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import time_machine
+from django.core.management import call_command
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
+
+from tests.oauth.conftest import SECRET, basic
+from trustregistry.common import clock
+from trustregistry.oauth.models import RedeemedCode
+
+
+def test_purge_keeps_live_families_and_drops_expired(
+    flow, client, confidential_app, internal_user, service_app
+):
+    live = flow.tokens(confidential_app, internal_user)
+    rotated = flow.refresh(confidential_app, live["refresh_token"]).json()
+    flow.code(confidential_app, internal_user)  # an unexchanged code
+    client.post(
+        "/id/connect/token", {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic(service_app.client_id, SECRET),
+    )  # fmt: skip
+    assert Grant.objects.count() == 1
+
+    with time_machine.travel(clock.now() + dt.timedelta(hours=2)):
+        out = StringIO()
+        call_command("purge_expired", "--batch-size", "1", stdout=out)
+        assert "grants: 1 deleted" in out.getvalue()
+        # The client-credentials token is gone; the family's rows (the rotated, revoked one
+        # included) stay for reuse detection.
+        assert not AccessToken.objects.filter(application=service_app).exists()
+        assert RefreshToken.objects.filter(application=confidential_app).count() == 2
+        reuse = flow.refresh(confidential_app, live["refresh_token"])
+        assert reuse.json()["error"] == "invalid_grant"
+        assert RefreshToken.objects.filter(revoked__isnull=True).count() == 0
+
+    with time_machine.travel(clock.now() + dt.timedelta(days=31)):
+        out = StringIO()
+        call_command("purge_expired", stdout=out)
+        assert not RefreshToken.objects.exists()
+        assert not AccessToken.objects.exists()
+        assert not RedeemedCode.objects.exists()
+    assert rotated["refresh_token"]
+
+
+def test_purge_stops_at_max_batches(flow, confidential_app, internal_user):
+    for _ in range(3):
+        flow.code(confidential_app, internal_user)
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=5)):
+        out = StringIO()
+        call_command("purge_expired", "--batch-size", "1", "--max-batches", "2", stdout=out)
+        assert "grants: 2 deleted" in out.getvalue()
+        assert "run again" in out.getvalue()
+        assert Grant.objects.count() == 1
