@@ -7,6 +7,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
+from trustregistry.aas.views import ResolveConnectorView
 from trustregistry.api import views
 from trustregistry.api.exceptions import api_not_found
 
@@ -31,6 +32,7 @@ urlpatterns = [
         views.TrustedApplicationDetailView.as_view(),
         name="api-app",
     ),
+    path("connectors/resolve", ResolveConnectorView.as_view(), name="api-connectors-resolve"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("<path:path>", api_not_found),
     path("", api_not_found),
