@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -185,11 +185,14 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        """URI or any-language name, every word must match. Names are matched with EXISTS
-        rather than a join, so the page needs no DISTINCT over 100,000 rows."""
+        """URI or any-language name; every word must match. Names are matched by
+        `pk IN (ids of matching names)`, not a join: no DISTINCT over the whole registry, and
+        the databases scan the names once instead of once per record."""
         for word in search_term.split()[:10]:
-            names = ApplicationName.objects.filter(application=OuterRef("pk"), name__icontains=word)
-            queryset = queryset.filter(Q(client_id__icontains=word) | Exists(names))
+            matching_names = ApplicationName.objects.filter(name__icontains=word).values(
+                "application_id"
+            )
+            queryset = queryset.filter(Q(client_id__icontains=word) | Q(pk__in=matching_names))
         return queryset, False
 
     @admin.display(description=_("client type"), ordering="client_type")
