@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 
 @register()
 def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-def]
-    problems = []
+    problems: list[CheckMessage] = []
     try:
         secret_key = settings.SECRET_KEY
     except ImproperlyConfigured:  # Django refuses to even read an empty key
@@ -47,10 +47,10 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
     return problems
 
 
-def _check_application_uri_settings() -> list:  # type: ignore[type-arg]
+def _check_application_uri_settings() -> list[CheckMessage]:
     from trustregistry.registry.validators import APPLICATION_URI_RE
 
-    problems = []
+    problems: list[CheckMessage] = []
     for name in ("TRUSTREGISTRY_BASIC_AUTH_APPLICATION",):
         value = getattr(settings, name, "")
         if not APPLICATION_URI_RE.match(value or ""):

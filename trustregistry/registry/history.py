@@ -31,7 +31,7 @@ class HistoryEvent:
     changes: list[Change] = field(default_factory=list)
 
 
-def _label(model: type, name: str) -> str:
+def _label(model: Any, name: str) -> str:
     try:
         return str(model._meta.get_field(name).verbose_name)
     except Exception:

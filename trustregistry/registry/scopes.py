@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+StrOrLazy = str | Promise  # meanings are lazy translations
 
 READ = "read"
 UPDATE = "update"
 SEC = "sec"
 
-CATALOGUE: dict[str, str] = {
+CATALOGUE: dict[str, StrOrLazy] = {
     "read": _(
         "Read data (the baseline every trusted application has; accepted for compatibility)."
     ),
@@ -24,7 +27,7 @@ CATALOGUE: dict[str, str] = {
 }
 
 # Protocol scopes: allowed to every record that may impersonate users, never stored on a record.
-PROTOCOL_SCOPES: dict[str, str] = {
+PROTOCOL_SCOPES: dict[str, StrOrLazy] = {
     "openid": _("Sign you in (OpenID Connect)."),
     "profile": _("Your name and profile information."),
     "offline_access": _("Keep access while you are away (a refresh token)."),

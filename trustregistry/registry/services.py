@@ -105,7 +105,7 @@ def application_set_names(
         current.name = name
         current.full_clean()
         if actor is not None:
-            current._history_user = actor  # type: ignore[attr-defined]
+            current._history_user = actor  # type: ignore[attr-defined,union-attr]
         current.save()
     for lang, current in existing.items():
         if lang not in cleaned:

@@ -67,7 +67,7 @@ class ScopeFilter(admin.SimpleListFilter):
     title = _("scope")
     parameter_name = "scope_has"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [(name, name) for name in scope_catalogue.CATALOGUE]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -86,7 +86,7 @@ class ConnectorFilter(admin.SimpleListFilter):
     title = _("connector")
     parameter_name = "connector"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("yes", _("has a connector URL")), ("no", _("no connector URL"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:

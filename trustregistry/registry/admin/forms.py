@@ -198,7 +198,7 @@ class TrustedApplicationForm(forms.ModelForm):
         return scope_catalogue.SEC in wanted and scope_catalogue.SEC not in before
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if "scope" in cleaned and self.sec_newly_granted() and not cleaned.get("confirm_sec"):
             self.add_error(
                 "confirm_sec",
