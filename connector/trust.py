@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from connector.keys import (
     KeyFormatError,
@@ -50,10 +51,13 @@ class PinnedCertificates:
     def __init__(self, certificates: list[x509.Certificate]):
         if not certificates:
             raise KeyFormatError("No certificate was given.")
-        self._entries = []
+        self._entries: list[tuple[str, str, PublicKey]] = []
         for cert in certificates:
+            key = cert.public_key()
+            if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+                raise KeyFormatError("A pinned certificate must hold an RSA or EC key.")
             thumb = certificate_sha1_thumbprint(cert)
-            self._entries.append((thumb.hex().upper(), b64url_encode(thumb), cert.public_key()))
+            self._entries.append((thumb.hex().upper(), b64url_encode(thumb), key))
 
     @classmethod
     def from_pem(cls, data: str | bytes) -> PinnedCertificates:
@@ -81,7 +85,7 @@ class PinnedCertificates:
         ]
         if not matches:
             raise _unknown_key()
-        return matches  # type: ignore[return-value]
+        return matches
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

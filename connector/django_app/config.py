@@ -79,15 +79,15 @@ def reset_caches() -> None:
         _jwks.clear()
 
 
-def database_replay_guard(nonce: str, keep_until: float, now_epoch: float) -> bool:
+def database_replay_guard(nonce: str, keep_until: float, now: float) -> bool:
     from connector.django_app.models import AnsweredNonce
 
     until = dt.datetime.fromtimestamp(keep_until, tz=dt.UTC)
-    now = dt.datetime.fromtimestamp(now_epoch, tz=dt.UTC)
+    current = dt.datetime.fromtimestamp(now, tz=dt.UTC)
     try:
         with transaction.atomic():
             # An expired row of the same nonce is no longer protection; replace it.
-            AnsweredNonce.objects.filter(nonce=nonce, keep_until__lte=now).delete()
+            AnsweredNonce.objects.filter(nonce=nonce, keep_until__lte=current).delete()
             AnsweredNonce.objects.create(nonce=nonce, keep_until=until)
     except IntegrityError:
         return False
