@@ -411,3 +411,29 @@ def test_records_are_disabled_not_deleted(admin_client):
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert TrustedApplication.objects.filter(pk=app.pk).exists()
     assert "delete_selected" not in admin_client.get(CHANGELIST).content.decode()
+
+
+@pytest.mark.django_db
+def test_disabling_in_the_form_revokes_live_tokens(admin_client):
+    import datetime as dt
+
+    from oauth2_provider.models import get_access_token_model
+
+    from trustregistry.common import clock
+
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app")
+    token = get_access_token_model().objects.create(
+        application=app, token="x" * 40, expires=clock.now() + dt.timedelta(hours=1)
+    )
+    data = form_data(
+        is_enabled=None,
+        **{"names-TOTAL_FORMS": "1", "names-1-language": None, "names-1-name": None},
+    )
+    data.update({"names-INITIAL_FORMS": "1", "names-0-id": str(app.names.get().pk)})
+    data["names-0-application"] = str(app.pk)
+    response = admin_client.post(change_url(app), data)
+    assert response.status_code == 302, errors_of(response)
+    app.refresh_from_db()
+    token.refresh_from_db()
+    assert not app.is_enabled and token.expires <= clock.now()
+    assert app.history.first().history_change_reason.startswith("disabled")

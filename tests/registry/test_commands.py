@@ -247,3 +247,14 @@ def test_load_demo_data_is_idempotent_and_prints_secrets_once(tmp_path, settings
     assert "password:" not in out.getvalue() and "client secret:" not in out.getvalue()
     assert "already exists" in out.getvalue()
     assert TrustedApplication.objects.count() == 4 and service.secrets.count() == 1
+
+
+@pytest.mark.django_db
+def test_import_without_source_means_manual(tmp_path):
+    factories.TrustedApplicationFactory(client_id="src.example.com/app", source="marketplace")
+    path = tmp_path / "apps.json"
+    path.write_text(
+        json.dumps([{"application_uri": "src.example.com/app", "names": {"en": "Src"}}])
+    )
+    call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert TrustedApplication.objects.get(client_id="src.example.com/app").source == "manual"

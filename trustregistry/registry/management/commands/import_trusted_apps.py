@@ -89,6 +89,9 @@ class Command(BaseCommand):
             data, notes = serialization.from_erpnet(raw)
             for note in notes:
                 self.stderr.write(f"note: {note}")
+        if isinstance(data, dict):
+            # SPEC 9: the source comes from the file, `manual` when the file says nothing.
+            data = {**data, "source": data.get("source", "manual")}
         before = None
         if isinstance(data, dict) and isinstance(data.get("application_uri"), str):
             from trustregistry.registry import selectors
