@@ -186,6 +186,8 @@ class RegistryValidator(OAuth2Validator):
         client = self._load_application(client_id, request)
         if client is None or policy.is_confidential(client):
             return False
+        # Outside the token transaction, so concurrent requests never queue on the record's row.
+        registry_services.application_mark_used(application=client)
         request.tr_auth_method = AUTH_NONE
         return True
 
@@ -313,7 +315,6 @@ class RegistryValidator(OAuth2Validator):
                 token_family=family,
                 keep_until=clock.now() + policy.LONGEST_REFRESH_LIFETIME,
             )
-        registry_services.application_mark_used(application=request.client)
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):  # type: ignore[no-untyped-def]
         id_token = getattr(request, "tr_id_token", None) if token.get("id_token") else None
