@@ -4,7 +4,7 @@ connections) receive it at the same moment."""
 import threading
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from connector import tokens
 from connector.keys import public_key_to_jwk
@@ -36,6 +36,10 @@ def test_concurrent_replies_to_one_nonce_are_accepted_once(app_key):
             outcomes.append("accepted")
         except HandshakeFailed as exc:
             outcomes.append(exc.message)
+        except OperationalError as exc:
+            # SQLite's shared in-memory test database reports lock contention at once instead
+            # of waiting; the reply is not accepted either way.
+            outcomes.append(f"db: {exc}")
         finally:
             connection.close()
 
@@ -44,5 +48,10 @@ def test_concurrent_replies_to_one_nonce_are_accepted_once(app_key):
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    assert len(outcomes) == servers
     assert outcomes.count("accepted") == 1
-    assert outcomes.count("The reply's nonce was already used or has expired.") == servers - 1
+    refused = [o for o in outcomes if o != "accepted"]
+    for outcome in refused:
+        assert outcome == "The reply's nonce was already used or has expired." or (
+            connection.vendor == "sqlite" and outcome.startswith("db: ") and "locked" in outcome
+        ), outcome
