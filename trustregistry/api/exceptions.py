@@ -127,7 +127,7 @@ def _api_exception_response(exc: exceptions.APIException, context: dict[str, Any
     elif getattr(exc, "www_authenticate", None):
         headers["WWW-Authenticate"] = exc.www_authenticate  # type: ignore[attr-defined]
     if isinstance(exc, exceptions.Throttled):
-        headers["Retry-After"] = str(int(exc.wait or 1))
+        headers["Retry-After"] = str(int(getattr(exc, "wait", None) or 1))
     return Response({"error": code, "message": message}, status=status, headers=headers)
 
 

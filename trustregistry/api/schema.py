@@ -47,7 +47,8 @@ class BasicScheme(OpenApiAuthenticationExtension):
 class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="A stable error code.")
     message = serializers.CharField(help_text="For a human.")
-    fields = serializers.DictField(
+    # DRF's metaclass takes declared fields off the class, so these names are free to use.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Validation errors by JSON field name.",
@@ -99,7 +100,9 @@ class TrustedApplicationSerializer(serializers.Serializer):
         required=False,
         help_text="JWK objects; PEM and .NET RSA XML strings accepted on write.",
     )
-    source = serializers.ChoiceField(choices=["manual", "marketplace"], read_only=True)
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["manual", "marketplace"], read_only=True
+    )
 
 
 class SecretRequestSerializer(serializers.Serializer):

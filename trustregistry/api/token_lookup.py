@@ -84,7 +84,7 @@ def _row(alias: str, checksum: str) -> tuple[Any, ...] | None:
         return None
     # SQLite answers 0/1 and naive UTC datetimes; PostgreSQL booleans and aware datetimes.
     values = [bool(v) if i in _BOOLEAN_INDEXES and v is not None else v for i, v in enumerate(row)]
-    expires = values[0]
+    expires: Any = values[0]
     if isinstance(expires, str):
         expires = dt.datetime.fromisoformat(expires)
     if expires is not None and timezone.is_naive(expires):

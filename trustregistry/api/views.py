@@ -62,7 +62,7 @@ class MeView(APIView):
     )
     def get(self, request: Request) -> Response:
         auth: ApiAuth = request.auth  # type: ignore[assignment]
-        user = request.user
+        user: Any = request.user
         return Response(
             {
                 "username": user.get_username(),
@@ -86,7 +86,7 @@ def _record(app: TrustedApplication) -> dict[str, Any]:
     return serialization.application_to_dict(fresh, include_secret_hashes=False)
 
 
-class TrustedApplicationAccess:
+class TrustedApplicationAccess(APIView):
     """Needs `sec` (and `update` for writes) and a staff internal or system user with the
     model permission for the action."""
 
@@ -94,7 +94,7 @@ class TrustedApplicationAccess:
     required_scopes = ("sec",)
 
 
-class TrustedApplicationListView(TrustedApplicationAccess, APIView):
+class TrustedApplicationListView(TrustedApplicationAccess):
     create_permission = "registry.add_trustedapplication"
 
     @extend_schema(
@@ -136,7 +136,7 @@ class TrustedApplicationListView(TrustedApplicationAccess, APIView):
         return response
 
 
-class TrustedApplicationDetailView(TrustedApplicationAccess, APIView):
+class TrustedApplicationDetailView(TrustedApplicationAccess):
     def application_uri(self) -> str:
         return str(self.kwargs["uri"])
 
