@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -180,6 +181,13 @@ def main() -> None:
     budget = max(1.0, min(args.seconds, 300.0))
 
     tmp = tempfile.mkdtemp(prefix="tr-bench-")
+    try:
+        _run(tmp, count, budget)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(tmp: str, count: int, budget: float) -> None:
     _setup_django(tmp)
 
     import requests
