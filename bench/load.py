@@ -5,7 +5,7 @@
 
 What it does, all on 127.0.0.1 and bounded in time and count:
 
-1. creates a scratch PostgreSQL database (`tr_bench_load`, dropped at the end; or uses
+1. creates a scratch PostgreSQL database (`tr_bench_load_<pid>`, dropped at the end; or uses
    `--database-url` as it is), migrates it and seeds a confidential service app with a
    system user and a generated secret (bench/load_seed.py);
 2. starts gunicorn with the project's gunicorn.conf.py on a free port (sync workers, access
@@ -34,7 +34,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 import socket
 import statistics
@@ -47,11 +46,12 @@ import urllib.parse
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
-SCRATCH_DB = "tr_bench_load"
+SCRATCH_DB = f"tr_bench_load_{os.getpid()}"  # one per run: parallel runs never collide
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 10.0
@@ -323,13 +323,16 @@ def main() -> int:
         _admin(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)', args.admin_url)
         _admin(f'CREATE DATABASE "{SCRATCH_DB}"', args.admin_url)
     server: subprocess.Popen | None = None
-    logdir = tempfile.mkdtemp(prefix="tr-bench-")
+    errlog: Any = None
     try:
         print(f"database {database_url} · migrating and seeding ...", flush=True)
         _run([str(PYTHON), "manage.py", "migrate", "--noinput"], env)
         seed = json.loads(_run([str(PYTHON), "bench/load_seed.py"], env).strip().splitlines()[-1])
 
-        errlog = open(Path(logdir) / "gunicorn.log", "w")  # noqa: SIM115 (closed with the server)
+        # gunicorn's own log, kept only when it shows a server error.
+        errlog = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in finally)
+            "w+", prefix="tr-bench-gunicorn-", suffix=".log", delete=False
+        )
         server = subprocess.Popen(
             [
                 str(GUNICORN),
@@ -415,11 +418,13 @@ def main() -> int:
                 server.wait(timeout=10)
         if scratch:
             _admin(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)', args.admin_url)
-        log = Path(logdir) / "gunicorn.log"
-        if log.exists() and "Traceback" in log.read_text():
-            print(f"\nserver errors were logged: {log}")
-        else:
-            shutil.rmtree(logdir, ignore_errors=True)
+        if errlog is not None:
+            errlog.close()
+            log = Path(errlog.name)
+            if log.exists() and "Traceback" in log.read_text():
+                print(f"\nserver errors were logged: {log}")
+            else:
+                log.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
