@@ -57,3 +57,23 @@ def test_purge_stops_at_max_batches(flow, confidential_app, internal_user):
         assert "grants: 2 deleted" in out.getvalue()
         assert "run again" in out.getvalue()
         assert Grant.objects.count() == 1
+
+
+def test_purge_also_drops_expired_handshake_nonces_on_both_sides(confidential_app):
+    from connector.django_app.models import AnsweredNonce
+    from trustregistry.aas.models import PendingHandshake
+
+    now = clock.now()
+    PendingHandshake.objects.create(
+        nonce="A" * 32, application=confidential_app, created=now, expires_at=now + dt.timedelta(minutes=5)
+    )
+    AnsweredNonce.objects.create(nonce="B" * 32, keep_until=now + dt.timedelta(minutes=7))
+    out = StringIO()
+    call_command("purge_expired", stdout=out)
+    assert PendingHandshake.objects.count() == 1 and AnsweredNonce.objects.count() == 1
+    with time_machine.travel(now + dt.timedelta(minutes=10)):
+        out = StringIO()
+        call_command("purge_expired", stdout=out)
+    assert "pending handshakes: 1 deleted" in out.getvalue()
+    assert "answered connector nonces: 1 deleted" in out.getvalue()
+    assert not PendingHandshake.objects.exists() and not AnsweredNonce.objects.exists()

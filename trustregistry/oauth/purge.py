@@ -1,4 +1,4 @@
-"""Purging expired OAuth records in bounded batches (SPEC 9), keeping what reuse detection
+"""Purging expired OAuth records (and the handshake nonces) in bounded batches (SPEC 9), keeping what reuse detection
 needs: the refresh tokens of a family stay, revoked ones included, until the family's newest
 token has expired; redeemed-code records stay until the tokens they issued have expired."""
 
@@ -102,4 +102,21 @@ def purge_expired(*, batch_size: int = 1000, max_batches: int | None = None) -> 
         "id tokens",
         get_id_token_model().objects.filter(expires__lt=now, access_token__isnull=True),
     )
+    # The handshake's single-use nonces (both sides) are purged with the rest.
+    from connector.django_app.config import purge_answered_nonces
+    from trustregistry.aas.services import purge_expired_handshakes
+
+    for name, purge_batch in (
+        ("pending handshakes", purge_expired_handshakes),
+        ("answered connector nonces", purge_answered_nonces),
+    ):
+        while report.complete:
+            if not budget.take():
+                report.complete = False
+                break
+            count = purge_batch(batch_size=batch_size)
+            if count:
+                report.add(name, count)
+            if count < batch_size:
+                break
     return report
