@@ -63,7 +63,9 @@ class TrustedApplicationFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def name(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
         if create:
-            ApplicationName.objects.create(application=obj, language="en", name=extracted or f"App {obj.client_id}")
+            ApplicationName.objects.create(
+                application=obj, language="en", name=extracted or f"App {obj.client_id}"
+            )
 
     @factory.post_generation
     def secret(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]

@@ -142,7 +142,9 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
 
 # ------------------------------------------------------------------ the registry
 
-TRUSTREGISTRY_ISSUER = env.str("TRUSTREGISTRY_ISSUER", default="http://127.0.0.1:8000/id").rstrip("/")
+TRUSTREGISTRY_ISSUER = env.str("TRUSTREGISTRY_ISSUER", default="http://127.0.0.1:8000/id").rstrip(
+    "/"
+)
 _BASE_URL = TRUSTREGISTRY_ISSUER.removesuffix("/id")
 TRUSTREGISTRY_TOKEN_AUDIENCE = env.str("TRUSTREGISTRY_TOKEN_AUDIENCE", default=f"{_BASE_URL}/api")
 TRUSTREGISTRY_AAS_ISSUER = env.str("TRUSTREGISTRY_AAS_ISSUER", default=TRUSTREGISTRY_ISSUER)
@@ -180,7 +182,10 @@ OAUTH2_PROVIDER = {
     "OIDC_ISS_ENDPOINT": TRUSTREGISTRY_ISSUER,
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
-        "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
     ],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
@@ -232,7 +237,7 @@ SPECTACULAR_SETTINGS = {
         "Trusted-application records and app:// connector resolution. Authenticate with a "
         "bearer access token from /id/connect/token, or HTTP Basic with the X-Application-Uri "
         "header. Unsafe methods need the `update` scope; trusted applications and connector "
-        "resolution need `sec`. Errors are JSON {\"error\", \"message\"}."
+        'resolution need `sec`. Errors are JSON {"error", "message"}.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

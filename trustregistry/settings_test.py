@@ -6,7 +6,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret-" + "x" * 40)
 
 from trustregistry.settings import *  # noqa: E402,F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; not a production setting
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher"
+]  # speed; not a production setting
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 

@@ -65,7 +65,10 @@ def test_purge_also_drops_expired_handshake_nonces_on_both_sides(confidential_ap
 
     now = clock.now()
     PendingHandshake.objects.create(
-        nonce="A" * 32, application=confidential_app, created=now, expires_at=now + dt.timedelta(minutes=5)
+        nonce="A" * 32,
+        application=confidential_app,
+        created=now,
+        expires_at=now + dt.timedelta(minutes=5),
     )
     AnsweredNonce.objects.create(nonce="B" * 32, keep_until=now + dt.timedelta(minutes=7))
     out = StringIO()

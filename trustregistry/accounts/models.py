@@ -39,7 +39,7 @@ class User(AbstractUser):
         ),
     )
 
-    objects = KindUserManager()
+    objects = KindUserManager()  # type: ignore[misc]
 
     @property
     def is_system(self) -> bool:

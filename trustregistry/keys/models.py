@@ -13,7 +13,9 @@ class SigningKey(models.Model):
     """One RSA signing key of the registry. The newest unretired key of a purpose signs; retired
     keys stay published in the JWKS until every token they signed has expired."""
 
-    purpose = models.CharField(_("purpose"), max_length=8, choices=KeyPurpose.choices, db_index=True)
+    purpose = models.CharField(
+        _("purpose"), max_length=8, choices=KeyPurpose.choices, db_index=True
+    )
     kid = models.CharField(_("key id"), max_length=100, unique=True)
     private_key_pem = models.TextField(_("private key (PEM)"))
     public_jwk = models.JSONField(_("public JWK"))

@@ -49,7 +49,11 @@ class LoadedKey:
 
     @property
     def certificate(self) -> x509.Certificate | None:
-        return x509.load_pem_x509_certificate(self.certificate_pem.encode()) if self.certificate_pem else None
+        return (
+            x509.load_pem_x509_certificate(self.certificate_pem.encode())
+            if self.certificate_pem
+            else None
+        )
 
 
 @lru_cache(maxsize=64)
@@ -76,9 +80,15 @@ def _self_signed_certificate(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.C
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -104,21 +114,32 @@ def _new_key(purpose: str) -> SigningKey:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     return SigningKey(
-        purpose=purpose, kid=jwk["kid"], private_key_pem=pem, public_jwk=jwk,
-        certificate_pem=cert_pem, created=now,
+        purpose=purpose,
+        kid=jwk["kid"],
+        private_key_pem=pem,
+        public_jwk=jwk,
+        certificate_pem=cert_pem,
+        created=now,
     )
 
 
 def _to_loaded(row: SigningKey) -> LoadedKey:
     return LoadedKey(
-        kid=row.kid, purpose=row.purpose, private_key=_load_private(row.private_key_pem),
-        public_jwk=row.public_jwk, certificate_pem=row.certificate_pem,
+        kid=row.kid,
+        purpose=row.purpose,
+        private_key=_load_private(row.private_key_pem),
+        public_jwk=row.public_jwk,
+        certificate_pem=row.certificate_pem,
     )
 
 
 def get_active_key(purpose: str) -> LoadedKey:
     """The key that signs now for `purpose`, created on first need."""
-    row = SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).order_by("-created", "-id").first()
+    row = (
+        SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
+        .order_by("-created", "-id")
+        .first()
+    )
     if row is None:
         row = _create_first_key(purpose)
     return _to_loaded(row)
@@ -129,12 +150,21 @@ def _create_first_key(purpose: str) -> SigningKey:
     candidate = _new_key(purpose)
     try:
         with transaction.atomic():
-            if not SigningKey.objects.select_for_update().filter(purpose=purpose, retired_at__isnull=True).exists():
+            if (
+                not SigningKey.objects.select_for_update()
+                .filter(purpose=purpose, retired_at__isnull=True)
+                .exists()
+            ):
                 candidate.save()
                 return candidate
     except IntegrityError:
         pass
-    return SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).order_by("-created", "-id").first() or candidate
+    return (
+        SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
+        .order_by("-created", "-id")
+        .first()
+        or candidate
+    )
 
 
 def rotate_key(*, purpose: str) -> SigningKey:
@@ -153,9 +183,7 @@ def rotate_key(*, purpose: str) -> SigningKey:
 
 def published_keys(purpose: str | None = None) -> list[SigningKey]:
     now = clock.now()
-    qs = SigningKey.objects.filter(
-        models_q_published(now)
-    )
+    qs = SigningKey.objects.filter(models_q_published(now))
     if purpose:
         qs = qs.filter(purpose=purpose)
     return list(qs.order_by("purpose", "-created", "-id"))

@@ -1,6 +1,7 @@
-"""Purging expired OAuth records (and the handshake nonces) in bounded batches (SPEC 9), keeping what reuse detection
-needs: the refresh tokens of a family stay, revoked ones included, until the family's newest
-token has expired; redeemed-code records stay until the tokens they issued have expired."""
+"""Purging expired OAuth records and handshake nonces in bounded batches (SPEC 9), keeping
+what reuse detection needs: the refresh tokens of a family stay, revoked ones included, until
+the family's newest token has expired; redeemed-code records stay until the tokens they
+issued have expired."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ class SecurePageMixin:
         return secure_page(super().dispatch(request, *args, **kwargs))  # type: ignore[misc]
 
 
-def oauth_error(error: str, description: str, status: int = 400) -> JsonResponse:
+def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse:
     """RFC 6749 section 5.2 error body."""
     return no_store(JsonResponse({"error": error, "error_description": description}, status=status))
 
@@ -89,7 +89,7 @@ def client_identity(request: HttpRequest) -> str:
     return ""
 
 
-def too_many(exc: TooManyFailures) -> JsonResponse:
+def too_many(exc: TooManyFailures) -> HttpResponse:
     response = oauth_error(exc.code, exc.message, status=exc.status)
     response["Retry-After"] = str(exc.retry_after)
     return response

@@ -8,7 +8,9 @@ class Command(BaseCommand):
     help = "Create the signing keys if missing, or rotate one purpose's key (--purpose oidc|aas)."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("--purpose", choices=KeyPurpose.values, help="rotate this purpose's key")
+        parser.add_argument(
+            "--purpose", choices=KeyPurpose.values, help="rotate this purpose's key"
+        )
 
     def handle(self, *args, purpose=None, **options):  # type: ignore[no-untyped-def]
         if purpose:
