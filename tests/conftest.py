@@ -10,6 +10,18 @@ from tests import factories
 INTEROP = Path(__file__).resolve().parent.parent.parent / "shared" / "interop"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_key_caches():  # type: ignore[no-untyped-def]
+    """Each test starts with an empty database, so no process-level key cache may outlive it."""
+    from trustregistry.keys.services import clear_active_key_cache, clear_public_key_cache
+
+    clear_active_key_cache()
+    clear_public_key_cache()
+    yield
+    clear_active_key_cache()
+    clear_public_key_cache()
+
+
 @pytest.fixture
 def interop() -> Path:
     """The folder of real vendor data (SuperOffice, ERP.net, RFC vectors)."""

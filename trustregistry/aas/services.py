@@ -27,7 +27,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from connector.keys import KeyFormatError, jwk_to_public_key
@@ -49,6 +49,7 @@ from trustregistry.aas.errors import (
 from trustregistry.aas.models import PendingHandshake
 from trustregistry.aas.selectors import active_aas_key, connector_application_get
 from trustregistry.common import clock
+from trustregistry.common.db import relaxed_durability
 from trustregistry.registry import validators
 from trustregistry.registry.models import TrustedApplication
 
@@ -63,15 +64,6 @@ APP_SCHEME = "app://"
 
 
 # ---------------------------------------------------------------- step 1
-
-
-def _relaxed_durability() -> None:
-    """PostgreSQL: commit this transaction without waiting for the WAL flush. A pending nonce
-    lost in a crash only fails the handshake that was under way; waiting for the disk would
-    be most of a handshake's cost. Visibility and single-use are unchanged."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 @dataclass(frozen=True)
@@ -100,7 +92,7 @@ def begin_handshake(*, application: TrustedApplication, context: str) -> Handsha
     # Committed before the call: the connector may share this database (make run), and a
     # transaction held open across the HTTP call would lock it out.
     with transaction.atomic():
-        _relaxed_durability()
+        relaxed_durability()
         PendingHandshake.objects.create(
             nonce=nonce,
             application=application,
@@ -207,7 +199,7 @@ def _consume_nonce(*, nonce: str, application: TrustedApplication) -> None:
     is under way."""
     now = clock.now()
     with transaction.atomic():
-        _relaxed_durability()
+        relaxed_durability()
         enabled = TrustedApplication.objects.filter(pk=OuterRef("application_id"), is_enabled=True)
         updated = (
             PendingHandshake.objects.filter(

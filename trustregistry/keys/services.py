@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -133,8 +134,28 @@ def _to_loaded(row: SigningKey) -> LoadedKey:
     )
 
 
+# The signing key changes only on rotation. Each process keeps it for a few seconds instead of
+# reading it on every token; a key another server retired stays published far longer than
+# this (see _publish_after_retirement), so tokens it still signs meanwhile verify.
+ACTIVE_KEY_CACHE_SECONDS = 30.0
+_active_key_cache: dict[str, tuple[float, LoadedKey]] = {}
+
+
+def clear_active_key_cache() -> None:
+    _active_key_cache.clear()
+
+
 def get_active_key(purpose: str) -> LoadedKey:
     """The key that signs now for `purpose`, created on first need."""
+    cached = _active_key_cache.get(purpose)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    loaded = _read_active_key(purpose)
+    _active_key_cache[purpose] = (time.monotonic() + ACTIVE_KEY_CACHE_SECONDS, loaded)
+    return loaded
+
+
+def _read_active_key(purpose: str) -> LoadedKey:
     row = (
         SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
         .order_by("-created", "-id")
@@ -178,6 +199,7 @@ def rotate_key(*, purpose: str) -> SigningKey:
             retired_at=now, publish_until=now + _publish_after_retirement(purpose)
         )
         new.save()
+    _active_key_cache.pop(purpose, None)
     return new
 
 

@@ -250,13 +250,28 @@ def secret_verify(*, application: TrustedApplication, secret: str) -> bool:
             matched = candidate
     if matched is None:
         return False
-    ApplicationSecret.objects.filter(pk=matched.pk).update(last_used=now)
-    TrustedApplication.objects.filter(pk=application.pk).update(last_used_at=now)
+    if _stale(matched.last_used, now):
+        ApplicationSecret.objects.filter(pk=matched.pk).update(last_used=now)
+    application_mark_used(application=application, now=now)
     return True
 
 
-def application_mark_used(*, application: TrustedApplication) -> None:
-    TrustedApplication.objects.filter(pk=application.pk).update(last_used_at=clock.now())
+# "Last used" is kept to the minute: writing it on every request would add a commit (a WAL
+# flush on PostgreSQL) to every token request and serialise busy clients on one row.
+LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+
+
+def _stale(last_used: dt.datetime | None, now: dt.datetime) -> bool:
+    return last_used is None or now - last_used >= LAST_USED_RESOLUTION
+
+
+def application_mark_used(
+    *, application: TrustedApplication, now: dt.datetime | None = None
+) -> None:
+    now = now or clock.now()
+    if _stale(application.last_used_at, now):
+        TrustedApplication.objects.filter(pk=application.pk).update(last_used_at=now)
+        application.last_used_at = now
 
 
 def history_note(*, application: TrustedApplication, actor: Any, reason: str) -> None:
