@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from trustregistry.registry import views as registry_views
 
 urlpatterns = [
+    # The administrator's front door.
+    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
     path("healthz", registry_views.healthz, name="healthz"),
     path("readyz", registry_views.readyz, name="readyz"),
     path("sys/tools/sha256", registry_views.sha256_tool, name="sha256-tool"),

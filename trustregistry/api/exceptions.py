@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -131,6 +132,7 @@ def _api_exception_response(exc: exceptions.APIException, context: dict[str, Any
     return Response({"error": code, "message": message}, status=status, headers=headers)
 
 
+@csrf_exempt  # a POST to an unknown path is a 404, not a CSRF refusal
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """The catch-all at the end of the API's URLs: JSON 404, never Django's HTML page."""
     message = f"There is no API endpoint at {request.path}."
