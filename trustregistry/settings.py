@@ -251,7 +251,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "trustregistry.common.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "trustregistry.common.logging.RedactSecretsFilter"},
+        "no_traceback": {"()": "trustregistry.common.logging.WithoutTraceback"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
     },
@@ -262,5 +265,12 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # urllib3's debug lines name the connector's host: keep them out even at DEBUG.
         "urllib3": {"level": "WARNING"},
+        # A forged Host header is the caller's mistake: answered 400, logged in one line.
+        "django.security.DisallowedHost": {
+            "handlers": ["console"],
+            "filters": ["no_traceback"],
+            "level": "WARNING",
+            "propagate": False,
+        },
     },
 }

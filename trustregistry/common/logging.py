@@ -46,3 +46,12 @@ class RedactSecretsFilter(logging.Filter):
         if hasattr(record, "request"):
             record.request = None  # type: ignore[attr-defined]
         return True
+
+
+class WithoutTraceback(logging.Filter):
+    """For loggers that report hostile input (a forged Host header): one line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
