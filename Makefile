@@ -16,7 +16,7 @@ DEV_ENV := DJANGO_DEBUG=on \
 	CONNECTOR_TRUSTED_ISSUER=http://$(HOST):$(PORT)/id \
 	CONNECTOR_AAS_JWKS_URL=http://$(HOST):$(PORT)/id/.well-known/openid-configuration/jwks
 
-.PHONY: venv run test lint typecheck bench-admin clean
+.PHONY: venv run test chromium lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,19 @@ run: venv
 
 # The whole suite, browser tests included (they need /usr/bin/chromium: apt-get install chromium).
 # DATABASE_URL chooses the database (default SQLite); CACHE_URL the cache.
-test: venv
-	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install -y chromium"; exit 1; }
+test: venv chromium
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=trustregistry.settings_test
 	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium (never a downloaded browser). As root on Debian,
+# install it; otherwise say how.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Debian's chromium: sudo apt-get install -y chromium"; exit 1; \
+	  fi; }
 
 lint: venv
 	$(BIN)/ruff check .
