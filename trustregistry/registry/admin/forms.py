@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from connector.keys import KeyFormatError, normalise_public_keys
 from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry import secrets as secret_hashing
-from trustregistry.registry import validators
+from trustregistry.registry import services, validators
 from trustregistry.registry.models import TrustedApplication
 
 
@@ -165,22 +165,9 @@ class TrustedApplicationForm(forms.ModelForm):
 
     class Meta:
         model = TrustedApplication
-        fields = [
-            "client_id",
-            "client_type",
-            "basic_auth_allowed",
-            "impersonate_internal_allowed",
-            "impersonate_community_allowed",
-            "login_urls",
-            "logout_urls",
-            "is_enabled",
-            "scope",
-            "system_user",
-            "system_user_allowed",
-            "system_user_login_url",
-            "connector_url",
-            "public_keys",
-        ]
+        # Every field the services may set, but `source`, which only imports and the
+        # marketplace write.
+        fields = ["client_id", *(f for f in services.EDITABLE_FIELDS if f != "source")]
         widgets = {"client_id": forms.TextInput(attrs={"size": 60, "spellcheck": "false"})}
 
     def clean_new_secret_hash(self) -> str:
