@@ -60,6 +60,7 @@ _compiled: dict[str, str] = {}
 class BearerToken:
     claims: dict[str, Any]
     scopes: frozenset[str]
+    scope: str  # the token row's scope as recorded (introspection answers it as it is)
     application: TrustedApplication  # only the columns above are loaded; others load lazily
     user: Any
 
@@ -117,5 +118,9 @@ def check_bearer_token(raw: str) -> BearerToken:
         user = get_user_model().from_db(alias, list(_USER_COLUMNS), list(user_values))
     application = TrustedApplication.from_db(alias, list(_APPLICATION_COLUMNS), list(app_values))
     return BearerToken(
-        claims=claims, scopes=frozenset((scope or "").split()), application=application, user=user
+        claims=claims,
+        scopes=frozenset((scope or "").split()),
+        scope=scope or "",
+        application=application,
+        user=user,
     )

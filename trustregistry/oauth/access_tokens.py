@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -71,7 +73,18 @@ def encode_access_token(
 
 
 def decode_access_token(token: str) -> dict[str, Any]:
-    """Verify signature, typ, iss, aud and time. Raises InvalidAccessToken."""
+    """Verify signature, typ, iss, aud and time. Raises InvalidAccessToken.
+
+    A token whose signature was verified once is remembered (`_verified`) until it would fail
+    PyJWT's expiry check, so a client that sends the same bearer token on every request pays
+    for the RS256 verification and JOSE parsing once. Only this stateless part is remembered:
+    the caller still checks the database (token row, record enabled, user active) every time.
+    """
+    issuer = settings.TRUSTREGISTRY_ISSUER
+    audience = settings.TRUSTREGISTRY_TOKEN_AUDIENCE
+    remembered = _verified.get(token, issuer, audience)
+    if remembered is not None:
+        return remembered
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -83,15 +96,15 @@ def decode_access_token(token: str) -> dict[str, Any]:
         raise InvalidAccessToken("The access token is not an RS256 at+jwt token.")
     kid = header.get("kid")
     public_key = public_key_for_kid(kid, KeyPurpose.OIDC) if isinstance(kid, str) else None
-    if public_key is None:
+    if public_key is None or not isinstance(kid, str):
         raise InvalidAccessToken("The access token was not signed by a key of this registry.")
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             public_key,
             algorithms=["RS256"],
-            audience=settings.TRUSTREGISTRY_TOKEN_AUDIENCE,
-            issuer=settings.TRUSTREGISTRY_ISSUER,
+            audience=audience,
+            issuer=issuer,
             leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "iat", "iss", "aud", "sub", "client_id", "jti"]},
             # PyJWT reads the wall clock; the registry's clock is checked again below.
@@ -100,6 +113,69 @@ def decode_access_token(token: str) -> dict[str, Any]:
         raise InvalidAccessToken("The access token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise InvalidAccessToken("The access token is invalid.") from exc
+    _verified.put(token, issuer, audience, kid, claims)
+    return dict(claims)
+
+
+class VerifiedClaims:
+    """A bounded, per-process memory of access tokens whose signature and claims verified.
+
+    An entry holds the claims, the signing key's kid and the wall-clock second from which
+    PyJWT would call the token expired (`exp + LEEWAY_SECONDS`, the check `decode` just
+    passed; `iat` and `nbf` only get easier with time). A hit is served only while that
+    second has not come and the kid is still a published key (`public_key_for_kid`, itself
+    cached per process as before), so retiring or withdrawing a key acts as it did without
+    this memory. The issuer and audience in force are part of the key. Nothing about the
+    token's database row, its record or its user is kept here.
+    """
+
+    def __init__(self, max_entries: int = 4096):
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str, str], tuple[float, str, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, issuer: str, audience: str) -> dict[str, Any] | None:
+        entry = self._entries.get((token, issuer, audience))
+        if entry is None:
+            return None
+        expires_at, kid, claims = entry
+        if time.time() >= expires_at or public_key_for_kid(kid, KeyPurpose.OIDC) is None:
+            with self._lock:
+                self._entries.pop((token, issuer, audience), None)
+            return None
+        return dict(claims)
+
+    def put(self, token: str, issuer: str, audience: str, kid: str, claims: dict[str, Any]) -> None:
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                now = time.time()
+                for key in [k for k, v in self._entries.items() if v[0] <= now]:
+                    del self._entries[key]
+                while len(self._entries) >= self.max_entries:
+                    # Oldest first (dicts keep insertion order).
+                    del self._entries[next(iter(self._entries))]
+            self._entries[(token, issuer, audience)] = (
+                float(exp) + LEEWAY_SECONDS,
+                kid,
+                dict(claims),
+            )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_verified = VerifiedClaims()
+
+
+def clear_verified_claims() -> None:
+    _verified.clear()
 
 
 @dataclass(frozen=True)

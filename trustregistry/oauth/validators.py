@@ -32,6 +32,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from trustregistry.common import clock
 from trustregistry.oauth import access_tokens, client_assertion, policy, services, tokens
+from trustregistry.registry import selectors as registry_selectors
 from trustregistry.registry import services as registry_services
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,8 @@ class RegistryValidator(OAuth2Validator):
         client = request.client
         if isinstance(client, Application) and client.client_id == client_id:
             return client if client.is_usable(request) else None
-        client = (
-            Application.objects.select_related("system_user").filter(client_id=client_id).first()
-        )
+        # select_related("system_user").filter(client_id=...).first(), SQL compiled once.
+        client = registry_selectors.application_for_client(client_id=client_id)
         if client is None or not client.is_usable(request):
             return None
         request.client = client

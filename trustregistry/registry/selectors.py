@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
+from django.db import connections, router
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 
-from trustregistry.registry.models import TrustedApplication
+from trustregistry.registry.models import ApplicationSecret, TrustedApplication
 
 
 def application_list() -> QuerySet[TrustedApplication]:
@@ -26,3 +31,86 @@ def application_get(*, application_uri: str) -> TrustedApplication | None:
 def application_get_enabled(*, application_uri: str) -> TrustedApplication | None:
     app = application_get(application_uri=application_uri)
     return app if app is not None and app.is_enabled else None
+
+
+# ------------------------------------------------------------------ precompiled hot-path reads
+
+
+class _Precompiled:
+    """One ORM query with a single varying parameter, its SQL compiled once per thread and
+    database alias and its rows turned into model instances as the ORM's ModelIterable does
+    (the same converters, `from_db` and select_related population). Compiling a query over a
+    wide model costs more than the database round trip it makes; the client-authentication
+    reads run on every token and introspection request."""
+
+    def __init__(self, model: Any, build: Callable[[Any], QuerySet[Any]], sentinel: Any):
+        self.model = model
+        self.build = build
+        self.sentinel = sentinel
+        self._local = threading.local()
+
+    def _prepared(self, alias: str) -> tuple[Any, ...]:
+        cache: dict[str, tuple[Any, ...]] = self._local.__dict__.setdefault("by_alias", {})
+        entry = cache.get(alias)
+        if entry is None:
+            compiler = self.build(self.sentinel).using(alias).query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+            positions = [i for i, p in enumerate(params) if p == self.sentinel]
+            if len(positions) != 1:
+                raise RuntimeError("a precompiled query must have exactly one varying parameter")
+            klass_info, select = compiler.klass_info, compiler.select
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            init_list = [f[0].target.attname for f in select[start:end]]
+            populators = get_related_populators(klass_info, select, alias)
+            entry = (compiler, sql, list(params), positions[0], start, end, init_list, populators)
+            cache[alias] = entry
+        return entry
+
+    def fetch(self, value: Any) -> list[Any]:
+        alias = router.db_for_read(self.model)
+        compiler, sql, params, position, start, end, init_list, populators = self._prepared(alias)
+        params = list(params)
+        params[position] = value
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        objects = []
+        for row in compiler.results_iter(results=[rows]):
+            obj = self.model.from_db(alias, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects
+
+
+_application_by_client_id = _Precompiled(
+    TrustedApplication,
+    lambda client_id: (
+        TrustedApplication.objects.select_related("system_user")
+        .filter(client_id=client_id)
+        .order_by("pk")[:1]
+    ),
+    "\x00precompiled-client-id\x00",
+)
+_secrets_of_application = _Precompiled(
+    ApplicationSecret,
+    lambda application_id: ApplicationSecret.objects.filter(application_id=application_id),
+    -7_364_019_201,
+)
+
+
+def application_for_client(*, client_id: str) -> TrustedApplication | None:
+    """The record with this exact client id and its system user (enabled or not), as
+    `TrustedApplication.objects.select_related("system_user").filter(client_id=...).first()`
+    loads it, with precompiled SQL (client authentication's hot path)."""
+    found = _application_by_client_id.fetch(client_id)
+    return found[0] if found else None
+
+
+def application_secrets(*, application: TrustedApplication) -> list[ApplicationSecret]:
+    """The record's secrets (live or not), as `application.secrets.all()` answers them: the
+    prefetched ones when the record was loaded with them, else read now (precompiled)."""
+    prefetched = getattr(application, "_prefetched_objects_cache", {}).get("secrets")
+    if prefetched is not None:
+        return list(prefetched)
+    return _secrets_of_application.fetch(application.pk)

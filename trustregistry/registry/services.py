@@ -12,6 +12,7 @@ from django.db import transaction
 
 from trustregistry.common import clock
 from trustregistry.registry import secrets as secret_hashing
+from trustregistry.registry import selectors
 from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
 
 # Fields a caller may set through create/update (the JSON of SPEC section 6 minus names/secrets).
@@ -244,7 +245,7 @@ def secret_verify(*, application: TrustedApplication, secret: str) -> bool:
     """Check `secret` against every live secret of the record in constant time; marks last use."""
     now = clock.now()
     matched: ApplicationSecret | None = None
-    for candidate in application.secrets.all():
+    for candidate in selectors.application_secrets(application=application):
         # Compare against every candidate, so timing does not tell which one matched.
         if secret_hashing.secret_matches(secret, candidate.secret_hash) and candidate.is_live(now):
             matched = candidate
