@@ -275,6 +275,14 @@ class RegistryValidator(OAuth2Validator):
 
     # ------------------------------------------------------------------ saving tokens
 
+    def save_bearer_token(self, token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if request.grant_type == "client_credentials":
+            # Client credentials write one row (the access token: no refresh token, no ID
+            # token, no code). One INSERT in autocommit is atomic by itself; DOT's transaction
+            # around it only adds a BEGIN and a COMMIT round trip to every such token.
+            return self._save_bearer_token(token, request, *args, **kwargs)
+        return super().save_bearer_token(token, request, *args, **kwargs)
+
     def _save_bearer_token(self, token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         if "scope" not in token:
             raise FatalClientError("Failed to renew access token: missing scope")

@@ -62,20 +62,35 @@ class _Precompiled:
             start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
             init_list = [f[0].target.attname for f in select[start:end]]
             populators = get_related_populators(klass_info, select, alias)
-            entry = (compiler, sql, list(params), positions[0], start, end, init_list, populators)
+            fields = [s[0] for s in select[0 : compiler.col_count]]
+            converters = compiler.get_converters(fields)
+            entry = (
+                compiler,
+                converters,
+                sql,
+                list(params),
+                positions[0],
+                start,
+                end,
+                init_list,
+                populators,
+            )
             cache[alias] = entry
         return entry
 
     def fetch(self, value: Any) -> list[Any]:
         alias = router.db_for_read(self.model)
-        compiler, sql, params, position, start, end, init_list, populators = self._prepared(alias)
+        prepared = self._prepared(alias)
+        compiler, converters, sql, params, position, start, end, init_list, populators = prepared
         params = list(params)
         params[position] = value
         with connections[alias].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        if converters:  # as compiler.results_iter, with the converters looked up once
+            rows = list(compiler.apply_converters(rows, converters))
         objects = []
-        for row in compiler.results_iter(results=[rows]):
+        for row in rows:
             obj = self.model.from_db(alias, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
