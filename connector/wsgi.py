@@ -96,3 +96,49 @@ def make_app(connector: Connector, prefix: str = "") -> Callable[..., Iterable[b
         return [payload]
 
     return app
+
+
+def from_environ(environ: dict[str, str] | None = None) -> Callable[..., Iterable[bytes]]:
+    """The WSGI app for a connector configured by environment variables, for a WSGI server:
+
+        CONNECTOR_APPLICATION_URI=mywebsite.com/myapp1 \\
+        CONNECTOR_PRIVATE_KEY_FILE=private.pem CONNECTOR_TRUSTED_ISSUER=https://erp/id \\
+        CONNECTOR_AAS_JWKS_URL=https://erp/id/.well-known/openid-configuration/jwks \\
+        gunicorn --workers 1 --threads 4 --worker-class gthread 'connector.wsgi:from_environ()'
+
+    `CONNECTOR_AAS_CERTIFICATE_FILE` (pinned certificates) instead of the JWKS URL also works.
+    Answered nonces are remembered in process memory (`MemoryReplayGuard`), so run ONE worker
+    process (threads are fine); several processes need a shared `replay_guard`."""
+    import os
+
+    from connector.keys import load_private_key
+    from connector.trust import JwksKeys, PinnedCertificates
+
+    env = os.environ if environ is None else environ
+    missing = [
+        name
+        for name in (
+            "CONNECTOR_APPLICATION_URI",
+            "CONNECTOR_PRIVATE_KEY_FILE",
+            "CONNECTOR_TRUSTED_ISSUER",
+        )
+        if not env.get(name)
+    ]
+    if missing:
+        raise ValueError(f"Missing setting: {', '.join(missing)}.")
+    cert_file, jwks_url = (
+        env.get("CONNECTOR_AAS_CERTIFICATE_FILE"),
+        env.get("CONNECTOR_AAS_JWKS_URL"),
+    )
+    if not cert_file and not jwks_url:
+        raise ValueError("Set CONNECTOR_AAS_CERTIFICATE_FILE or CONNECTOR_AAS_JWKS_URL.")
+    with open(env["CONNECTOR_PRIVATE_KEY_FILE"], "rb") as handle:
+        private_key = load_private_key(handle.read(64 * 1024))
+    keys = PinnedCertificates.from_file(cert_file) if cert_file else JwksKeys(str(jwks_url))
+    connector = Connector(
+        application_uri=env["CONNECTOR_APPLICATION_URI"],
+        private_key=private_key,
+        trusted_issuer=env["CONNECTOR_TRUSTED_ISSUER"],
+        keys=keys,
+    )
+    return make_app(connector, prefix=env.get("CONNECTOR_PATH_PREFIX", ""))

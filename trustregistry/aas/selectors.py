@@ -1,8 +1,13 @@
-"""Reads of the AAS: the record and the signing key, each with one light query per handshake."""
+"""Reads of the AAS: the record and the active signing key's kid in one light query per
+handshake (the key itself is parsed once per kid)."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet, Subquery
 
 from trustregistry.keys.models import KeyPurpose, SigningKey
 from trustregistry.keys.services import LoadedKey, get_active_key
@@ -14,26 +19,82 @@ _key_lock = threading.Lock()
 _cached_key: LoadedKey | None = None
 
 
-def connector_application_get(*, application_uri: str) -> TrustedApplication | None:
-    """Exact, case-sensitive lookup with only the fields the handshake reads."""
+# Set on records read by `connector_application_get`: the kid of the AAS key active when the
+# record was read (None: no active key yet).
+ACTIVE_KID_ATTRIBUTE = "handshake_active_aas_kid"
+
+
+def _active_kids() -> QuerySet[SigningKey]:
+    return SigningKey.objects.filter(purpose=KeyPurpose.AAS, retired_at__isnull=True).order_by(
+        "-created", "-id"
+    )
+
+
+def _lookup_queryset(application_uri: str) -> QuerySet[TrustedApplication]:
+    active_kid = Subquery(_active_kids().values("kid")[:1])
     return (
         TrustedApplication.objects.only(*_HANDSHAKE_FIELDS)
+        .annotate(**{ACTIVE_KID_ATTRIBUTE: active_kid})
         .filter(client_id=application_uri)
-        .first()
+        .order_by()
     )
 
 
-def active_aas_key() -> LoadedKey:
+_SENTINEL = "\x00application-uri\x00"
+# Per database vendor: the lookup's SQL, its parameters, where the URI goes, and the fields.
+_compiled: dict[str, tuple[str, list[Any], int, list[Any]]] = {}
+
+
+def _compiled_lookup() -> tuple[str, list[Any], int, list[Any]]:
+    """The ORM builds the query once per process; later lookups only run it. Building a
+    queryset costs more than the indexed query itself (≈ 0.5-1 ms against ≈ 0.1 ms)."""
+    compiled = _compiled.get(connection.vendor)
+    if compiled is None:
+        sql, params = _lookup_queryset(_SENTINEL).query.sql_with_params()
+        fields = [TrustedApplication._meta.get_field(name) for name in _HANDSHAKE_FIELDS]
+        compiled = (sql, list(params), list(params).index(_SENTINEL), fields)
+        _compiled[connection.vendor] = compiled
+    return compiled
+
+
+def connector_application_get(*, application_uri: str) -> TrustedApplication | None:
+    """Exact, case-sensitive lookup (client_id is unique) with only the fields the handshake
+    reads, and, in the same query, the kid of the active AAS key (so a handshake asks the
+    database once, not twice, before it stores its nonce). Nothing is cached but the SQL."""
+    sql, template, position, fields = _compiled_lookup()
+    params = list(template)
+    params[position] = application_uri
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    table = TrustedApplication._meta.db_table
+    values = []
+    for field, value in zip(fields, row, strict=False):
+        column = field.get_col(table)
+        for convert in connection.ops.get_db_converters(column) + field.get_db_converters(
+            connection
+        ):
+            value = convert(value, column, connection)
+        values.append(value)
+    application = TrustedApplication.from_db(
+        connection.alias, [field.attname for field in fields], values
+    )
+    setattr(application, ACTIVE_KID_ATTRIBUTE, row[len(fields)])
+    return application
+
+
+_ASK = object()
+
+
+def active_aas_key(kid: object = _ASK) -> LoadedKey:
     """The active AAS key. The database is asked every time which key is active (one indexed
-    query for its kid), so a rotation on any server takes effect at once; only the parsed key
-    is reused while the kid stays the same."""
+    query for its kid, or the kid read together with the record: `kid`), so a rotation on any
+    server takes effect at once; only the parsed key is reused while the kid stays the same."""
     global _cached_key
-    kid = (
-        SigningKey.objects.filter(purpose=KeyPurpose.AAS, retired_at__isnull=True)
-        .order_by("-created", "-id")
-        .values_list("kid", flat=True)
-        .first()
-    )
+    if kid is _ASK:
+        kid = _active_kids().values_list("kid", flat=True).first()
     with _key_lock:
         cached = _cached_key
     if cached is not None and kid is not None and cached.kid == kid:

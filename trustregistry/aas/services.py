@@ -24,11 +24,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef
 
 from connector.keys import KeyFormatError, jwk_to_public_key
 from connector.tokens import (
@@ -38,6 +36,7 @@ from connector.tokens import (
     new_nonce,
     verify_application_token,
 )
+from trustregistry.aas import writes
 from trustregistry.aas.errors import (
     ApplicationDisabled,
     ConnectorUnreachable,
@@ -47,9 +46,12 @@ from trustregistry.aas.errors import (
     UnknownApplication,
 )
 from trustregistry.aas.models import PendingHandshake
-from trustregistry.aas.selectors import active_aas_key, connector_application_get
+from trustregistry.aas.selectors import (
+    ACTIVE_KID_ATTRIBUTE,
+    active_aas_key,
+    connector_application_get,
+)
 from trustregistry.common import clock
-from trustregistry.common.db import relaxed_durability
 from trustregistry.registry import validators
 from trustregistry.registry.models import TrustedApplication
 
@@ -86,20 +88,23 @@ def _check_record(application: TrustedApplication) -> None:
 
 def begin_handshake(*, application: TrustedApplication, context: str) -> HandshakeAttempt:
     _check_record(application)
-    key = active_aas_key()
+    # The record read by `connector_application_get` carries the active kid (one query for
+    # both); a record from elsewhere (the admin's test button) asks for it.
+    if hasattr(application, ACTIVE_KID_ATTRIBUTE):
+        key = active_aas_key(getattr(application, ACTIVE_KID_ATTRIBUTE))
+    else:
+        key = active_aas_key()
     now = clock.now()
     nonce = new_nonce()
     # Committed before the call: the connector may share this database (make run), and a
     # transaction held open across the HTTP call would lock it out.
-    with transaction.atomic():
-        relaxed_durability()
-        PendingHandshake.objects.create(
-            nonce=nonce,
-            application=application,
-            context=context,
-            created=now,
-            expires_at=now + dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS),
-        )
+    writes.store_pending(
+        nonce=nonce,
+        application_id=application.pk,
+        context=context,
+        created=now,
+        expires_at=now + dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS),
+    )
     token = build_aas_token(
         private_key=key.private_key,
         kid=key.kid,
@@ -116,17 +121,30 @@ def begin_handshake(*, application: TrustedApplication, context: str) -> Handsha
 # ---------------------------------------------------------------- step 2
 
 
-_sessions = threading.local()
+_pools = threading.local()
+_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+    "User-Agent": "trustregistry-aas",
+}
 
 
-def _session() -> requests.Session:
-    """One session per thread: connections to a connector are kept alive between handshakes."""
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = requests.Session()
-        session.trust_env = False  # no proxy or .netrc from the environment
-        _sessions.session = session
-    return session
+def _pool() -> urllib3.PoolManager:
+    """One connection pool per thread (a WSGI worker thread lives across requests), so the
+    connection to a connector is kept alive between handshakes and never shared between
+    threads: at most one connection per connector and thread, so urllib3 never has to discard
+    one (its warning would name the host). urllib3 reads no proxy or .netrc settings from the
+    environment, and sets TCP_NODELAY."""
+    pool = getattr(_pools, "pool", None)
+    if pool is None:
+        pool = urllib3.PoolManager(num_pools=32, maxsize=1, retries=False)
+        _pools.pool = pool
+    return pool
+
+
+def _discard(response: urllib3.BaseHTTPResponse) -> None:
+    response.close()
+    response.release_conn()
 
 
 def _clean_reason(reason: Any, connector_url: str) -> str:
@@ -145,31 +163,42 @@ def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
         validators.validate_connector_url(url)
     except ValidationError as exc:
         raise HandshakeFailed("The application record's connector URL is not valid.") from exc
+    payload = json.dumps({"SignedToken": attempt.signed_token}).encode()
     try:
-        session = _session()
-        response = session.post(
+        response = _pool().request(
+            "POST",
             url,
-            json={"SignedToken": attempt.signed_token},
-            headers={"Accept": "application/json"},
-            timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
-            allow_redirects=False,
-            stream=True,
+            body=payload,
+            headers=_HEADERS,
+            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            decode_content=False,  # no Accept-Encoding is sent: nothing to inflate
         )
-        with response:
-            body = b""
-            for chunk in response.iter_content(chunk_size=16 * 1024):
-                body += chunk
-                if len(body) > MAX_REPLY_BYTES:
-                    logger.warning("handshake %s: connector answer too large", uri)
-                    raise HandshakeFailed("The connector's answer is too large.")
-            status = response.status_code
-    except requests.Timeout as exc:
-        logger.warning("handshake %s: connector timed out (%s)", uri, type(exc).__name__)
-        raise ConnectorUnreachable("The connector did not answer in time.") from exc
-    except requests.RequestException as exc:
+        try:
+            body = response.read(MAX_REPLY_BYTES + 1)
+        except BaseException:
+            _discard(response)
+            raise
+        if len(body) > MAX_REPLY_BYTES:
+            _discard(response)  # the rest stays unread: this connection is not reused
+        else:
+            response.release_conn()
+    except urllib3.exceptions.NewConnectionError as exc:
         # str(exc) would carry the URL: log only the class.
         logger.warning("handshake %s: connector unreachable (%s)", uri, type(exc).__name__)
         raise ConnectorUnreachable() from exc
+    except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
+        logger.warning("handshake %s: connector timed out (%s)", uri, type(exc).__name__)
+        raise ConnectorUnreachable("The connector did not answer in time.") from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        logger.warning("handshake %s: connector unreachable (%s)", uri, type(exc).__name__)
+        raise ConnectorUnreachable() from exc
+    if len(body) > MAX_REPLY_BYTES:
+        logger.warning("handshake %s: connector answer too large", uri)
+        raise HandshakeFailed("The connector's answer is too large.")
+    status = response.status
     if 300 <= status < 400:
         raise HandshakeFailed("The connector answered with a redirect, which is not followed.")
     try:
@@ -197,18 +226,7 @@ def _consume_nonce(*, nonce: str, application: TrustedApplication) -> None:
     """One conditional UPDATE: only one reply per nonce can win, on any number of servers.
     The record's enabled flag is part of the condition: disabling it stops a handshake that
     is under way."""
-    now = clock.now()
-    with transaction.atomic():
-        relaxed_durability()
-        enabled = TrustedApplication.objects.filter(pk=OuterRef("application_id"), is_enabled=True)
-        updated = (
-            PendingHandshake.objects.filter(
-                nonce=nonce, application_id=application.pk, used_at__isnull=True, expires_at__gt=now
-            )
-            .filter(Exists(enabled))
-            .update(used_at=now)
-        )
-    if updated == 1:
+    if writes.consume_pending(nonce=nonce, application_id=application.pk, now=clock.now()):
         return
     if not TrustedApplication.objects.filter(pk=application.pk, is_enabled=True).exists():
         raise ApplicationDisabled()

@@ -1,0 +1,223 @@
+"""The handshake's fast paths: one-statement writes (PostgreSQL, outside a transaction), the
+record and active kid read in one compiled query, and kept-alive connections to connectors.
+Each must behave exactly as the slower path it replaces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from django.db import connection, transaction
+
+from connector import tokens
+from connector.keys import public_key_to_jwk
+from tests import factories
+from trustregistry.aas import services, writes
+from trustregistry.aas.errors import ApplicationDisabled, HandshakeFailed
+from trustregistry.aas.models import PendingHandshake
+from trustregistry.aas.selectors import ACTIVE_KID_ATTRIBUTE, connector_application_get
+from trustregistry.common import clock
+from trustregistry.keys.models import KeyPurpose
+from trustregistry.keys.services import rotate_key
+
+
+def _record(app_key, uri="fast.example.com/app", url="http://127.0.0.1:9/authenticate"):
+    return factories.TrustedApplicationFactory(
+        client_id=uri, connector_url=url, public_keys=[public_key_to_jwk(app_key.public_key())]
+    )
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_single_use_writes_behave_the_same_in_and_outside_a_transaction(app_key, in_transaction):
+    record = _record(app_key)
+    now = clock.now()
+
+    def run(func, **kwargs):
+        if in_transaction:
+            with transaction.atomic():
+                return func(**kwargs)
+        return func(**kwargs)
+
+    for nonce in ("N1", "N2", "N3"):
+        run(
+            writes.store_pending,
+            nonce=nonce,
+            application_id=record.pk,
+            context="ctx",
+            created=now,
+            expires_at=now + dt.timedelta(seconds=300),
+        )
+    row = PendingHandshake.objects.get(nonce="N1")
+    assert (row.application_id, row.context, row.used_at) == (record.pk, "ctx", None)
+    assert row.created == now and row.expires_at == now + dt.timedelta(seconds=300)
+
+    consume = writes.consume_pending
+    assert run(consume, nonce="N1", application_id=record.pk, now=now) is True
+    assert PendingHandshake.objects.get(nonce="N1").used_at == now
+    # used, of another application, expired, unknown: refused
+    assert run(consume, nonce="N1", application_id=record.pk, now=now) is False
+    assert run(consume, nonce="N2", application_id=record.pk + 1000, now=now) is False
+    late = now + dt.timedelta(seconds=301)
+    assert run(consume, nonce="N2", application_id=record.pk, now=late) is False
+    assert run(consume, nonce="nope", application_id=record.pk, now=now) is False
+    # a disabled record stops the reply; enabled again, the nonce still counts once
+    type(record).objects.filter(pk=record.pk).update(is_enabled=False)
+    assert run(consume, nonce="N3", application_id=record.pk, now=now) is False
+    type(record).objects.filter(pk=record.pk).update(is_enabled=True)
+    assert run(consume, nonce="N3", application_id=record.pk, now=now) is True
+    assert PendingHandshake.objects.filter(used_at__isnull=False).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relaxed_commit_does_not_leak_into_the_connection(app_key):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    record = _record(app_key)
+    now = clock.now()
+    assert _synchronous_commit() == "on"
+    writes.store_pending(
+        nonce="L1", application_id=record.pk, context="", created=now, expires_at=now
+    )
+    assert _synchronous_commit() == "on"
+    writes.consume_pending(nonce="L1", application_id=record.pk, now=now)
+    assert _synchronous_commit() == "on"
+    # committed: visible from another connection
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {PendingHandshake._meta.db_table} WHERE nonce = %s",  # noqa: S608
+                ["L1"],
+            )
+            assert cursor.fetchone()[0] == 1
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db
+def test_lookup_reads_the_record_fresh_every_time(app_key):
+    record = _record(app_key)
+    first = connector_application_get(application_uri=record.client_id)
+    assert first is not None and first.pk == record.pk and first.is_enabled
+    assert first.public_keys == record.public_keys
+    assert first.connector_url == record.connector_url
+    type(record).objects.filter(pk=record.pk).update(
+        is_enabled=False, connector_url="http://127.0.0.1:10/authenticate"
+    )
+    again = connector_application_get(application_uri=record.client_id)
+    assert again is not None and not again.is_enabled
+    assert again.connector_url == "http://127.0.0.1:10/authenticate"
+    with pytest.raises(ApplicationDisabled):
+        services.begin_handshake(application=again, context="c")
+    assert connector_application_get(application_uri=record.client_id.upper()) is None
+    assert connector_application_get(application_uri="other.example.com/app") is None
+
+
+@pytest.mark.django_db
+def test_lookup_carries_the_active_kid_and_a_rotation_takes_effect_at_once(app_key):
+    record = _record(app_key)
+    none_yet = connector_application_get(application_uri=record.client_id)
+    assert getattr(none_yet, ACTIVE_KID_ATTRIBUTE) is None  # no AAS key yet: created now
+    services.begin_handshake(application=none_yet, context="c")
+    first = connector_application_get(application_uri=record.client_id)
+    attempt = services.begin_handshake(application=first, context="c")
+    kid = jwt.get_unverified_header(attempt.signed_token)["kid"]
+    assert getattr(first, ACTIVE_KID_ATTRIBUTE) == kid
+
+    new = rotate_key(purpose=KeyPurpose.AAS)
+    second = connector_application_get(application_uri=record.client_id)
+    assert getattr(second, ACTIVE_KID_ATTRIBUTE) == new.kid != kid
+    attempt = services.begin_handshake(application=second, context="c")
+    assert jwt.get_unverified_header(attempt.signed_token)["kid"] == new.kid
+    # a record from elsewhere (the admin) asks for the active key itself
+    attempt = services.begin_handshake(application=record, context="c")
+    assert jwt.get_unverified_header(attempt.signed_token)["kid"] == new.kid
+
+
+class _KeepAliveConnector(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; answers every POST with a valid reply, or `big` bytes."""
+
+    protocol_version = "HTTP/1.1"
+    app_key = None
+    big = 0
+    connections: list[int] = []
+
+    def setup(self):
+        super().setup()
+        type(self).connections.append(self.client_address[1])
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).big:
+            payload = b" " * type(self).big
+        else:
+            claims = jwt.decode(
+                json.loads(body)["SignedToken"], options={"verify_signature": False}
+            )
+            reply = tokens.sign_application_token(
+                nonce=claims["nonce"], private_key=type(self).app_key, now=claims["iat"]
+            )
+            payload = json.dumps(
+                {"Succeeded": True, "Reason": None, "SignedApplicationToken": reply}
+            ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def keep_alive_connector(app_key):
+    handler = type("Handler", (_KeepAliveConnector,), {"app_key": app_key, "connections": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    services._pools.__dict__.clear()  # a fresh pool for this thread
+    try:
+        yield handler, f"http://127.0.0.1:{server.server_port}/authenticate"
+    finally:
+        services._pools.__dict__.clear()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.django_db
+def test_connections_to_a_connector_are_kept_alive(app_key, keep_alive_connector):
+    handler, url = keep_alive_connector
+    record = _record(app_key, url=url)
+    for _ in range(3):
+        services.run_handshake(application=record, context="c")
+    assert len(handler.connections) == 1
+
+
+@pytest.mark.django_db
+def test_an_answer_too_large_is_refused_and_its_connection_not_reused(
+    app_key, keep_alive_connector
+):
+    handler, url = keep_alive_connector
+    record = _record(app_key, url=url)
+    handler.big = services.MAX_REPLY_BYTES + 10
+    with pytest.raises(HandshakeFailed, match="too large"):
+        services.run_handshake(application=record, context="c")
+    handler.big = 0
+    services.run_handshake(application=record, context="c")
+    assert len(handler.connections) == 2

@@ -1,0 +1,120 @@
+"""The two writes that make a connector's reply single-use, each ONE database round trip.
+
+On PostgreSQL, outside a transaction, each is a single statement that is its own transaction
+and commits with `synchronous_commit` off for that transaction only: the statement calls
+`set_config('synchronous_commit', 'off', true)` (what `SET LOCAL` does) in a one-row
+subquery, so the setting ends with the statement's own transaction and the connection's other
+work is untouched. This replaces BEGIN / SET LOCAL / write / COMMIT (four round trips) with
+one. A crash can lose only the last moments of such commits, which fails safe: a lost pending
+nonce fails the handshake under way, a lost "used" mark belongs to a reply already accepted
+(and the SignedToken has expired 300 s later anyway).
+
+Inside a caller's transaction (tests, an atomic request) and on other databases, the ORM does
+the same writes and the caller's transaction keeps its own durability.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef
+
+from trustregistry.aas.models import PendingHandshake
+from trustregistry.common.db import relaxed_durability
+from trustregistry.registry.models import TrustedApplication
+
+_RELAXED = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+
+
+def _one_statement() -> bool:
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _names() -> dict[str, str]:
+    q = connection.ops.quote_name
+    pending, app = PendingHandshake._meta, TrustedApplication._meta
+    # Identifiers come from the models' metadata, quoted; every value is a query parameter.
+    return {
+        "pending": q(pending.db_table),
+        "app": q(app.db_table),
+        "app_pk": q(app.pk.column),
+        "app_enabled": q(_column(TrustedApplication, "is_enabled")),
+        **{
+            name: q(_column(PendingHandshake, name))
+            for name in ("nonce", "application", "context", "created", "expires_at", "used_at")
+        },
+    }
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column
+    return field.column
+
+
+_sql: dict[str, str] = {}
+
+
+def _statement(kind: str) -> str:
+    if kind not in _sql:
+        n = _names()
+        # Quoted identifiers from the models' metadata only (S608).
+        _sql["insert"] = (
+            f"INSERT INTO {n['pending']} "  # noqa: S608
+            f"({n['nonce']}, {n['application']}, {n['context']}, "
+            f"{n['created']}, {n['expires_at']}, {n['used_at']}) "
+            f"SELECT %s, %s, %s, %s, %s, NULL FROM {_RELAXED}"
+        )
+        _sql["consume"] = (
+            f"UPDATE {n['pending']} SET {n['used_at']} = %s FROM {_RELAXED} "  # noqa: S608
+            f"WHERE {n['pending']}.{n['nonce']} = %s "
+            f"AND {n['pending']}.{n['application']} = %s "
+            f"AND {n['pending']}.{n['used_at']} IS NULL "
+            f"AND {n['pending']}.{n['expires_at']} > %s "
+            f"AND EXISTS (SELECT 1 FROM {n['app']} WHERE {n['app']}.{n['app_pk']} = "
+            f"{n['pending']}.{n['application']} AND {n['app']}.{n['app_enabled']})"
+        )
+    return _sql[kind]
+
+
+def store_pending(
+    *, nonce: str, application_id: int, context: str, created: dt.datetime, expires_at: dt.datetime
+) -> None:
+    """Store (and commit) a pending nonce."""
+    if _one_statement():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _statement("insert"), [nonce, application_id, context, created, expires_at]
+            )
+        return
+    with transaction.atomic():
+        relaxed_durability()
+        PendingHandshake.objects.create(
+            nonce=nonce,
+            application_id=application_id,
+            context=context,
+            created=created,
+            expires_at=expires_at,
+        )
+
+
+def consume_pending(*, nonce: str, application_id: int, now: dt.datetime) -> bool:
+    """Mark the nonce used if it is unused, unexpired, of this application, and the record is
+    enabled: one conditional UPDATE, so only one reply per nonce wins on any number of
+    servers. True if this call won."""
+    if _one_statement():
+        with connection.cursor() as cursor:
+            cursor.execute(_statement("consume"), [now, nonce, application_id, now])
+            return cursor.rowcount == 1
+    with transaction.atomic():
+        relaxed_durability()
+        enabled = TrustedApplication.objects.filter(pk=OuterRef("application_id"), is_enabled=True)
+        updated = (
+            PendingHandshake.objects.filter(
+                nonce=nonce, application_id=application_id, used_at__isnull=True, expires_at__gt=now
+            )
+            .filter(Exists(enabled))
+            .update(used_at=now)
+        )
+    return updated == 1
