@@ -9,7 +9,7 @@ import os
 import threading
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from connector.keys import KeyFormatError, load_private_key
 from connector.service import Connector
@@ -79,11 +79,41 @@ def reset_caches() -> None:
         _jwks.clear()
 
 
+def _upsert_sql() -> str | None:
+    """One statement that inserts the nonce, or replaces an expired row of it, and returns a
+    row only then (PostgreSQL; SQLite from 3.35, for RETURNING)."""
+    from connector.django_app.models import AnsweredNonce
+
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        if sqlite3.sqlite_version_info < (3, 35):
+            return None
+    elif connection.vendor != "postgresql":
+        return None
+    q = connection.ops.quote_name
+    table = q(AnsweredNonce._meta.db_table)
+    return (
+        f"INSERT INTO {table} (nonce, keep_until) VALUES (%s, %s) "  # noqa: S608 - names only
+        f"ON CONFLICT (nonce) DO UPDATE SET keep_until = excluded.keep_until "
+        f"WHERE {table}.keep_until <= %s RETURNING {table}.id"
+    )
+
+
 def database_replay_guard(nonce: str, keep_until: float, now: float) -> bool:
+    """Remember `nonce` in the database (shared by every server of the connector); False if
+    it is remembered and still live. One round trip on PostgreSQL and SQLite; committed with
+    the database's normal durability (a lost row would let a replay be answered)."""
     from connector.django_app.models import AnsweredNonce
 
     until = dt.datetime.fromtimestamp(keep_until, tz=dt.UTC)
     current = dt.datetime.fromtimestamp(now, tz=dt.UTC)
+    sql = _upsert_sql()
+    if sql is not None:
+        with connection.cursor() as cursor:
+            adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores them
+            cursor.execute(sql, [nonce, adapt(until), adapt(current)])
+            return cursor.fetchone() is not None
     try:
         with transaction.atomic():
             # An expired row of the same nonce is no longer protection; replace it.

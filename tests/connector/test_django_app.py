@@ -2,6 +2,7 @@
 `SuperOffice AS`, application URI 123123123123123123, the clock frozen inside the token's
 window, and a reply signed with SuperOffice's .NET RSA XML sample key."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -233,3 +234,25 @@ def test_expired_answered_nonces_are_purged(devnet_settings):
     AnsweredNonce.objects.create(nonce="LIVE", keep_until=past + dt.timedelta(hours=1))
     assert config.purge_answered_nonces() == 1
     assert list(AnsweredNonce.objects.values_list("nonce", flat=True)) == ["LIVE"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replay_guard_one_statement_keeps_the_orm_semantics():
+    """Insert, refuse a live duplicate, replace an expired one; rows read back like ORM rows."""
+    from connector.django_app.config import database_replay_guard
+
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
+    assert database_replay_guard("R1", base + 100, base) is True
+    assert database_replay_guard("R1", base + 200, base + 50) is False  # live: refused
+    row = AnsweredNonce.objects.get(nonce="R1")
+    assert row.keep_until == dt.datetime.fromtimestamp(base + 100, tz=dt.UTC)
+    assert database_replay_guard("R1", base + 300, base + 100) is True  # expired: replaced
+    row = AnsweredNonce.objects.get(nonce="R1")
+    assert row.keep_until == dt.datetime.fromtimestamp(base + 300, tz=dt.UTC)
+    assert (
+        AnsweredNonce.objects.filter(
+            keep_until__lte=dt.datetime.fromtimestamp(base + 299, tz=dt.UTC)
+        ).count()
+        == 0
+    )
+    assert AnsweredNonce.objects.count() == 1
