@@ -7,7 +7,8 @@ Runs against a migrated database (seeded with bench/load_seed.py's record), thro
 `django.test.Client` with the same requests as bench/load.py, with persistent connections and
 the production settings (DEBUG off). No network, no server: it measures what a worker spends
 in Python per request, database round trips included. Prints microseconds per request for
-each endpoint and the ratio to /healthz's; with --profile, the top functions by tottime.
+each endpoint (wall clock, and CPU: this process's and its PostgreSQL backend's, which load on a
+busy machine disturbs far less than the wall clock) and the ratio to /healthz's; with --profile, the top functions by tottime.
 """
 
 from __future__ import annotations
@@ -51,6 +52,20 @@ def _seed() -> dict[str, str]:
         env=os.environ,
     ).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def _backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (0 elsewhere)."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class _Recorder:
@@ -97,13 +112,16 @@ def main() -> None:
         queries: list[str] = []
         with connection.execute_wrapper(_Recorder(queries)):
             call()
+        db_cpu = _backend_cpu()
         started, cpu = time.perf_counter(), time.process_time()
         for _ in range(args.n):
             call()
         times[name] = (time.perf_counter() - started) / args.n * 1e6
         cpu_us = (time.process_time() - cpu) / args.n * 1e6
+        db_us = (_backend_cpu() - db_cpu) / args.n * 1e6
         print(
-            f"{name:11s} {times[name]:8.0f} us/request ({cpu_us:5.0f} us CPU here)"
+            f"{name:11s} {times[name]:6.0f} us/request; CPU {cpu_us:5.0f} us Python"
+            f" + {db_us:4.0f} us PostgreSQL backend"
             f"  {len(queries)} queries"
             f"  healthz/this {times['healthz'] / times[name]:5.2f}"
         )

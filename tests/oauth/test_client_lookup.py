@@ -70,3 +70,37 @@ def test_prefetched_secrets_are_used_as_secrets_all_would():
             s.pk for s in loaded.secrets.all()
         ]
     assert len(queries) == 0
+
+
+def test_record_with_its_secrets_in_one_query():
+    app = factories.ServiceApplicationFactory(scope="sec", secret="first")
+    ApplicationSecret.objects.create(application=app, secret_hash=hash_secret("second"))
+    reference = TrustedApplication.objects.select_related("system_user").get(pk=app.pk)
+    reference_secrets = [_fields(s) for s in app.secrets.all()]
+    with CaptureQueriesContext(connection) as queries:
+        found = selectors.application_for_client_auth(client_id=app.client_id)
+        assert found is not None
+        assert _fields(found) == _fields(reference)
+        assert _fields(found.system_user) == _fields(reference.system_user)
+        secrets = selectors.application_secrets(application=found)
+        assert services.secret_verify(application=found, secret="second")
+    # One read; the rest are secret_verify's "last used" writes (at most once a minute).
+    reads = [q["sql"] for q in queries if not q["sql"].startswith("UPDATE")]
+    assert len(reads) == 1 and len(queries) <= 3
+    assert [_fields(s) for s in secrets] == reference_secrets
+    assert not hasattr(found, "_tr_secret_id")
+
+    bare = factories.TrustedApplicationFactory()
+    found = selectors.application_for_client_auth(client_id=bare.client_id)
+    assert found is not None and found.pk == bare.pk
+    assert selectors.application_secrets(application=found) == []
+    assert selectors.application_for_client_auth(client_id="nobody.example.com/x") is None
+
+
+def test_each_load_reads_the_secrets_anew():
+    app = factories.ServiceApplicationFactory(secret="first")
+    before = selectors.application_for_client_auth(client_id=app.client_id)
+    ApplicationSecret.objects.filter(application=app).delete()
+    after = selectors.application_for_client_auth(client_id=app.client_id)
+    assert before is not None and after is not None
+    assert not services.secret_verify(application=after, secret="first")

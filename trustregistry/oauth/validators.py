@@ -86,8 +86,9 @@ class RegistryValidator(OAuth2Validator):
         client = request.client
         if isinstance(client, Application) and client.client_id == client_id:
             return client if client.is_usable(request) else None
-        # select_related("system_user").filter(client_id=...).first(), SQL compiled once.
-        client = registry_selectors.application_for_client(client_id=client_id)
+        # select_related("system_user").filter(client_id=...).first() and the record's
+        # secrets (for secret_verify), in one query whose SQL is compiled once.
+        client = registry_selectors.application_for_client_auth(client_id=client_id)
         if client is None or not client.is_usable(request):
             return None
         request.client = client

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 
 from trustregistry.registry.models import ApplicationSecret, TrustedApplication
@@ -62,6 +62,7 @@ class _Precompiled:
             start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
             init_list = [f[0].target.attname for f in select[start:end]]
             populators = get_related_populators(klass_info, select, alias)
+            annotations = tuple(compiler.annotation_col_map.items())
             fields = [s[0] for s in select[0 : compiler.col_count]]
             converters = compiler.get_converters(fields)
             entry = (
@@ -74,6 +75,7 @@ class _Precompiled:
                 end,
                 init_list,
                 populators,
+                annotations,
             )
             cache[alias] = entry
         return entry
@@ -81,7 +83,18 @@ class _Precompiled:
     def fetch(self, value: Any) -> list[Any]:
         alias = router.db_for_read(self.model)
         prepared = self._prepared(alias)
-        compiler, converters, sql, params, position, start, end, init_list, populators = prepared
+        (
+            compiler,
+            converters,
+            sql,
+            params,
+            position,
+            start,
+            end,
+            init_list,
+            populators,
+            annotations,
+        ) = prepared
         params = list(params)
         params[position] = value
         with connections[alias].cursor() as cursor:
@@ -94,6 +107,8 @@ class _Precompiled:
             obj = self.model.from_db(alias, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
+            for name, index in annotations:
+                setattr(obj, name, row[index])
             objects.append(obj)
         return objects
 
@@ -114,6 +129,39 @@ _secrets_of_application = _Precompiled(
 )
 
 
+_SECRET_FIELDS = tuple(f.attname for f in ApplicationSecret._meta.concrete_fields)
+_application_and_secrets_by_client_id = _Precompiled(
+    TrustedApplication,
+    lambda client_id: (
+        TrustedApplication.objects.select_related("system_user")
+        .filter(client_id=client_id)
+        .annotate(**{f"_tr_secret_{name}": F(f"secrets__{name}") for name in _SECRET_FIELDS})
+        .order_by("pk", "secrets__created", "secrets__id")
+    ),
+    "\x00precompiled-client-id\x00",
+)
+
+
+def application_for_client_auth(*, client_id: str) -> TrustedApplication | None:
+    """`application_for_client` and the record's secrets in the same query (one row per
+    secret, LEFT OUTER JOIN), for client authentication, which reads both on every token and
+    introspection request. `application_secrets` answers the secrets read here for this
+    instance; nothing outlives the instance, which lives as long as the request."""
+    rows = _application_and_secrets_by_client_id.fetch(client_id)
+    if not rows:
+        return None
+    application = rows[0]
+    secrets = []
+    for row in rows:
+        values = [row.__dict__.pop(f"_tr_secret_{name}") for name in _SECRET_FIELDS]
+        if values[_SECRET_FIELDS.index("id")] is not None:
+            secrets.append(ApplicationSecret.from_db(row._state.db, list(_SECRET_FIELDS), values))
+    for secret in secrets:
+        ApplicationSecret.application.field.set_cached_value(secret, application)
+    application._tr_secrets = secrets  # type: ignore[attr-defined]
+    return application
+
+
 def application_for_client(*, client_id: str) -> TrustedApplication | None:
     """The record with this exact client id and its system user (enabled or not), as
     `TrustedApplication.objects.select_related("system_user").filter(client_id=...).first()`
@@ -123,8 +171,12 @@ def application_for_client(*, client_id: str) -> TrustedApplication | None:
 
 
 def application_secrets(*, application: TrustedApplication) -> list[ApplicationSecret]:
-    """The record's secrets (live or not), as `application.secrets.all()` answers them: the
-    prefetched ones when the record was loaded with them, else read now (precompiled)."""
+    """The record's secrets (live or not), as `application.secrets.all()` answers them: those
+    read with the record by `application_for_client_auth`, the prefetched ones when the record
+    was loaded with them, else read now (precompiled)."""
+    loaded = getattr(application, "_tr_secrets", None)
+    if loaded is not None:  # read with the record (application_for_client_auth)
+        return list(loaded)
     prefetched = getattr(application, "_prefetched_objects_cache", {}).get("secrets")
     if prefetched is not None:
         return list(prefetched)
