@@ -124,9 +124,11 @@ def _instrument_registry(timer: Timer) -> None:
     connector.tokens._rsa_verify = timer.wrap(
         "rsa: AAS verifies reply", connector.tokens._rsa_verify
     )
-    services.resolve_connector = timer.wrap(  # type: ignore[assignment]
-        "resolve_connector (AAS side)", services.resolve_connector
-    )
+    from trustregistry.aas import views
+
+    timed_resolve = timer.wrap("resolve_connector (AAS side)", services.resolve_connector)
+    services.resolve_connector = timed_resolve  # type: ignore[assignment]
+    views.resolve_connector = timed_resolve  # type: ignore[assignment]
     services.run_handshake = timer.wrap("run_handshake (AAS side)", services.run_handshake)
 
 
