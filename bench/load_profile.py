@@ -3,12 +3,13 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/DB .venv/bin/python bench/load_profile.py \
         [--n 300] [--profile token|introspect|me|healthz] [--top 30]
 
-Runs against a migrated database (seeded with bench/load_seed.py's record), through
-`django.test.Client` with the same requests as bench/load.py, with persistent connections and
-the production settings (DEBUG off). No network, no server: it measures what a worker spends
-in Python per request, database round trips included. Prints microseconds per request for
-each endpoint (wall clock, and CPU: this process's and its PostgreSQL backend's, which load on a
-busy machine disturbs far less than the wall clock) and the ratio to /healthz's; with --profile, the top functions by tottime.
+Runs against a migrated database (seeded with bench/load_seed.py's record), through Django's
+WSGI handler (as gunicorn calls it, signals included) with the same requests as bench/load.py,
+with persistent connections and the production settings (DEBUG off). No network, no server: it
+measures what a worker spends per request, database round trips included. Prints microseconds
+per request for each endpoint (wall clock, and CPU: this process's and its PostgreSQL
+backend's, which load on a busy machine disturbs less than the wall clock) and the ratio to
+/healthz's; with --profile, the top functions (--sort, default tottime).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pstats
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustregistry.settings")
@@ -68,6 +70,51 @@ def _backend_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class _Answer:
+    def __init__(self, status: str, content: bytes):
+        self.status_code = int(status.split()[0])
+        self.content = content
+
+
+class _Wsgi:
+    """Requests through Django's WSGIHandler as gunicorn makes them: unlike the test client,
+    with the request_started/finished signals (persistent connections, their health check)."""
+
+    def __init__(self) -> None:
+        from django.core.handlers.wsgi import WSGIHandler
+
+        self.handler = WSGIHandler()
+
+    def _call(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> _Answer:
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "testserver",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "CONTENT_LENGTH": str(len(body)),
+            **headers,
+        }
+        status: list[str] = []
+        chunks = self.handler(environ, lambda s, h, exc_info=None: status.append(s))
+        content = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()  # request_finished, as a WSGI server does
+        return _Answer(status[0], content)
+
+    def get(self, path: str, **headers: str) -> _Answer:
+        return self._call("GET", path, b"", headers)
+
+    def post(self, path: str, data: str, content_type: str, **headers: str) -> _Answer:
+        return self._call("POST", path, data.encode(), {"CONTENT_TYPE": content_type, **headers})
+
+
 class _Recorder:
     def __init__(self, into: list[str]):
         self.into = into
@@ -83,11 +130,16 @@ def main() -> None:
     parser.add_argument("--profile", default="")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument(
+        "--test-client",
+        action="store_true",
+        help="django.test.Client instead of the WSGI handler (no connection signals)",
+    )
     args = parser.parse_args()
     seed = _seed()
     basic = base64.b64encode(f"{seed['client_id']}:{seed['secret']}".encode()).decode()
     form = "application/x-www-form-urlencoded"
-    client = Client()
+    client: Any = Client() if args.test_client else _Wsgi()
     calls = {
         "healthz": lambda: client.get("/healthz"),
         "token": lambda: client.post(
