@@ -17,7 +17,7 @@ from connector import tokens
 from connector.keys import public_key_to_jwk
 from tests import factories
 from trustregistry.aas import services, writes
-from trustregistry.aas.errors import ApplicationDisabled, HandshakeFailed
+from trustregistry.aas.errors import ApplicationDisabled, ConnectorUnreachable, HandshakeFailed
 from trustregistry.aas.models import PendingHandshake
 from trustregistry.aas.selectors import ACTIVE_KID_ATTRIBUTE, connector_application_get
 from trustregistry.common import clock
@@ -153,6 +153,9 @@ class _KeepAliveConnector(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     app_key = None
     big = 0
+    close_silently = False
+    drop: tuple[int, ...] = ()  # the n-th requests (from 1) are read and dropped unanswered
+    requests = 0
     connections: list[int] = []
 
     def setup(self):
@@ -161,6 +164,10 @@ class _KeepAliveConnector(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).requests += 1
+        if type(self).requests in type(self).drop or -1 in type(self).drop:
+            self.close_connection = True
+            return
         if type(self).big:
             payload = b" " * type(self).big
         else:
@@ -178,6 +185,8 @@ class _KeepAliveConnector(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+        if type(self).close_silently:  # as an idle keep-alive timeout would, unannounced
+            self.close_connection = True
 
     def log_message(self, *args):
         pass
@@ -185,7 +194,9 @@ class _KeepAliveConnector(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def keep_alive_connector(app_key):
-    handler = type("Handler", (_KeepAliveConnector,), {"app_key": app_key, "connections": []})
+    handler = type(
+        "Handler", (_KeepAliveConnector,), {"app_key": app_key, "connections": [], "requests": 0}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
@@ -221,3 +232,35 @@ def test_an_answer_too_large_is_refused_and_its_connection_not_reused(
     handler.big = 0
     services.run_handshake(application=record, context="c")
     assert len(handler.connections) == 2
+
+
+@pytest.mark.django_db
+def test_a_connection_the_connector_closed_is_not_reused(app_key, keep_alive_connector):
+    handler, url = keep_alive_connector
+    handler.close_silently = True
+    record = _record(app_key, url=url)
+    for _ in range(3):
+        services.run_handshake(application=record, context="c")
+    assert len(handler.connections) == 3
+
+
+@pytest.mark.django_db
+def test_a_kept_alive_connection_dropped_unanswered_is_retried_once(app_key, keep_alive_connector):
+    handler, url = keep_alive_connector
+    handler.drop = (2,)  # the second request, the first on the reused connection
+    record = _record(app_key, url=url)
+    services.run_handshake(application=record, context="c")
+    services.run_handshake(application=record, context="c")
+    assert handler.requests == 3 and len(handler.connections) == 2
+
+
+@pytest.mark.django_db
+def test_a_connector_that_never_answers_is_tried_twice_then_unreachable(
+    app_key, keep_alive_connector
+):
+    handler, url = keep_alive_connector
+    handler.drop = (-1,)
+    record = _record(app_key, url=url)
+    with pytest.raises(ConnectorUnreachable):
+        services.run_handshake(application=record, context="c")
+    assert handler.requests == 2

@@ -142,6 +142,31 @@ def _pool() -> urllib3.PoolManager:
     return pool
 
 
+def _post(url: str, payload: bytes) -> urllib3.BaseHTTPResponse:
+    """POST and read the status line and headers. A kept-alive connection the connector closed
+    just as it was reused (no answer at all: reset, or closed before a status line) is retried
+    once on a new connection; the same SignedToken again is safe, because the connector refuses
+    it as a replay if it did see it. Timeouts are never retried."""
+    for attempt in (1, 2):
+        try:
+            return _pool().request(
+                "POST",
+                url,
+                body=payload,
+                headers=_HEADERS,
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=False,  # no Accept-Encoding is sent: nothing to inflate
+            )
+        except urllib3.exceptions.ProtocolError as exc:
+            cause = exc.args[1] if len(exc.args) > 1 else None
+            if attempt == 2 or not isinstance(cause, ConnectionResetError | BrokenPipeError):
+                raise
+    raise AssertionError("unreachable")
+
+
 def _discard(response: urllib3.BaseHTTPResponse) -> None:
     response.close()
     response.release_conn()
@@ -165,17 +190,7 @@ def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
         raise HandshakeFailed("The application record's connector URL is not valid.") from exc
     payload = json.dumps({"SignedToken": attempt.signed_token}).encode()
     try:
-        response = _pool().request(
-            "POST",
-            url,
-            body=payload,
-            headers=_HEADERS,
-            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
-            redirect=False,
-            retries=False,
-            preload_content=False,
-            decode_content=False,  # no Accept-Encoding is sent: nothing to inflate
-        )
+        response = _post(url, payload)
         try:
             body = response.read(MAX_REPLY_BYTES + 1)
         except BaseException:
