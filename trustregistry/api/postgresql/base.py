@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
-
-TransactionStatus = base.Database.pq.TransactionStatus
+from psycopg.pq import TransactionStatus
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -34,7 +34,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             idle = connection.info.transaction_status == TransactionStatus.IDLE
             readable, _, _ = select.select([connection.pgconn.socket], [], [], 0)
-        except (OSError, ValueError, base.Database.Error):
+        except (OSError, ValueError, psycopg.Error):
             return bool(super().is_usable())
         if readable or not idle:
             return bool(super().is_usable())
