@@ -98,8 +98,8 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", d
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with a health check that needs no `SELECT 1` round trip on a
-    # connection whose socket shows nothing wrong (trustregistry/api/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "trustregistry.api.postgresql"
+    # connection whose socket shows nothing wrong (trustregistry/common/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "trustregistry.common.postgresql"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A busy wait instead of "database is locked" under concurrent requests (make run, tests).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)

@@ -79,10 +79,9 @@ def test_single_use_writes_behave_the_same_in_and_outside_a_transaction(app_key,
     assert PendingHandshake.objects.filter(used_at__isnull=False).count() == 2
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_relaxed_commit_does_not_leak_into_the_connection(app_key):
-    if connection.vendor != "postgresql":
-        pytest.skip("synchronous_commit is PostgreSQL's")
     record = _record(app_key)
     now = clock.now()
     assert _synchronous_commit() == "on"

@@ -8,10 +8,7 @@ import time
 import pytest
 from django.db import close_old_connections, connection, connections
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the backend is PostgreSQL's"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
 
 
 def _statements() -> int:
@@ -45,7 +42,7 @@ def _usable_without_query() -> tuple[bool, list[str]]:
 
 
 def test_the_project_uses_the_backend():
-    assert connection.settings_dict["ENGINE"] == "trustregistry.api.postgresql"
+    assert connection.settings_dict["ENGINE"] == "trustregistry.common.postgresql"
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
 
 
