@@ -19,26 +19,15 @@ from connector.keys import KeyFormatError, normalise_public_keys
 from trustregistry.registry import services
 from trustregistry.registry.models import ClientType, Source, TrustedApplication
 
-# The JSON fields, in the order they are written.
+# The JSON fields, in the order they are written: identity, names, client type and secrets,
+# then the record's other editable fields in the services' order.
 FIELDS = (
     "application_uri",
     "names",
     "client_type",
     "secret_hashes",
     "secrets",
-    "basic_auth_allowed",
-    "impersonate_internal_allowed",
-    "impersonate_community_allowed",
-    "login_urls",
-    "logout_urls",
-    "is_enabled",
-    "scope",
-    "system_user",
-    "system_user_allowed",
-    "system_user_login_url",
-    "connector_url",
-    "public_keys",
-    "source",
+    *(f for f in services.EDITABLE_FIELDS if f != "client_type"),
 )
 READ_ONLY_FIELDS = ("secrets",)
 BOOLEAN_FIELDS = (

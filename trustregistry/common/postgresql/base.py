@@ -13,8 +13,7 @@ socket readable: the server's last message or the end of the stream waits there.
   stock `SELECT 1` check, which decides as it always did.
 
 A connection that dies between this check and the query fails as it could after `SELECT 1`.
-Used by settings.DATABASES when the database is PostgreSQL (the code lives with the API, the
-heaviest user of the database per request; it is not specific to it).
+Used by settings.DATABASES whenever the database is PostgreSQL.
 """
 
 from __future__ import annotations
