@@ -100,6 +100,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with a health check that needs no `SELECT 1` round trip on a
     # connection whose socket shows nothing wrong (trustregistry/common/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "trustregistry.common.postgresql"
+    # The precompiled hot-path queries as prepared statements (same module); off behind a
+    # transaction-mode pooler that cannot keep them (PgBouncer before 1.21).
+    DATABASES["default"]["PREPARED_STATEMENTS"] = env.bool(
+        "DJANGO_DB_PREPARED_STATEMENTS", default=True
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A busy wait instead of "database is locked" under concurrent requests (make run, tests).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)

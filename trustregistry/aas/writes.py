@@ -21,7 +21,7 @@ from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef
 
 from trustregistry.aas.models import PendingHandshake
-from trustregistry.common.db import relaxed_durability
+from trustregistry.common.db import prepared_cursor, relaxed_durability
 from trustregistry.registry.models import TrustedApplication
 
 _RELAXED = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
@@ -83,7 +83,7 @@ def store_pending(
 ) -> None:
     """Store (and commit) a pending nonce."""
     if _one_statement():
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection.alias) as cursor:
             cursor.execute(
                 _statement("insert"), [nonce, application_id, context, created, expires_at]
             )
@@ -104,7 +104,7 @@ def consume_pending(*, nonce: str, application_id: int, now: dt.datetime) -> boo
     enabled: one conditional UPDATE, so only one reply per nonce wins on any number of
     servers. True if this call won."""
     if _one_statement():
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection.alias) as cursor:
             cursor.execute(_statement("consume"), [now, nonce, application_id, now])
             return cursor.rowcount == 1
     with transaction.atomic():

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connections, router
+from django.db import router
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from trustregistry.common import clock
+from trustregistry.common.db import prepared_cursor
 from trustregistry.oauth.access_tokens import (
     InvalidAccessToken,
     decode_access_token,
@@ -78,7 +79,7 @@ def _sql(alias: str) -> str:
 
 
 def _row(alias: str, checksum: str) -> tuple[Any, ...] | None:
-    with connections[alias].cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(_sql(alias), [checksum])
         row = cursor.fetchone()
     if row is None:

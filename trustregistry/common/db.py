@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from typing import Any
+
+from django.db import connection, connections
 
 
 def relaxed_durability() -> None:
@@ -17,3 +19,14 @@ def relaxed_durability() -> None:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def prepared_cursor(alias: str = "default") -> Any:
+    """A cursor for a precompiled hot-path statement (fixed SQL, typed parameters): prepared
+    once per connection on PostgreSQL when `DATABASES[alias]["PREPARED_STATEMENTS"]` is on
+    (trustregistry/common/postgresql/base.py), Django's ordinary cursor elsewhere. Use it as
+    `with prepared_cursor(alias) as cursor:`."""
+    wrapper = connections[alias]
+    if wrapper.settings_dict.get("PREPARED_STATEMENTS") and hasattr(wrapper, "prepared_cursor"):
+        return wrapper.prepared_cursor()
+    return wrapper.cursor()

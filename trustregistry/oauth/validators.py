@@ -31,7 +31,14 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from trustregistry.common import clock
-from trustregistry.oauth import access_tokens, client_assertion, policy, services, tokens
+from trustregistry.oauth import (
+    access_tokens,
+    client_assertion,
+    policy,
+    services,
+    token_writes,
+    tokens,
+)
 from trustregistry.registry import selectors as registry_selectors
 from trustregistry.registry import services as registry_services
 
@@ -306,6 +313,17 @@ class RegistryValidator(OAuth2Validator):
                 )
         else:
             token.pop("refresh_token", None)
+            if grant_type == "client_credentials":
+                # One row and nothing links to it: one precompiled INSERT (token_writes).
+                token_writes.insert_access_token(
+                    raw_token=token["access_token"],
+                    application_id=request.client.pk,
+                    user_id=request.user.pk if request.user else None,
+                    scope=token["scope"],
+                    expires=expires,
+                    resource=getattr(request, "resource", None),
+                )
+                return
 
         access_token = self._create_access_token(
             expires, request, token, source_refresh_token=previous

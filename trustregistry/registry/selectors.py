@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from django.db import connections, router
+from django.db import router
 from django.db.models import F, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 
+from trustregistry.common.db import prepared_cursor
 from trustregistry.registry.models import ApplicationSecret, TrustedApplication
 
 
@@ -97,7 +98,7 @@ class _Precompiled:
         ) = prepared
         params = list(params)
         params[position] = value
-        with connections[alias].cursor() as cursor:
+        with prepared_cursor(alias) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:  # as compiler.results_iter, with the converters looked up once
