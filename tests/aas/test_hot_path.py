@@ -263,3 +263,54 @@ def test_a_connector_that_never_answers_is_tried_twice_then_unreachable(
     with pytest.raises(ConnectorUnreachable):
         services.run_handshake(application=record, context="c")
     assert handler.requests == 2
+
+
+def _lookup_and_store(uri: str, nonce: str):  # type: ignore[no-untyped-def]
+    now = clock.now()
+    return writes.lookup_and_store(
+        application_uri=uri,
+        nonce=nonce,
+        context="ctx",
+        created=now,
+        expires_at=now + dt.timedelta(seconds=300),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lookup_and_store_reads_what_the_lookup_reads_and_stores_for_an_enabled_record(app_key):
+    record = _record(app_key)
+    found, stored = _lookup_and_store(record.client_id, "S1")
+    reference = connector_application_get(application_uri=record.client_id)
+    assert found is not None and reference is not None
+    for name in ("pk", "client_id", "is_enabled", "connector_url", "public_keys"):
+        assert getattr(found, name) == getattr(reference, name)
+    assert getattr(found, ACTIVE_KID_ATTRIBUTE) == getattr(reference, ACTIVE_KID_ATTRIBUTE)
+    # one statement on PostgreSQL outside a transaction; the lookup alone elsewhere
+    assert stored is (connection.vendor == "postgresql")
+    if stored:
+        pending = PendingHandshake.objects.get(nonce="S1")
+        assert (pending.application_id, pending.context) == (record.pk, "ctx")
+        assert pending.used_at is None
+    else:
+        assert not PendingHandshake.objects.exists()
+
+    type(record).objects.filter(pk=record.pk).update(is_enabled=False)
+    found, stored = _lookup_and_store(record.client_id, "S2")
+    assert found is not None and not found.is_enabled and stored is False
+    assert _lookup_and_store("unknown.example.com/app", "S3") == (None, False)
+    assert _lookup_and_store(record.client_id.upper(), "S4") == (None, False)
+    assert set(PendingHandshake.objects.values_list("nonce", flat=True)) <= {"S1"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resolve_stores_one_nonce_per_attempt_and_consumes_it(app_key, keep_alive_connector):
+    handler, url = keep_alive_connector
+    record = _record(app_key, url=url)
+    for _ in range(2):
+        assert services.resolve_connector(url=f"app://{record.client_id}", context="T1").url == url
+    rows = list(PendingHandshake.objects.filter(application=record))
+    assert len(rows) == 2 and all(r.used_at is not None and r.context == "T1" for r in rows)
+    type(record).objects.filter(pk=record.pk).update(is_enabled=False)
+    with pytest.raises(ApplicationDisabled):
+        services.resolve_connector(url=f"app://{record.client_id}", context="T1")
+    assert PendingHandshake.objects.filter(application=record).count() == 2

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet, Subquery
 
+from trustregistry.common.db import prepared_cursor
 from trustregistry.keys.models import KeyPurpose, SigningKey
 from trustregistry.keys.services import LoadedKey, get_active_key
 from trustregistry.registry.models import TrustedApplication
@@ -76,14 +77,27 @@ def connector_application_get(*, application_uri: str) -> TrustedApplication | N
     reads, and, in the same query, the kid of the active AAS key (so a handshake asks the
     database once, not twice, before it stores its nonce). Nothing is cached but the SQL
     and the converters."""
-    sql, template, position, attnames, converters = _compiled_lookup()
+    sql, template, position, _, _ = _compiled_lookup()
     params = list(template)
     params[position] = application_uri
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else application_from_row(row)
+
+
+def lookup_sql(application_uri: str) -> tuple[str, list[Any]]:
+    """The lookup's SQL and parameters, for a statement that embeds it (aas/writes.py); its
+    rows go through `application_from_row`."""
+    sql, template, position, _, _ = _compiled_lookup()
+    params = list(template)
+    params[position] = application_uri
+    return sql, params
+
+
+def application_from_row(row: Any) -> TrustedApplication:
+    """A record from a row of the lookup: its fields, then the active kid."""
+    _, _, _, attnames, converters = _compiled_lookup()
     values = []
     for (column, convert_all), value in zip(converters, row, strict=False):
         for convert in convert_all:

@@ -17,6 +17,7 @@ application URI and the failure class only.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -46,11 +47,7 @@ from trustregistry.aas.errors import (
     UnknownApplication,
 )
 from trustregistry.aas.models import PendingHandshake
-from trustregistry.aas.selectors import (
-    ACTIVE_KID_ATTRIBUTE,
-    active_aas_key,
-    connector_application_get,
-)
+from trustregistry.aas.selectors import ACTIVE_KID_ATTRIBUTE, active_aas_key
 from trustregistry.common import clock
 from trustregistry.registry import validators
 from trustregistry.registry.models import TrustedApplication
@@ -86,7 +83,30 @@ def _check_record(application: TrustedApplication) -> None:
         )
 
 
-def begin_handshake(*, application: TrustedApplication, context: str) -> HandshakeAttempt:
+@dataclass(frozen=True)
+class PendingNonce:
+    """A nonce for the next attempt, made before the record is read so that the read can
+    store it in the same statement (`writes.lookup_and_store`)."""
+
+    nonce: str
+    created: dt.datetime
+    stored: bool = False
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        return self.created + dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS)
+
+
+def new_pending_nonce() -> PendingNonce:
+    return PendingNonce(nonce=new_nonce(), created=clock.now())
+
+
+def begin_handshake(
+    *, application: TrustedApplication, context: str, pending: PendingNonce | None = None
+) -> HandshakeAttempt:
+    """Sign the SignedToken for a nonce stored for this record: `pending` if it was stored
+    already (by the record's lookup, for this record and context), else a new one stored
+    now."""
     _check_record(application)
     # The record read by `connector_application_get` carries the active kid (one query for
     # both); a record from elsewhere (the admin's test button) asks for it.
@@ -94,17 +114,18 @@ def begin_handshake(*, application: TrustedApplication, context: str) -> Handsha
         key = active_aas_key(getattr(application, ACTIVE_KID_ATTRIBUTE))
     else:
         key = active_aas_key()
-    now = clock.now()
-    nonce = new_nonce()
-    # Committed before the call: the connector may share this database (make run), and a
-    # transaction held open across the HTTP call would lock it out.
-    writes.store_pending(
-        nonce=nonce,
-        application_id=application.pk,
-        context=context,
-        created=now,
-        expires_at=now + dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS),
-    )
+    if pending is None or not pending.stored:
+        pending = new_pending_nonce()
+        # Committed before the call: the connector may share this database (make run), and a
+        # transaction held open across the HTTP call would lock it out.
+        writes.store_pending(
+            nonce=pending.nonce,
+            application_id=application.pk,
+            context=context,
+            created=pending.created,
+            expires_at=pending.expires_at,
+        )
+    now, nonce = pending.created, pending.nonce
     token = build_aas_token(
         private_key=key.private_key,
         kid=key.kid,
@@ -271,8 +292,10 @@ def complete_handshake(*, attempt: HandshakeAttempt, reply_token: Any) -> None:
     _consume_nonce(nonce=attempt.nonce, application=application)
 
 
-def run_handshake(*, application: TrustedApplication, context: str) -> None:
-    attempt = begin_handshake(application=application, context=context)
+def run_handshake(
+    *, application: TrustedApplication, context: str, pending: PendingNonce | None = None
+) -> None:
+    attempt = begin_handshake(application=application, context=context, pending=pending)
     answer = call_connector(attempt)
     complete_handshake(attempt=attempt, reply_token=answer.get("SignedApplicationToken"))
 
@@ -309,10 +332,20 @@ def resolve_connector(*, url: Any, context: Any = None) -> Resolved:
     except ValidationError as exc:
         raise UnknownApplication() from exc
     context = _validate_context(context)
-    application = connector_application_get(application_uri=application_uri)
+    # The record read and, if it is enabled, the attempt's nonce stored: one round trip.
+    pending = new_pending_nonce()
+    application, stored = writes.lookup_and_store(
+        application_uri=application_uri,
+        nonce=pending.nonce,
+        context=context,
+        created=pending.created,
+        expires_at=pending.expires_at,
+    )
     if application is None:
         raise UnknownApplication()
-    run_handshake(application=application, context=context)
+    if stored:
+        pending = dataclasses.replace(pending, stored=True)
+    run_handshake(application=application, context=context, pending=pending)
     logger.info("handshake %s: resolved", application.client_id)
     return Resolved(url=application.connector_url)
 

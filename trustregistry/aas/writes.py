@@ -1,4 +1,5 @@
-"""The two writes that make a connector's reply single-use, each ONE database round trip.
+"""The two writes that make a connector's reply single-use, each ONE database round trip
+(the first shared with the record's lookup).
 
 On PostgreSQL, outside a transaction, each is a single statement that is its own transaction
 and commits with `synchronous_commit` off for that transaction only: the statement calls
@@ -8,6 +9,10 @@ work is untouched. This replaces BEGIN / SET LOCAL / write / COMMIT (four round 
 one. A crash can lose only the last moments of such commits, which fails safe: a lost pending
 nonce fails the handshake under way, a lost "used" mark belongs to a reply already accepted
 (and the SignedToken has expired 300 s later anyway).
+
+`lookup_and_store` reads the record (with the active AAS kid) and stores the pending nonce in
+the same statement, a CTE whose INSERT runs only for an existing, enabled record: a resolve
+asks the database twice in all, once before the call to the connector and once after it.
 
 Inside a caller's transaction (tests, an atomic request) and on other databases, the ORM does
 the same writes and the caller's transaction keeps its own durability.
@@ -20,6 +25,7 @@ import datetime as dt
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef
 
+from trustregistry.aas import selectors
 from trustregistry.aas.models import PendingHandshake
 from trustregistry.common.db import prepared_cursor, relaxed_durability
 from trustregistry.registry.models import TrustedApplication
@@ -118,3 +124,39 @@ def consume_pending(*, nonce: str, application_id: int, now: dt.datetime) -> boo
             .update(used_at=now)
         )
     return updated == 1
+
+
+def lookup_and_store(
+    *,
+    application_uri: str,
+    nonce: str,
+    context: str,
+    created: dt.datetime,
+    expires_at: dt.datetime,
+) -> tuple[TrustedApplication | None, bool]:
+    """The record as `selectors.connector_application_get` reads it and, where it exists and
+    is enabled, its pending nonce stored (and committed): (record or None, stored). Where one
+    statement cannot do both (see the module docstring), only the lookup: stored is False
+    and the caller stores the nonce with `store_pending`."""
+    if not _one_statement():
+        return selectors.connector_application_get(application_uri=application_uri), False
+    lookup, params = selectors.lookup_sql(application_uri)
+    sql = _sql.get("lookup_and_store")
+    if sql is None:
+        n = _names()
+        # The lookup's own SQL (compiled by the ORM) and quoted identifiers only (S608).
+        sql = _sql["lookup_and_store"] = (
+            f"WITH app AS ({lookup}), stored AS ("  # noqa: S608
+            f"INSERT INTO {n['pending']} "
+            f"({n['nonce']}, {n['application']}, {n['context']}, "
+            f"{n['created']}, {n['expires_at']}, {n['used_at']}) "
+            f"SELECT %s, app.{n['app_pk']}, %s, %s, %s, NULL FROM app, {_RELAXED} "
+            f"WHERE app.{n['app_enabled']} RETURNING 1) "
+            "SELECT app.*, EXISTS (SELECT 1 FROM stored) FROM app"
+        )
+    with prepared_cursor(connection.alias) as cursor:
+        cursor.execute(sql, [*params, nonce, context, created, expires_at])
+        row = cursor.fetchone()
+    if row is None:
+        return None, False
+    return selectors.application_from_row(row[:-1]), bool(row[-1])
