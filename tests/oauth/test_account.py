@@ -64,3 +64,98 @@ def test_logout_needs_post(client, internal_user):
     assert page.status_code == 200 and "_auth_user_id" in client.session
     client.post("/id/account/logout")
     assert "_auth_user_id" not in client.session
+
+
+# ---------------------------------------------------------------- failed sign-ins throttled
+
+
+def _address() -> str:
+    # Counters live in the shared cache: an address of its own keeps each test independent.
+    import random
+
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+def _sign_in(client, username, password, address, **extra):  # type: ignore[no-untyped-def]
+    return client.post(
+        LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address, **extra
+    )
+
+
+def test_the_20th_failure_blocks_that_username_from_that_address(client, internal_user):
+    address = _address()
+    for _ in range(19):
+        page = _sign_in(client, "alice", "wrong", address)
+        assert page.status_code == 200 and b"did not match" in page.content
+    blocked = _sign_in(client, "alice", "wrong", address)
+    assert blocked.status_code == 429
+    assert 1 <= int(blocked["Retry-After"]) <= 300
+    assert b"Too many failed sign-ins" in blocked.content and b"5 minutes" in blocked.content
+    # the right password is refused too while blocked, and no session is made
+    right = _sign_in(client, "alice", DEFAULT_PASSWORD, address)
+    assert right.status_code == 429 and "_auth_user_id" not in client.session
+    # another address, or another username from this address, is not slowed
+    elsewhere = _sign_in(Client(), "alice", DEFAULT_PASSWORD, _address())
+    assert elsewhere.status_code == 302
+    factories.UserFactory(username="bob")
+    assert _sign_in(Client(), "bob", DEFAULT_PASSWORD, address).status_code == 302
+
+
+def test_the_block_ends_with_the_window(client, internal_user):
+    import datetime as dt
+
+    import time_machine
+
+    from trustregistry.common import clock
+
+    address = _address()
+    for _ in range(20):
+        _sign_in(client, "alice", "wrong", address)
+    assert _sign_in(client, "alice", DEFAULT_PASSWORD, address).status_code == 429
+    with time_machine.travel(clock.now() + dt.timedelta(seconds=301)):
+        assert _sign_in(client, "alice", DEFAULT_PASSWORD, address).status_code == 302
+
+
+def test_a_successful_sign_in_starts_the_count_again(internal_user):
+    address = _address()
+    for _ in range(15):
+        _sign_in(Client(), "alice", "wrong", address)
+    assert _sign_in(Client(), "alice", DEFAULT_PASSWORD, address).status_code == 302
+    for _ in range(19):
+        assert _sign_in(Client(), "alice", "wrong", address).status_code == 200
+    assert _sign_in(Client(), "alice", "wrong", address).status_code == 429
+
+
+def test_username_case_does_not_open_a_new_count(client, internal_user):
+    address = _address()
+    for i in range(20):
+        _sign_in(client, "alice" if i % 2 else "ALICE", "wrong", address)
+    assert _sign_in(client, "Alice", "wrong", address).status_code == 429
+
+
+def test_the_blocked_page_is_in_the_viewers_language(client, internal_user):
+    address = _address()
+    for _ in range(20):
+        _sign_in(client, "alice", "wrong", address)
+    page = _sign_in(client, "alice", "wrong", address, HTTP_ACCEPT_LANGUAGE="bg")
+    assert page.status_code == 429
+    assert "Твърде много неуспешни опити за вход" in page.content.decode()
+
+
+def test_the_admin_sign_in_shares_the_count(client, staff_user):
+    address = _address()
+    for _ in range(20):
+        _sign_in(client, staff_user.username, "wrong", address)
+    admin = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": staff_user.username, "password": DEFAULT_PASSWORD, "next": "/admin/"},
+        REMOTE_ADDR=address,
+    )
+    assert admin.status_code == 200 and "_auth_user_id" not in client.session
+    other = Client()
+    elsewhere = other.post(
+        "/admin/login/?next=/admin/",
+        {"username": staff_user.username, "password": DEFAULT_PASSWORD, "next": "/admin/"},
+        REMOTE_ADDR=_address(),
+    )
+    assert elsewhere.status_code == 302 and "_auth_user_id" in other.session

@@ -386,6 +386,74 @@ def test_refresh_refused_once_record_disabled(flow, confidential_app, internal_u
     assert flow.refresh(confidential_app, first["refresh_token"]).status_code == 401
 
 
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_exchanges_of_one_code_the_loser_revokes_the_winners_tokens(
+    confidential_app, internal_user
+):
+    """Both requests validate the code while it exists, then meet at its single-use DELETE
+    (held here by a row lock from a third connection until both wait): one issues tokens,
+    the other answers invalid_grant and, as for any second use, revokes them."""
+    import time
+
+    from django.db import connections
+    from django.test import Client
+
+    from tests.oauth.conftest import Flow
+    from trustregistry.oauth.models import RedeemedCode
+
+    flow = Flow(Client())
+    code = flow.code(confidential_app, internal_user, scope="openid update offline_access")
+    holder = connections.create_connection("default")
+    holder.set_autocommit(False)
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT id FROM oauth2_provider_grant WHERE code = %s FOR UPDATE", [code])
+        assert cursor.fetchone() is not None
+    results: list[tuple[int, dict]] = []
+
+    def worker() -> None:
+        try:
+            mine = Flow(Client())
+            mine.params, mine.verifier = flow.params, flow.verifier
+            response = mine.exchange(confidential_app, code)
+            results.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # both blocked on the row lock
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+                if cursor.fetchone()[0] >= 2:
+                    break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the two exchanges never met at the code's row")
+    finally:
+        holder.rollback()
+        holder.close()
+    for thread in threads:
+        thread.join(30)
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200, 400], results
+    winner = next(body for status, body in results if status == 200)
+    loser = next(body for status, body in results if status == 400)
+    assert loser["error"] == "invalid_grant"
+    with pytest.raises(access_tokens.InvalidAccessToken):
+        access_tokens.check_access_token(winner["access_token"])
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+    assert RedeemedCode.objects.filter(application=confidential_app).count() == 1
+    assert flow.refresh(confidential_app, winner["refresh_token"]).status_code == 400
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_exactly_one_wins(confidential_app, internal_user):
     from django.test import Client

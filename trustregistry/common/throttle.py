@@ -44,31 +44,43 @@ class FailureThrottle:
         base = f"tr:throttle:{self.scope}:{digest}"
         return f"{base}:n", f"{base}:t"
 
-    def _retry_after(self, started_key: str) -> int:
+    def _window_started(self, started_key: str, now: float) -> float | None:
+        """When the current window began, or None when there is none: the cache's expiry ends
+        a window, and so does the registry's clock (the one function tests can move), so a
+        window never outlives its length even where the cache keeps keys longer."""
         started = cache.get(started_key)
-        if started is None:
-            return _window()
-        return max(1, math.ceil(started + _window() - clock.now().timestamp()))
+        if started is None or started + _window() <= now:
+            return None
+        return float(started)
 
     def check(self, identity: str, address: str) -> None:
         count_key, started_key = self._keys(identity, address)
         count = cache.get(count_key) or 0
-        if count >= _limit():
-            raise TooManyFailures(self._retry_after(started_key))
+        if count < _limit():
+            return
+        now = clock.now().timestamp()
+        started = self._window_started(started_key, now)
+        if started is not None:
+            raise TooManyFailures(max(1, math.ceil(started + _window() - now)))
 
     def record_failure(self, identity: str, address: str) -> None:
         count_key, started_key = self._keys(identity, address)
         window = _window()
-        if cache.add(count_key, 0, window):
-            cache.set(started_key, clock.now().timestamp(), window)
+        now = clock.now().timestamp()
+        started = self._window_started(started_key, now)
+        if started is None:
+            cache.delete(count_key)
+            if cache.add(count_key, 0, window):
+                cache.set(started_key, now, window)
+            started = now
         try:
             count = cache.incr(count_key)
         except ValueError:  # expired between add and incr
             cache.set(count_key, 1, window)
-            cache.set(started_key, clock.now().timestamp(), window)
-            count = 1
+            cache.set(started_key, now, window)
+            count, started = 1, now
         if count >= _limit():
-            raise TooManyFailures(self._retry_after(started_key))
+            raise TooManyFailures(max(1, math.ceil(started + window - now)))
 
     def reset(self, identity: str, address: str) -> None:
         cache.delete_many(list(self._keys(identity, address)))

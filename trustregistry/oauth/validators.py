@@ -259,7 +259,10 @@ class RegistryValidator(OAuth2Validator):
     def _redeem_code(self, request: Any) -> None:
         deleted, _ = Grant.objects.filter(code=request.code, application=request.client).delete()
         if not deleted:
-            # A concurrent exchange of the same code won; this one must issue nothing.
+            # A concurrent exchange of the same code won; this one must issue nothing, and
+            # once this transaction is rolled back the winner's tokens are revoked
+            # (save_bearer_token), as for any second use of a code.
+            request.tr_code_raced = True
             raise errors.InvalidGrantError(
                 description="The authorization code has already been used.", request=request
             )
@@ -289,7 +292,14 @@ class RegistryValidator(OAuth2Validator):
             # token, no code). One INSERT in autocommit is atomic by itself; DOT's transaction
             # around it only adds a BEGIN and a COMMIT round trip to every such token.
             return self._save_bearer_token(token, request, *args, **kwargs)
-        return super().save_bearer_token(token, request, *args, **kwargs)
+        try:
+            return super().save_bearer_token(token, request, *args, **kwargs)
+        except errors.InvalidGrantError:
+            if getattr(request, "tr_code_raced", False):
+                # After DOT's transaction rolled back (a revocation inside it would be undone
+                # with it); the winner has committed, its RedeemedCode row is visible now.
+                services.redeemed_code_revoke_tokens(application=request.client, code=request.code)
+            raise
 
     def _save_bearer_token(self, token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         if "scope" not in token:

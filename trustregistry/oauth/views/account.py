@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, TemplateView
 
+from trustregistry.accounts.backends import BLOCKED_ATTRIBUTE
 from trustregistry.oauth.views.common import SecurePageMixin
 from trustregistry.registry import selectors
 
@@ -52,6 +54,17 @@ class LoginView(SecurePageMixin, auth_views.LoginView):
         context["application_name"] = application.localized_name() if application else ""
         context["signup_url"] = reverse("oauth:signup")
         return context
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        retry_after = getattr(self.request, BLOCKED_ATTRIBUTE, None)
+        if retry_after is None:
+            return super().form_invalid(form)
+        # Throttled (accounts/backends.py): say so, and when to retry, instead of "did not
+        # match", which would send the user on guessing.
+        context = self.get_context_data(form=form, retry_minutes=math.ceil(retry_after / 60))
+        response = self.render_to_response(context, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
 
 
 class LogoutView(SecurePageMixin, TemplateView):
