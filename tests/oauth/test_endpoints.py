@@ -267,3 +267,35 @@ def test_database_outage_answers_503_json(client, service_app, path, kwargs):
     assert response.status_code == 503
     assert response.json()["error"] == "temporarily_unavailable"
     assert b"Traceback" not in response.content
+
+
+@pytest.mark.parametrize(
+    ("path", "hidden"),
+    [
+        ("/id/connect/token", {"client_secret", "code", "code_verifier", "refresh_token"}),
+        ("/id/connect/revocation", {"client_secret", "token"}),
+        ("/id/connect/introspect", {"client_secret", "token"}),
+    ],
+)
+def test_machine_endpoints_need_no_csrf_token_and_hide_secrets_from_error_reports(
+    service_app, path, hidden
+):
+    from django.test import Client, RequestFactory
+    from django.urls import resolve
+    from django.views.debug import SafeExceptionReporterFilter
+
+    data = {name: "sensitive-value" for name in hidden} | {
+        "grant_type": "client_credentials",
+        "client_id": service_app.client_id,
+    }
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(path, data).status_code in (200, 400, 401)  # never a CSRF 403
+
+    view = resolve(path).func
+    assert view.csrf_exempt is True
+    request = RequestFactory().post(path, data)
+    view(request)
+    cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
+    for name in hidden:
+        assert cleansed[name] == SafeExceptionReporterFilter.cleansed_substitute, name
+    assert cleansed["grant_type"] == "client_credentials"

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.views import (
     ConnectDiscoveryInfoView,
@@ -92,8 +92,36 @@ class JwksView(JwksInfoView):
         return response
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class RegistryTokenView(TokenView):
+class _MachineEndpoint:
+    """For the endpoints machines call on every request (token, revocation, introspection):
+    django-oauth-toolkit decorates their `dispatch` with `method_decorator`, which builds new
+    wrapper functions on every call (csrf_exempt, login_not_required, sensitive parameters).
+    The same marks go on the view function once, in `as_view`, and `dispatch` is View's own.
+    The sensitive POST parameters are named per view, for Django's error reports."""
+
+    sensitive_post_parameters: tuple[str, ...] = ("client_secret", "client_assertion")
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)  # type: ignore[misc]
+        view.csrf_exempt = True  # machine clients authenticate themselves; no cookies
+        view.login_required = False
+        return view
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        request.sensitive_post_parameters = self.sensitive_post_parameters  # type: ignore[attr-defined]
+        return View.dispatch(self, request, *args, **kwargs)  # type: ignore[arg-type,return-value]
+
+
+class RegistryTokenView(_MachineEndpoint, TokenView):
+    sensitive_post_parameters = (
+        "client_secret",
+        "client_assertion",
+        "code",
+        "code_verifier",
+        "refresh_token",
+    )
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.POST.get("grant_type") not in ("authorization_code", "client_credentials",
                                                   "refresh_token"):  # fmt: skip
@@ -109,7 +137,6 @@ class RegistryTokenView(TokenView):
 
         return no_store(throttled_client_auth(request, handle))
 
-    @method_decorator(sensitive_post_parameters("client_secret", "code_verifier", "refresh_token"))
     def token_response(self, request: HttpRequest) -> HttpResponse:
         # DOT's authorization_flow_token_response re-reads the new token from the database
         # only to send its `app_authorized` signal, which nothing here listens to: one query
@@ -121,8 +148,9 @@ class RegistryTokenView(TokenView):
         return response
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class RevocationView(RevokeTokenView):
+class RevocationView(_MachineEndpoint, RevokeTokenView):
+    sensitive_post_parameters = ("client_secret", "client_assertion", "token")
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         def handle() -> HttpResponse:
             return fix_client_challenge(request, super(RevocationView, self).post(request))
@@ -130,12 +158,14 @@ class RevocationView(RevokeTokenView):
         return no_store(throttled_client_auth(request, handle))
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class IntrospectionView(IntrospectTokenView):
+class IntrospectionView(_MachineEndpoint, IntrospectTokenView):
     """RFC 7662 for authenticated confidential clients (any client authentication method
     but `none`). Access tokens of any client; refresh tokens of the caller only."""
 
+    sensitive_post_parameters = ("client_secret", "client_assertion", "token")
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        request.sensitive_post_parameters = self.sensitive_post_parameters  # type: ignore[attr-defined]
         if request.method != "POST":
             response = oauth_error("invalid_request", "Use POST.", status=405)
             response["Allow"] = "POST"
