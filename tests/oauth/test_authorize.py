@@ -259,12 +259,108 @@ def test_consent_page_in_bulgarian(flow, confidential_app, internal_user):
     assert "ERP client" not in html
 
 
-def test_prompt_none_for_logged_in_user_asks_consent(flow, confidential_app, internal_user):
+def test_prompt_none_without_consent_is_consent_required(flow, confidential_app, internal_user):
     flow.client.force_login(internal_user)
     params = flow.authorize_params(confidential_app, prompt="none")
     response = flow.client.get(AUTHORIZE, params)
     assert response.status_code == 302
     assert query(response["Location"])["error"] == "consent_required"
+
+
+# ---------------------------------------------------------------- remembered consent
+
+
+def _authorize(flow, app, **overrides):  # type: ignore[no-untyped-def]
+    flow.params = flow.authorize_params(app, **overrides)
+    return flow.client.get(AUTHORIZE, flow.params)
+
+
+def _is_code(response, flow) -> bool:  # type: ignore[no-untyped-def]
+    if response.status_code != 302:
+        return False
+    answer = query(response["Location"])
+    return "code" in answer and answer["state"] == flow.params["state"]
+
+
+def test_approved_scopes_are_not_asked_again(flow, confidential_app, internal_user):
+    assert flow.code(confidential_app, internal_user, scope="openid update")
+    again = _authorize(flow, confidential_app, scope="openid update")
+    assert _is_code(again, flow)  # no page: approved before
+    assert flow.exchange(confidential_app, query(again["Location"])["code"]).status_code == 200
+    narrower = _authorize(flow, confidential_app, scope="update")
+    assert _is_code(narrower, flow)
+    wider = _authorize(flow, confidential_app, scope="openid update sec")
+    assert wider.status_code == 200 and b"sec" in wider.content  # the page, for the new scope
+
+
+def test_prompt_consent_always_shows_the_page(flow, confidential_app, internal_user):
+    flow.code(confidential_app, internal_user, scope="openid update")
+    page = _authorize(flow, confidential_app, scope="openid update", prompt="consent")
+    assert page.status_code == 200 and "form" in page.context
+
+
+def test_prompt_none_succeeds_where_consent_covers_it(flow, confidential_app, internal_user):
+    flow.code(confidential_app, internal_user, scope="openid update offline_access")
+    silent = _authorize(flow, confidential_app, scope="openid update", prompt="none")
+    assert _is_code(silent, flow)
+    wider = _authorize(flow, confidential_app, scope="openid update sec", prompt="none")
+    assert query(wider["Location"])["error"] == "consent_required"
+
+
+def test_a_denial_is_not_remembered(flow, confidential_app, internal_user):
+    from trustregistry.oauth.models import Consent
+
+    denied = flow.consent(confidential_app, internal_user, allow=False)
+    assert query(denied["Location"])["error"] == "access_denied"
+    assert not Consent.objects.exists()
+    assert _authorize(flow, confidential_app).status_code == 200
+
+
+def test_consent_is_per_user_and_application(flow, confidential_app, internal_user, db):
+    other_app = factories.TrustedApplicationFactory(
+        client_id="other.example.com/app", secret="x", scope="update",
+        login_urls=[CALLBACK], impersonate_internal_allowed=True,
+    )  # fmt: skip
+    flow.code(confidential_app, internal_user, scope="update")
+    assert _authorize(flow, other_app, scope="update").status_code == 200
+    flow.client.force_login(factories.UserFactory(username="bob"))
+    assert _authorize(flow, confidential_app, scope="update").status_code == 200
+
+
+def test_deleting_the_consent_asks_again(flow, confidential_app, internal_user):
+    from trustregistry.oauth.models import Consent
+
+    flow.code(confidential_app, internal_user, scope="update")
+    Consent.objects.filter(user=internal_user).delete()  # the admin's "delete" (revoke)
+    assert _authorize(flow, confidential_app, scope="update").status_code == 200
+
+
+def test_consent_never_overrides_the_record(flow, confidential_app, internal_user):
+    from trustregistry.registry import services as registry_services
+
+    flow.code(confidential_app, internal_user, scope="update")
+    confidential_app.impersonate_internal_allowed = False
+    confidential_app.impersonate_community_allowed = True
+    confidential_app.save()
+    refused = _authorize(flow, confidential_app, scope="update")
+    assert query(refused["Location"])["error"] == "access_denied"
+    confidential_app.impersonate_internal_allowed = True
+    confidential_app.save()
+    registry_services.application_set_enabled(application=confidential_app, enabled=False)
+    assert_error_page(_authorize(flow, confidential_app, scope="update"))
+
+
+def test_community_users_consent_never_holds_sec(flow, db):
+    from trustregistry.oauth.models import Consent
+
+    app = factories.TrustedApplicationFactory(
+        client_id="c.example.com/app", secret="x", scope="update sec",
+        login_urls=[CALLBACK], impersonate_community_allowed=True,
+    )  # fmt: skip
+    carol = factories.CommunityUserFactory(username="carol")
+    flow.code(app, carol, scope="update sec")
+    assert Consent.objects.get(user=carol).scope == "update"
+    assert _is_code(_authorize(flow, app, scope="update sec"), flow)  # sec is never granted
 
 
 def test_prompt_none_anonymous_is_login_required(client, confidential_app):

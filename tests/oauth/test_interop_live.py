@@ -39,8 +39,9 @@ def _hidden_fields(html: str) -> dict[str, str]:
     return {k: v.replace("&amp;", "&") for k, v in fields.items()}
 
 
-def _log_in_and_approve(authorization_url: str, username: str) -> str:
-    """What a person does in the browser; returns the Location the client receives."""
+def _log_in_and_approve(authorization_url: str, username: str, *, consent: bool = True) -> str:
+    """What a person does in the browser; returns the Location the client receives. With
+    `consent=False` the consent page must not appear (approved before: remembered)."""
     browser = requests.Session()
     response = browser.get(authorization_url, allow_redirects=True, timeout=10)
     assert "/id/account/login" in response.url
@@ -48,13 +49,18 @@ def _log_in_and_approve(authorization_url: str, username: str) -> str:
         response.url,
         data={"csrfmiddlewaretoken": _csrf(response.text), "username": username,
               "password": DEFAULT_PASSWORD, "next": query(response.url)["next"]},
-        headers={"Referer": response.url}, allow_redirects=True, timeout=10,
+        headers={"Referer": response.url}, allow_redirects=False, timeout=10,
     )  # fmt: skip
-    assert "connect/authorize" in login.url, login.text[:500]
-    data = _hidden_fields(login.text)
+    assert login.status_code == 302, login.text[:500]
+    page = browser.get(urljoin(response.url, login.headers["Location"]), allow_redirects=False)
+    if not consent:
+        assert page.status_code == 302, page.text[:500]
+        return page.headers["Location"]
+    assert page.status_code == 200 and "connect/authorize" in page.url, page.text[:500]
+    data = _hidden_fields(page.text)
     data["allow"] = "true"
     approved = browser.post(
-        login.url, data=data, headers={"Referer": login.url}, allow_redirects=False, timeout=10
+        page.url, data=data, headers={"Referer": page.url}, allow_redirects=False, timeout=10
     )
     assert approved.status_code == 302, approved.text[:500]
     return approved.headers["Location"]
@@ -121,6 +127,7 @@ def test_authlib_code_flow_refresh_revocation_and_jwks(live_issuer):
                 discovery["authorization_endpoint"], code_verifier=(v := generate_token(48))
             )[0],
             user.username,
+            consent=False,  # approved above for these scopes: no page this time
         ),
         code_verifier=v,
     )

@@ -49,3 +49,35 @@ class UsedAssertion(models.Model):
 
     def __str__(self) -> str:
         return f"assertion {self.jti[:16]}"
+
+
+class Consent(models.Model):
+    """What a user approved for an application on the consent page: asked again only for a
+    scope not approved before, with `prompt=consent`, or after the consent is deleted (the
+    admin's "revoke"). `prompt=none` succeeds where the consent covers the request."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_consents"
+    )
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="consents",
+    )
+    scope = models.TextField(_("approved scopes"), blank=True, help_text=_("Space-separated."))
+    granted_at = models.DateTimeField(_("first approved"))
+    updated_at = models.DateTimeField(_("last approved"))
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "application"], name="unique_user_consent")
+        ]
+
+    def __str__(self) -> str:
+        return f"consent of user #{self.user_id} to application #{self.application_id}"
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from trustregistry.common import clock
-from trustregistry.oauth.models import RedeemedCode, UsedAssertion
+from trustregistry.oauth.models import Consent, RedeemedCode, UsedAssertion
 
 
 def checksum(value: str) -> str:
@@ -85,3 +85,25 @@ def refresh_token_claim(*, refresh_token: Any) -> bool:
         # The rotated token's access token goes with it, as django-oauth-toolkit's revoke() does.
         get_access_token_model().objects.filter(pk=refresh_token.access_token_id).delete()
     return bool(claimed)
+
+
+@transaction.atomic
+def consent_remember(*, user: Any, application: Any, scopes: list[str]) -> Consent:
+    """Record that `user` approved `scopes` for `application` (added to what was approved
+    before: approving a narrower request does not take back a wider one)."""
+    now = clock.now()
+    consent = Consent.objects.select_for_update().filter(user=user, application=application).first()
+    if consent is None:
+        consent = Consent(user=user, application=application, granted_at=now, scope="")
+    consent.scope = " ".join(sorted(consent.scopes | set(scopes)))
+    consent.updated_at = now
+    consent.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            consent.save()
+    except IntegrityError:  # approved at the same moment in another tab: add to that one
+        consent = Consent.objects.select_for_update().get(user=user, application=application)
+        consent.scope = " ".join(sorted(consent.scopes | set(scopes)))
+        consent.updated_at = now
+        consent.save(update_fields=["scope", "updated_at"])
+    return consent

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from oauth2_provider.exceptions import FatalClientError
 from oauth2_provider.models import (
     get_access_token_model,
@@ -39,6 +40,7 @@ from trustregistry.oauth import (
     token_writes,
     tokens,
 )
+from trustregistry.oauth import selectors as oauth_selectors
 from trustregistry.registry import selectors as registry_selectors
 from trustregistry.registry import services as registry_services
 
@@ -222,12 +224,22 @@ class RegistryValidator(OAuth2Validator):
         return client is None or not policy.is_confidential(client)
 
     def validate_silent_authorization(self, request: Any) -> bool:
-        # Consent is asked every time: prompt=none can never be satisfied silently.
-        return False
+        # prompt=none: silent only where the user approved every scope of this request for
+        # this application before (oauth.models.Consent); else consent_required.
+        user_id = request.headers.get(SESSION_USER_KEY)
+        if not user_id or not isinstance(request.client, Application):
+            return False
+        user = get_user_model().objects.filter(pk=user_id).first()
+        if user is None:
+            return False
+        granted = policy.scopes_for_user(list(request.scopes or []), user)
+        return oauth_selectors.consent_covers(
+            user_id=user.pk, application=request.client, scopes=granted
+        )
 
     def validate_silent_login(self, request: Any) -> bool:
         # Set by the authorization view from the session (a WSGI key no client can send).
-        return request.headers.get(SESSION_USER_KEY) == "1"
+        return bool(request.headers.get(SESSION_USER_KEY))
 
     # ------------------------------------------------------------------ authorization codes
 

@@ -22,7 +22,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 
-from trustregistry.oauth import policy, scopes
+from trustregistry.oauth import policy, scopes, selectors, services
 from trustregistry.oauth.validators import SESSION_USER_KEY
 from trustregistry.oauth.views.common import SecurePageMixin, add_iss, error_page
 
@@ -45,7 +45,9 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Lets the validator answer prompt=none (login_required vs consent_required).
-        request.META[SESSION_USER_KEY] = "1" if request.user.is_authenticated else ""
+        request.META[SESSION_USER_KEY] = (
+            str(request.user.pk) if request.user.is_authenticated else ""
+        )
         return super().dispatch(request, *args, **kwargs)
 
     # ------------------------------------------------------------------ not logged in
@@ -75,6 +77,12 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
         granted = policy.scopes_for_user(list(requested), request.user)
         if isinstance(credentials.get("claims"), dict):
             credentials["claims"] = json.dumps(credentials["claims"])
+        prompt = set(request.GET.get("prompt", "").split())
+        if "consent" not in prompt and selectors.consent_covers(
+            user_id=request.user.pk, application=application, scopes=granted
+        ):
+            # Approved before, every scope of it: no page (prompt=none gets here too).
+            return self.authorize(application, credentials, granted, allow=True)
         self.oauth2_data = {**credentials, "scopes": granted}
         form = self.get_form(self.get_form_class())
         return self.render_to_response(
@@ -123,12 +131,23 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
         if not policy.user_may_log_in_to(application, self.request.user):
             return self.denied(application, credentials)
         granted = policy.scopes_for_user(data.get("scope", "").split(), self.request.user)
+        allow = bool(data.get("allow"))
+        response = self.authorize(application, credentials, granted, allow=allow)
+        if allow and response.status_code == 302:
+            services.consent_remember(
+                user=self.request.user, application=application, scopes=granted
+            )
+        return response
+
+    def authorize(
+        self, application: Any, credentials: dict[str, Any], granted: list[str], *, allow: bool
+    ) -> HttpResponse:
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=self.request,
                 scopes=" ".join(granted),
                 credentials=credentials,
-                allow=bool(data.get("allow")),
+                allow=allow,
             )
         except OAuthToolkitError as error:
             return self.error_response(error, application)

@@ -71,7 +71,7 @@ class DiscoveryView(ConnectDiscoveryInfoView):
             "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:3],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": CLAIMS,
-            "prompt_values_supported": ["none", "login"],
+            "prompt_values_supported": ["none", "login", "consent"],
             "authorization_response_iss_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
