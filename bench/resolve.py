@@ -140,6 +140,14 @@ def _instrument_registry(timer: Timer) -> None:
     writes.store_pending = timer.wrap("step: nonce stored (alone)", writes.store_pending)
     services.call_connector = timer.wrap("step: call to the connector", services.call_connector)
     writes.consume_pending = timer.wrap("step: nonce consumed", writes.consume_pending)
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        from trustregistry.common.postgresql.base import PreparedCursor
+
+        # Every prepared statement (bearer check, record read + nonce stored, nonce consumed):
+        # the statement's own round trip, below Django's cursor wrapper.
+        PreparedCursor.execute = timer.wrap(
+            "db: prepared statement executed", PreparedCursor.execute
+        )
 
 
 def _instrument_connector(timer: Timer) -> None:
@@ -227,19 +235,61 @@ def _bench_app(kind: str):  # type: ignore[no-untyped-def]
     return app
 
 
+def _bench_asgi_connector():  # type: ignore[no-untyped-def]
+    """uvicorn factory (`resolve:_bench_asgi_connector`): connector.asgi's app, instrumented
+    as `_bench_app('connector')` is, with the same /_bench/ routes."""
+    from connector.asgi import from_environ
+
+    timer = Timer()
+    _instrument_connector(timer)
+    inner = from_environ()
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/_bench/"):
+            start = time.perf_counter()
+            try:
+                return await inner(scope, receive, send)
+            finally:
+                if scope["type"] == "http":
+                    timer.add("connector: its ASGI app", time.perf_counter() - start)
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        if path == "/_bench/stats":
+            body = json.dumps({"seconds": timer.seconds, "calls": timer.calls}).encode()
+        elif path == "/_bench/reset":
+            timer.reset()
+            body = b"{}"
+        else:  # /_bench/noop: a trivial answer of a reply's size
+            body = json.dumps({"Succeeded": True, "SignedApplicationToken": "x" * 400}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--count", type=int, default=300, help="resolves to run (max)")
     parser.add_argument("--seconds", type=float, default=30.0, help="stop after this long (max)")
+    parser.add_argument(
+        "--connector-server",
+        choices=("gunicorn", "uvicorn"),
+        default="gunicorn",
+        help="serve the connector with gunicorn gthread (connector.wsgi) or uvicorn with "
+        "uvloop and httptools (connector.asgi)",
+    )
     args = parser.parse_args()
     count = max(1, min(args.count, 10_000))
     budget = max(1.0, min(args.seconds, 300.0))
 
     tmp = tempfile.mkdtemp(prefix="tr-bench-")
     try:
-        _run(tmp, count, budget)
+        _run(tmp, count, budget, args.connector_server)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -253,8 +303,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _gunicorn(kind: str, tmp: str, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    """gunicorn on 127.0.0.1 (gthread, 1 worker x 4 threads, keep-alive); yields its URL."""
+def _server(kind: str, tmp: str, env: dict[str, str], server: str = "gunicorn"):  # type: ignore[no-untyped-def]
+    """On 127.0.0.1, yields its URL: gunicorn (gthread, 1 worker x 4 threads, keep-alive), or
+    for the connector uvicorn (1 worker, uvloop, httptools, keep-alive)."""
     import socket
     import subprocess
 
@@ -262,7 +313,29 @@ def _gunicorn(kind: str, tmp: str, env: dict[str, str]):  # type: ignore[no-unty
     config = Path(tmp) / "gunicorn_bench.conf.py"
     config.write_text("loglevel = 'warning'\n")
     log = open(Path(tmp) / f"{kind}.log", "wb")  # noqa: SIM115 - closed below
-    command = [
+    uvicorn = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "resolve:_bench_asgi_connector",
+        "--app-dir",
+        str(ROOT / "bench"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--timeout-keep-alive",
+        "30",
+    ]
+    gunicorn = [
         sys.executable,
         "-m",
         "gunicorn",
@@ -275,7 +348,7 @@ def _gunicorn(kind: str, tmp: str, env: dict[str, str]):  # type: ignore[no-unty
         "--bind",
         f"127.0.0.1:{port}",
         "--worker-class",
-        os.environ.get("BENCH_WORKER_CLASS_" + kind.upper(), "gthread"),
+        "gthread",
         "--workers",
         "1",
         "--threads",
@@ -284,6 +357,8 @@ def _gunicorn(kind: str, tmp: str, env: dict[str, str]):  # type: ignore[no-unty
         "30",
         f"resolve:_bench_app('{kind}')",
     ]
+    command = uvicorn if server == "uvicorn" else gunicorn
+    env = {**env, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, cwd=tmp, env=env, stdout=log, stderr=log)  # noqa: S603
     try:
         deadline = time.monotonic() + 30
@@ -310,7 +385,7 @@ def _gunicorn(kind: str, tmp: str, env: dict[str, str]):  # type: ignore[no-unty
         log.close()
 
 
-def _run(tmp: str, count: int, budget: float) -> None:
+def _run(tmp: str, count: int, budget: float, connector_server: str) -> None:
     _setup_django(tmp)
 
     import requests
@@ -335,7 +410,7 @@ def _run(tmp: str, count: int, budget: float) -> None:
         )
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
-    with _gunicorn("registry", tmp, env) as registry_url:
+    with _server("registry", tmp, env) as registry_url:
         connector_env = {
             **env,
             "CONNECTOR_APPLICATION_URI": uri,
@@ -343,7 +418,7 @@ def _run(tmp: str, count: int, budget: float) -> None:
             "CONNECTOR_TRUSTED_ISSUER": settings.TRUSTREGISTRY_AAS_ISSUER,
             "CONNECTOR_AAS_JWKS_URL": f"{registry_url}/id/.well-known/openid-configuration/jwks",
         }
-        with _gunicorn("connector", tmp, connector_env) as connector_url:
+        with _server("connector", tmp, connector_env, connector_server) as connector_url:
             registry.application_create(
                 application_uri=uri,
                 names={"en": "Bench connector"},
@@ -395,11 +470,16 @@ def _run(tmp: str, count: int, budget: float) -> None:
                 timeout=60,
             ).json()
 
-    _report(len(times), elapsed, times, stats, floor)
+    _report(len(times), elapsed, times, stats, floor, connector_server)
 
 
 def _report(
-    done: int, elapsed: float, times: list[float], timer: Timer, floor: dict[str, float]
+    done: int,
+    elapsed: float,
+    times: list[float],
+    timer: Timer,
+    floor: dict[str, float],
+    connector_server: str,
 ) -> None:
     if not done:
         raise SystemExit("no resolve completed")
@@ -417,7 +497,14 @@ def _report(
     bearer = timer.seconds.get("rsa: bearer token check", 0.0) / done
     handshake_only = aas_resolve - rsa_total
     end_to_end = per - rsa_total
-    print("servers: gunicorn gthread (1 worker x 4 threads, keep-alive) for registry and connector")
+    print(
+        "servers: registry gunicorn gthread (1 worker x 4 threads, keep-alive); connector "
+        + (
+            "uvicorn (1 worker, uvloop, httptools, keep-alive; connector.asgi)"
+            if connector_server == "uvicorn"
+            else "gunicorn gthread (1 worker x 4 threads, keep-alive; connector.wsgi)"
+        )
+    )
     print(
         f"resolves: {done} in {elapsed:.2f} s = {done / elapsed:.1f} resolves/s "
         f"({per * ms:.2f} ms each; client p50 {ordered[done // 2] * ms:.2f}, "
@@ -429,7 +516,7 @@ def _report(
     print(f"  {'= the handshake RSA (2 sign + 2 verify)':<44} {rsa_total * ms:7.3f}")
     print(f"  {'resolve_connector(), AAS side':<44} {aas_resolve * ms:7.3f}")
     print(f"  {'  of which run_handshake()':<44} {aas_handshake * ms:7.3f}")
-    for kind in sorted(k for k in timer.seconds if k.startswith(("step:", "connector:"))):
+    for kind in sorted(k for k in timer.seconds if k.startswith(("step:", "connector:", "db:"))):
         print(f"  {kind:<44} {timer.seconds[kind] / done * ms:7.3f}")
     print(f"  {'whole resolve, client side':<44} {per * ms:7.3f}")
     print(f"  {'  of which bearer-token RSA verify':<44} {bearer * ms:7.3f}")

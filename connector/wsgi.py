@@ -99,12 +99,20 @@ def make_app(connector: Connector, prefix: str = "") -> Callable[..., Iterable[b
 
 
 def from_environ(environ: dict[str, str] | None = None) -> Callable[..., Iterable[bytes]]:
-    """The WSGI app for a connector configured by environment variables, for a WSGI server:
+    """The WSGI app for a connector configured by environment variables (see
+    `connector_from_env`)."""
+    connector, prefix = connector_from_env(environ)
+    return make_app(connector, prefix=prefix)
+
+
+def connector_from_env(environ: dict[str, str] | None = None) -> tuple[Connector, str]:
+    """A connector and its path prefix from environment variables, for a WSGI server:
 
         CONNECTOR_APPLICATION_URI=mywebsite.com/myapp1 \\
         CONNECTOR_PRIVATE_KEY_FILE=private.pem CONNECTOR_TRUSTED_ISSUER=https://erp/id \\
         CONNECTOR_AAS_JWKS_URL=https://erp/id/.well-known/openid-configuration/jwks \\
         gunicorn --workers 1 --threads 4 --worker-class gthread 'connector.wsgi:from_environ()'
+        uvicorn --factory connector.asgi:from_environ --workers 1      # or ASGI (connector.asgi)
 
     `CONNECTOR_AAS_CERTIFICATE_FILE` (pinned certificates) instead of the JWKS URL also works.
     Answered nonces are remembered in process memory (`MemoryReplayGuard`), so run ONE worker
@@ -141,4 +149,4 @@ def from_environ(environ: dict[str, str] | None = None) -> Callable[..., Iterabl
         trusted_issuer=env["CONNECTOR_TRUSTED_ISSUER"],
         keys=keys,
     )
-    return make_app(connector, prefix=env.get("CONNECTOR_PATH_PREFIX", ""))
+    return connector, env.get("CONNECTOR_PATH_PREFIX", "")

@@ -73,6 +73,29 @@ def test_resolve_over_http_then_key_replaced_then_disabled(live_server, bearer, 
         }
 
 
+def test_resolve_against_the_asgi_connector_under_uvicorn(live_server, bearer, settings):
+    from connector.asgi import make_app as make_asgi_app
+    from tests.connector.servers import serve_asgi
+
+    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    connector = Connector(
+        application_uri=URI,
+        private_key=app_key,
+        trusted_issuer=settings.TRUSTREGISTRY_AAS_ISSUER,
+        keys=JwksKeys(f"{live_server.url}{JWKS_PATH}"),
+    )
+    with serve_asgi(make_asgi_app(connector)) as connector_base:
+        factories.TrustedApplicationFactory(
+            client_id=URI,
+            connector_url=f"{connector_base}/authenticate",
+            public_keys=[public_key_to_jwk(app_key.public_key())],
+        )
+        for _ in range(3):  # the AAS's kept-alive connection is reused
+            ok = _resolve(live_server, bearer)
+            assert ok.status_code == 200, ok.text
+            assert ok.json() == {"url": f"{connector_base}/authenticate"}
+
+
 def test_demo_layout_connector_served_by_the_registry_itself(
     live_server, bearer, settings, tmp_path
 ):

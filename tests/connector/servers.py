@@ -61,3 +61,34 @@ def json_app(routes):
         return [payload] if isinstance(payload, bytes) else payload
 
     return app
+
+
+@contextlib.contextmanager
+def serve_asgi(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve an ASGI app with uvicorn (httptools, the asyncio loop) on 127.0.0.1 at a free
+    port, in a thread; yields its base URL."""
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, loop="asyncio", http="httptools", log_level="warning",
+        lifespan="on", access_log=False,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

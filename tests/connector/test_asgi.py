@@ -1,0 +1,156 @@
+"""connector.asgi: the same answers as the WSGI app, on SuperOffice's real data (DevNet
+certificate, issuer `SuperOffice AS`, application URI 123123123123123123, the clock frozen
+inside the token's window), driven as an ASGI server drives it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import time_machine
+from defusedxml import ElementTree
+
+from connector import asgi, soap, tokens
+from connector.keys import load_private_key
+
+NONCE = "9AB41493762B0C5B6E0F1AB35F032B95"
+INSIDE = 1639640500
+
+
+@pytest.fixture
+def app(interop):  # type: ignore[no-untyped-def]
+    return asgi.from_environ(
+        {
+            "CONNECTOR_APPLICATION_URI": "123123123123123123",
+            "CONNECTOR_PRIVATE_KEY_FILE": str(
+                interop / "connector-samples_LocalhostPrivateKey.xml"
+            ),
+            "CONNECTOR_TRUSTED_ISSUER": "SuperOffice AS",
+            "CONNECTOR_AAS_CERTIFICATE_FILE": str(interop / "devnet-auth_DevNet.crt"),
+        }
+    )
+
+
+@pytest.fixture
+def public_key(interop):  # type: ignore[no-untyped-def]
+    xml = (interop / "connector-samples_LocalhostPrivateKey.xml").read_bytes()
+    return load_private_key(xml).public_key()
+
+
+def _call(app, method, path, body=b"", headers=(), chunks=None):  # type: ignore[no-untyped-def]
+    """Run one request through the ASGI app; (status, headers dict, body)."""
+    parts = chunks if chunks is not None else [body]
+    messages = [
+        {"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+        for i, part in enumerate(parts)
+    ]
+    sent: list[dict] = []
+
+    async def receive():  # type: ignore[no-untyped-def]
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+    }
+    asyncio.run(app(scope, receive, send))
+    start, body_message = sent
+    return (
+        start["status"],
+        {k.decode(): v.decode() for k, v in start["headers"]},
+        body_message["body"],
+    )
+
+
+def _json(app, payload):  # type: ignore[no-untyped-def]
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+    return _call(app, "POST", "/authenticate", body, headers)
+
+
+def test_json_authenticate_answers_superoffices_token_once(app, interop, public_key):
+    token = (interop / "superoffice_signed_token_devnet-auth.jwt").read_text().strip()
+    with time_machine.travel(INSIDE, tick=False):
+        status, headers, body = _json(app, {"SignedToken": token})
+        assert status == 200 and headers["content-type"] == "application/json"
+        assert headers["cache-control"] == "no-store"
+        answer = json.loads(body)
+        assert answer["Succeeded"] is True
+        tokens.verify_application_token(
+            answer["SignedApplicationToken"],
+            expected_nonce=NONCE,
+            public_keys=[public_key],
+            now=INSIDE,
+        )
+        replay = json.loads(_json(app, {"SignedToken": token})[2])
+    assert replay["Succeeded"] is False and replay["Reason"].endswith("(replay).")
+
+
+def test_verbatim_soap_request_is_answered(app, interop, public_key):
+    body = (interop / "soap_authenticate_request_devnet-auth.xml").read_bytes()
+    headers = [
+        ("Content-Type", "text/xml;charset=UTF-8"),
+        ("SOAPAction", f'"{soap.AUTHENTICATE_ACTION}"'),
+    ]
+    with time_machine.travel(INSIDE, tick=False):
+        # in three pieces, as a server may hand a body over
+        status, answer_headers, xml = _call(
+            app,
+            "POST",
+            "/mirroring",
+            headers=headers,
+            chunks=[body[:100], body[100:500], body[500:]],
+        )
+    assert status == 200 and answer_headers["content-type"].startswith("text/xml")
+    ns = {"m": soap.MIRRORING_NS}
+    root = ElementTree.fromstring(xml)
+    assert root.find(".//m:IsSuccessful", ns).text == "true"
+    reply = root.find(".//m:SignedApplicationToken", ns).text
+    tokens.verify_application_token(
+        reply, expected_nonce=NONCE, public_keys=[public_key], now=INSIDE
+    )
+
+
+def test_bad_requests_get_their_answers(app, interop):
+    assert _call(app, "GET", "/authenticate")[0] == 404
+    assert _call(app, "POST", "/elsewhere")[0] == 404
+    status, _, body = _json(app, b"not json")
+    assert status == 400 and "SignedToken" in json.loads(body)["Reason"]
+    big = b"x" * (asgi.MAX_JSON_BYTES + 1)
+    assert _json(app, big)[0] == 413  # announced by Content-Length
+    streamed = _call(app, "POST", "/authenticate", chunks=[big[:40000], big[40000:]])
+    assert streamed[0] == 413  # no Content-Length: counted as it arrives
+    soap_body = (interop / "soap_authenticate_request_devnet-auth.xml").read_bytes()
+    status, _, fault = _call(
+        app, "POST", "/mirroring", soap_body, [("SOAPAction", '"urn:elsewhere"')]
+    )
+    assert status == 400 and b"Unsupported SOAPAction" in fault
+    bomb = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa">]><l>&a;</l>'
+    status, _, fault = _call(
+        app,
+        "POST",
+        "/mirroring",
+        bomb,
+        [("SOAPAction", soap.AUTHENTICATE_ACTION), ("Content-Type", "text/xml")],
+    )
+    assert status == 400
+
+
+def test_lifespan_is_acknowledged(app):
+    sent: list[str] = []
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+
+    async def receive():  # type: ignore[no-untyped-def]
+        return incoming.pop(0)
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        sent.append(message["type"])
+
+    asyncio.run(app({"type": "lifespan"}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
