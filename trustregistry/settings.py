@@ -110,6 +110,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://trustregistry")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, keeping its Redis client between operations
+    # (trustregistry/common/redis_cache.py).
+    CACHES["default"]["BACKEND"] = "trustregistry.common.redis_cache.RedisCache"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
