@@ -37,6 +37,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,6 +63,18 @@ class Timer:
                 return func(*args, **kwargs)
             finally:
                 self.add(kind, time.perf_counter() - start)
+
+        return timed
+
+    def cpu_wrap(self, kind: str, func):  # type: ignore[no-untyped-def]
+        """As `wrap`, with this thread's CPU time (time.thread_time) instead of the clock."""
+
+        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+            start = time.thread_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.add(kind, time.thread_time() - start)
 
         return timed
 
@@ -127,7 +140,10 @@ def _instrument_registry(timer: Timer) -> None:
     )
     from trustregistry.aas import views
 
-    timed_resolve = timer.wrap("resolve_connector (AAS side)", services.resolve_connector)
+    timed_resolve = timer.wrap(
+        "resolve_connector (AAS side)",
+        timer.cpu_wrap("cpu: resolve_connector, AAS thread", services.resolve_connector),
+    )
     services.resolve_connector = timed_resolve  # type: ignore[assignment]
     views.resolve_connector = timed_resolve  # type: ignore[assignment]
     services.run_handshake = timer.wrap("run_handshake (AAS side)", services.run_handshake)
@@ -193,6 +209,22 @@ def _floor(noop_url: str, n: int = 300) -> dict[str, float]:
     return figures
 
 
+_process_cpu_at_reset = 0.0
+
+
+def _reset(timer: Timer) -> None:
+    global _process_cpu_at_reset
+    timer.reset()
+    _process_cpu_at_reset = time.process_time()
+
+
+def _stats(timer: Timer, kind: str) -> dict[str, Any]:
+    seconds = dict(timer.seconds)
+    if kind == "connector":  # the whole connector: its server's work included
+        seconds["cpu: connector process, all threads"] = time.process_time() - _process_cpu_at_reset
+    return {"seconds": seconds, "calls": {k: timer.calls.get(k, 1) for k in seconds}}
+
+
 def _bench_app(kind: str):  # type: ignore[no-untyped-def]
     """gunicorn entry point (`resolve:_bench_app('registry')`): the real app, instrumented,
     plus GET /_bench/stats and POST /_bench/reset (this wrapper only)."""
@@ -211,11 +243,11 @@ def _bench_app(kind: str):  # type: ignore[no-untyped-def]
     def app(environ, start_response):  # type: ignore[no-untyped-def]
         path = environ.get("PATH_INFO", "")
         if path == "/_bench/stats":
-            body = json.dumps({"seconds": timer.seconds, "calls": timer.calls}).encode()
+            body = json.dumps(_stats(timer, kind)).encode()
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body]
         if path == "/_bench/reset":
-            timer.reset()
+            _reset(timer)
             start_response("204 No Content", [])
             return [b""]
         if path == "/_bench/noop":  # the connector: a trivial answer of a reply's size
@@ -257,9 +289,9 @@ def _bench_asgi_connector():  # type: ignore[no-untyped-def]
         while more:
             more = (await receive()).get("more_body", False)
         if path == "/_bench/stats":
-            body = json.dumps({"seconds": timer.seconds, "calls": timer.calls}).encode()
+            body = json.dumps(_stats(timer, "connector")).encode()
         elif path == "/_bench/reset":
-            timer.reset()
+            _reset(timer)
             body = b"{}"
         else:  # /_bench/noop: a trivial answer of a reply's size
             body = json.dumps({"Succeeded": True, "SignedApplicationToken": "x" * 400}).encode()
@@ -292,6 +324,33 @@ def main() -> None:
         _run(tmp, count, budget, args.connector_server)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _database_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL backends of the benchmark's database (the
+    registry's connections: its bearer check and the handshake's two statements), read from
+    /proc (the database runs on this machine); 0 on SQLite."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return 0.0
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _free_port() -> int:
@@ -452,11 +511,13 @@ def _run(tmp: str, count: int, budget: float, connector_server: str) -> None:
                 resolve()
             for base in (registry_url, connector_url):
                 session.post(f"{base}/_bench/reset", timeout=10)
+            database_cpu = _database_cpu()
             times: list[float] = []
             start = time.perf_counter()
             while len(times) < count and time.perf_counter() - start < budget:
                 times.append(resolve())
             elapsed = time.perf_counter() - start
+            database_cpu = _database_cpu() - database_cpu
             stats = Timer()
             for base in (registry_url, connector_url):
                 data = session.get(f"{base}/_bench/stats", timeout=10).json()
@@ -470,6 +531,8 @@ def _run(tmp: str, count: int, budget: float, connector_server: str) -> None:
                 timeout=60,
             ).json()
 
+    if database_cpu:
+        stats.seconds["cpu: PostgreSQL, the registry's connections"] = database_cpu
     _report(len(times), elapsed, times, stats, floor, connector_server)
 
 
@@ -525,6 +588,21 @@ def _report(
     print(f"  {'end to end (whole resolve - RSA)':<44} {end_to_end * ms:7.3f}")
     print(f"share of the whole resolve in the handshake RSA: {rsa_total / per:.0%}")
     print(f"share of resolve_connector() in its RSA:         {rsa_total / aas_resolve:.0%}")
+    cpu_aas = timer.seconds.get("cpu: resolve_connector, AAS thread", 0.0) / done
+    cpu_connector = timer.seconds.get("cpu: connector process, all threads", 0.0) / done
+    cpu_database = timer.seconds.get("cpu: PostgreSQL, the registry's connections", 0.0) / done
+    cpu_total = cpu_aas + cpu_connector + cpu_database
+    print("CPU per resolve, milliseconds (the handshake's cost in capacity, not in latency):")
+    print(f"  {'AAS: resolve_connector(), its thread':<44} {cpu_aas * ms:7.3f}")
+    print(f"  {'connector: whole process (server included)':<44} {cpu_connector * ms:7.3f}")
+    if cpu_database:
+        print(f"  {'PostgreSQL (+ the bearer check: ~1 query)':<44} {cpu_database * ms:7.3f}")
+    print(f"  {'= handshake CPU':<44} {cpu_total * ms:7.3f}")
+    print(f"  {'  of which the 4 RSA operations':<44} {rsa_total * ms:7.3f}")
+    print(
+        f"  {'  CPU overhead (all but RSA)':<44} {(cpu_total - rsa_total) * ms:7.3f}"
+        f"  ({(cpu_total - rsa_total) / rsa_total:.1f}x the RSA cost)"
+    )
     http, database = floor["http"], floor["database"]
     print("for scale, measured in the registry's worker after the run (means):")
     print(f"  {'POST to a trivial route of the connector':<44} {http * ms:7.3f}")
