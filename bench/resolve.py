@@ -1,9 +1,12 @@
 """Complete app:// resolves per second, and the share of time spent in RSA.
 
     .venv/bin/python bench/resolve.py [--count 300] [--seconds 30]
+                                      [--connector-server gunicorn|uvicorn]
 
-Runs, on 127.0.0.1 only, two gunicorn servers (gthread worker class, one worker process of
-4 threads each, HTTP/1.1 keep-alive, TCP_NODELAY, as a deployment would run them):
+Runs, on 127.0.0.1 only, two servers (gunicorn's gthread worker class, one worker process of
+4 threads, HTTP/1.1 keep-alive, TCP_NODELAY, as a deployment would run them; or, for the
+connector with --connector-server uvicorn, uvicorn with uvloop and httptools and
+`connector.asgi`):
 
 * the registry (`trustregistry.wsgi`'s Django application; a throwaway SQLite file, or
   DATABASE_URL if set; persistent database connections), answering
@@ -21,7 +24,12 @@ route exists only in the benchmark). The report splits each resolve into:
 * handshake only: the AAS-side `resolve_connector()` (record lookup, nonce stored, HTTP call to
   the connector and its work, reply checked, nonce consumed) minus the four RSA operations;
 * end to end: the client's whole resolve minus the four RSA operations (adds HTTP to the
-  registry, the bearer-token check, JSON).
+  registry, the bearer-token check, JSON);
+* CPU: the AAS thread's CPU in `resolve_connector()` (time.thread_time), the connector
+  process's and the PostgreSQL backends' (/proc), per resolve, minus the RSA operations.
+
+It also times each step of the AAS side and each prepared statement, and after the run, for
+scale, a trivial POST to the connector and a bare `SELECT 1` from the registry's worker.
 """
 
 from __future__ import annotations

@@ -24,6 +24,24 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
             items[:] = kept
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """pytest-django's, and before the test database is dropped, the sessions that request
+    threads of Django's live server (browser tests: Chromium keeps connections alive) may
+    still hold on PostgreSQL are ended, so the DROP is not refused and no database is left
+    behind."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_key_caches():  # type: ignore[no-untyped-def]
     """Each test starts with an empty database, so no process-level key cache may outlive it."""
