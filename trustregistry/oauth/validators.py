@@ -1,22 +1,18 @@
 """django-oauth-toolkit's validator, taught the trusted-application record (SPEC sections 3, 4).
 
-Every decision reads the record: who may authenticate how (secrets through
-`registry.services.secret_verify`, `private_key_jwt` against the record's public keys), which
-grants follow from its flags, which scopes it may receive, which users may log in to it.
-Token storage keeps django-oauth-toolkit's tables; what they lack (redeemed codes, used
-assertion ids) lives in `trustregistry.oauth.models`.
+Every decision reads the record: who may authenticate how (`oauth/client_auth.py`), which
+grants follow from its flags, which scopes it may receive, which users may log in to it, what
+consent covers `prompt=none`. Token storage keeps django-oauth-toolkit's tables; what they
+lack (redeemed codes, used assertion ids, consents) lives in `trustregistry.oauth.models`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 import logging
 import uuid
 from typing import Any
-from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -32,17 +28,9 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from trustregistry.common import clock
-from trustregistry.oauth import (
-    access_tokens,
-    client_assertion,
-    policy,
-    services,
-    token_writes,
-    tokens,
-)
+from trustregistry.oauth import access_tokens, policy, services, token_writes, tokens
 from trustregistry.oauth import selectors as oauth_selectors
-from trustregistry.registry import selectors as registry_selectors
-from trustregistry.registry import services as registry_services
+from trustregistry.oauth.client_auth import ClientAuthentication, request_param
 
 log = logging.getLogger(__name__)
 
@@ -52,154 +40,14 @@ Grant = get_grant_model()
 IDToken = get_id_token_model()
 RefreshToken = get_refresh_token_model()
 
-AUTH_BASIC = "client_secret_basic"
-AUTH_POST = "client_secret_post"
-AUTH_JWT = "private_key_jwt"
-AUTH_NONE = "none"
 SESSION_USER_KEY = "TR_SESSION_USER"
 
 
-def basic_credentials(request: Any) -> tuple[str, str] | None:
-    """client_id and secret from `Authorization: Basic` (RFC 6749 2.3.1: form-encoded)."""
-    header = request.headers.get("Authorization") or request.headers.get("HTTP_AUTHORIZATION")
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic" or not value:
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
-        return None
-    return unquote_plus(client_id), unquote_plus(secret)
-
-
-def _param(request: Any, name: str) -> Any:
-    return getattr(request, name, None)
-
-
-class RegistryValidator(OAuth2Validator):
+class RegistryValidator(ClientAuthentication, OAuth2Validator):
     oidc_claim_scope = {
         **OAuth2Validator.oidc_claim_scope,
         "user_type": "openid",
     }
-
-    # ------------------------------------------------------------------ loading the record
-
-    def _load_application(self, client_id: Any, request: Any) -> Any:
-        if not isinstance(client_id, str) or not client_id or "\x00" in client_id:
-            return None
-        client = request.client
-        if isinstance(client, Application) and client.client_id == client_id:
-            return client if client.is_usable(request) else None
-        # select_related("system_user").filter(client_id=...).first() and the record's
-        # secrets (for secret_verify), in one query whose SQL is compiled once.
-        client = registry_selectors.application_for_client_auth(client_id=client_id)
-        if client is None or not client.is_usable(request):
-            return None
-        request.client = client
-        return client
-
-    def validate_client_id(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> bool:
-        return self._load_application(client_id, request) is not None
-
-    def get_default_redirect_uri(self, client_id: str, request: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-        urls = request.client.login_urls if request.client else []
-        # Only an unambiguous registration may be implied (RFC 6749 section 3.1.2.3).
-        return urls[0] if len(urls) == 1 else None
-
-    # ------------------------------------------------------------------ client authentication
-
-    def client_authentication_required(self, request: Any, *args: Any, **kwargs: Any) -> bool:
-        if (
-            basic_credentials(request)
-            or _param(request, "client_secret")
-            or _param(request, "client_assertion")
-            or _param(request, "client_assertion_type")
-        ):
-            return True
-        client = self._load_application(request.client_id, request)
-        # An unknown client must fail as an unauthenticated confidential one would.
-        return client is None or policy.is_confidential(client)
-
-    def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
-        request.tr_auth_method = None
-        assertion = _param(request, "client_assertion")
-        assertion_type = _param(request, "client_assertion_type")
-        basic = basic_credentials(request)
-        body_secret = _param(request, "client_secret")
-        used = [bool(assertion or assertion_type), bool(basic), bool(body_secret)]
-        if sum(used) != 1:
-            # RFC 6749 2.3: exactly one authentication method per request.
-            return False
-        if assertion or assertion_type:
-            return self._authenticate_assertion(request, assertion, assertion_type)
-        if basic:
-            client_id, secret = basic
-            if request.client_id and request.client_id != client_id:
-                return False
-            method = AUTH_BASIC
-        else:
-            client_id, secret = request.client_id, body_secret
-            method = AUTH_POST
-        client = self._load_application(client_id, request)
-        if client is None or not policy.is_confidential(client) or not secret:
-            return False
-        if not registry_services.secret_verify(application=client, secret=secret):
-            return False
-        request.client_id = client_id
-        request.tr_auth_method = method
-        return True
-
-    def _authenticate_assertion(self, request: Any, assertion: Any, assertion_type: Any) -> bool:
-        if assertion_type != client_assertion.ASSERTION_TYPE or not isinstance(assertion, str):
-            return False
-        client_id = client_assertion.unverified_client_id(assertion)
-        if client_id is None or (request.client_id and request.client_id != client_id):
-            return False
-        client = self._load_application(client_id, request)
-        if client is None or not policy.is_confidential(client) or not client.public_keys:
-            return False
-        issuer = settings.TRUSTREGISTRY_ISSUER
-        try:
-            verified = client_assertion.verify_client_assertion(
-                assertion,
-                client_id=client_id,
-                public_keys=client.public_keys,
-                audiences=[
-                    issuer,
-                    f"{issuer}/connect/token",
-                    f"{issuer}/connect/revocation",
-                    f"{issuer}/connect/introspect",
-                ],
-                now=clock.now(),
-            )
-        except client_assertion.InvalidAssertion as exc:
-            log.info("client assertion refused for %s: %s", client_id, exc.message)
-            return False
-        if not services.assertion_remember(
-            application=client, jti=verified.jti, expires=verified.expires
-        ):
-            log.info("client assertion replayed for %s", client_id)
-            return False
-        registry_services.application_mark_used(application=client)
-        request.client_id = client_id
-        request.tr_auth_method = AUTH_JWT
-        return True
-
-    def authenticate_client_id(
-        self, client_id: str, request: Any, *args: Any, **kwargs: Any
-    ) -> bool:
-        client = self._load_application(client_id, request)
-        if client is None or policy.is_confidential(client):
-            return False
-        # Outside the token transaction, so concurrent requests never queue on the record's row.
-        registry_services.application_mark_used(application=client)
-        request.tr_auth_method = AUTH_NONE
-        return True
 
     # ------------------------------------------------------------------ grants and scopes
 
@@ -210,7 +58,7 @@ class RegistryValidator(OAuth2Validator):
         return response_type == "code" and policy.may_use_grant(client, "authorization_code")
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        grant_type = _param(request, "grant_type")
+        grant_type = request_param(request, "grant_type")
         return set(scopes) <= policy.allowed_scopes(client, grant_type=grant_type)
 
     def get_default_scopes(
@@ -486,5 +334,5 @@ class RegistryValidator(OAuth2Validator):
             hint = tokens.verify_id_token(id_token_hint, verify_exp=False)
         except tokens.InvalidIdToken:
             return False
-        user = _param(request, "user")
+        user = request_param(request, "user")
         return user is None or str(getattr(user, "pk", "")) == str(hint.get("sub"))
