@@ -15,6 +15,19 @@ LOGOUT = "https://app.example.com/bye"
 PUBLIC_CALLBACK = "http://127.0.0.1/callback"
 
 
+TOKEN = "/id/connect/token"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def cc(client, app, secret=SECRET, **data):  # type: ignore[no-untyped-def]
+    """A client-credentials token request with client_secret_basic."""
+    return client.post(
+        TOKEN,
+        {"grant_type": "client_credentials", **data},
+        HTTP_AUTHORIZATION=basic(app.client_id, secret),
+    )
+
+
 def basic(client_id: str, secret: str) -> str:
     raw = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
     return "Basic " + base64.b64encode(raw).decode()
