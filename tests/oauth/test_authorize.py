@@ -390,3 +390,20 @@ def test_garbage_parameters_never_500(client, confidential_app, internal_user):
 
 def test_public_loopback_callback_constant_used(public_app):
     assert public_app.login_urls == [PUBLIC_CALLBACK]
+
+
+def test_an_approval_the_authorization_refuses_is_not_remembered(
+    flow, confidential_app, internal_user
+):
+    from trustregistry.oauth.models import Consent
+
+    flow.client.force_login(internal_user)
+    params = flow.authorize_params(confidential_app)
+    page = flow.client.get(AUTHORIZE, params)
+    data = {k: v for k, v in page.context["form"].initial.items() if v}
+    data["allow"] = "true"
+    data["code_challenge_method"] = "plain"  # tampered on the way back: refused by the server
+    answer = flow.client.post(AUTHORIZE + "?" + urlencode(params), data)
+    assert answer.status_code == 302
+    assert query(answer["Location"])["error"] == "invalid_request"
+    assert not Consent.objects.exists()

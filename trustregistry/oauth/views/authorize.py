@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -132,16 +133,19 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
             return self.denied(application, credentials)
         granted = policy.scopes_for_user(data.get("scope", "").split(), self.request.user)
         allow = bool(data.get("allow"))
-        response = self.authorize(application, credentials, granted, allow=allow)
-        if allow and response.status_code == 302:
-            services.consent_remember(
-                user=self.request.user, application=application, scopes=granted
-            )
-        return response
+        return self.authorize(application, credentials, granted, allow=allow, remember=allow)
 
     def authorize(
-        self, application: Any, credentials: dict[str, Any], granted: list[str], *, allow: bool
+        self,
+        application: Any,
+        credentials: dict[str, Any],
+        granted: list[str],
+        *,
+        allow: bool,
+        remember: bool = False,
     ) -> HttpResponse:
+        """Answer the client (a code, or access_denied); `remember`: the user approved on the
+        page, so the consent is kept once the code is issued (never for a refused request)."""
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=self.request,
@@ -151,6 +155,12 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
             )
         except OAuthToolkitError as error:
             return self.error_response(error, application)
+        # oauthlib answers a refused request with a redirect too (error=...): only a code
+        # means the user's approval led to an authorization worth remembering.
+        if allow and remember and "code" in parse_qs(urlsplit(uri or "").query):
+            services.consent_remember(
+                user=self.request.user, application=application, scopes=granted
+            )
         return self.redirect(uri, application)
 
     # ------------------------------------------------------------------ errors
