@@ -369,6 +369,19 @@ def test_basic_refused_when_the_application_does_not_exist(client):
     )
 
 
+def test_basic_with_a_nul_character_is_refused_never_a_500(client, basic_app):
+    # PostgreSQL refuses NUL in any text parameter: neither value may reach a query.
+    factories.UserFactory(username="ivan")
+    _assert_basic_refused(
+        _basic(client, "ivan", factories.DEFAULT_PASSWORD, uri="legacy.example.com/erp\x00"),
+        "unknown_application",
+        "does not exist",
+    )
+    _assert_basic_refused(
+        _basic(client, "iv\x00an", factories.DEFAULT_PASSWORD), "invalid_credentials", "user"
+    )
+
+
 def test_basic_refused_when_the_application_is_disabled(client, basic_app):
     services.application_set_enabled(application=basic_app, enabled=False)
     factories.UserFactory(username="ivan")

@@ -322,3 +322,14 @@ def test_public_client_gets_no_secret(admin_client):
 def test_secret_of_an_unknown_record_is_404(admin_client):
     response = _json(admin_client, "post", f"{APPS}nowhere.example.com/app/secrets/", {})
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_a_nul_character_in_the_uri_is_a_client_error_never_a_500(admin_client, record):
+    # PostgreSQL refuses NUL in any text parameter: the lookup must not reach it.
+    bad = {**NEW_RECORD, "application_uri": "a\x00b.example.com/x"}
+    created = _json(admin_client, "post", APPS, bad)
+    assert created.status_code == 400 and "application_uri" in created.json()["fields"]
+    assert admin_client.get(f"{APPS}a%00b/").status_code == 404
+    assert admin_client.post(f"{APPS}a%00b/secrets/").status_code == 404
+    patched = _json(admin_client, "patch", f"{APPS}a%00b/", {"scope": "sec"})
+    assert patched.status_code == 404

@@ -181,7 +181,7 @@ class BasicAuthentication(BaseAuthentication):
                 BasicRefusal.INVALID_CREDENTIALS,
             ) from exc
         username, sep, password = decoded.partition(":")
-        if not sep or not username:
+        if not sep or not username or "\x00" in decoded:
             raise self._fail(
                 "The Basic credentials must be user:password.", BasicRefusal.INVALID_CREDENTIALS
             )
@@ -193,6 +193,8 @@ class BasicAuthentication(BaseAuthentication):
         )
         application = (
             TrustedApplication.objects.select_related("system_user").filter(client_id=uri).first()
+            if "\x00" not in uri  # no record's URI holds one; PostgreSQL refuses it in a query
+            else None
         )
         if application is None:
             raise self._fail(

@@ -26,6 +26,8 @@ def application_get(*, application_uri: str) -> TrustedApplication | None:
     if not application_uri:
         return None
     uri = unquote(application_uri) if "%" in application_uri else application_uri
+    if "\x00" in uri:  # no URI holds one, and PostgreSQL refuses it in any text parameter
+        return None
     return application_list().filter(client_id=uri).first()
 
 

@@ -251,6 +251,8 @@ def application_upsert(
     if existing is None:
         if not isinstance(uri, str) or not uri:
             errors.add("application_uri", "The application URI is required.")
+        elif "\x00" in uri:  # PostgreSQL refuses NUL in a query parameter: never look it up
+            errors.add("application_uri", "The application URI contains a NUL character.")
         else:
             existing = TrustedApplication.objects.filter(client_id=uri).first()
             if existing is not None and must_create:
