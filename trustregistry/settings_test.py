@@ -17,3 +17,7 @@ CSRF_COOKIE_SECURE = False
 import uuid as _uuid  # noqa: E402
 
 CACHES["default"]["KEY_PREFIX"] = f"test-{_uuid.uuid4().hex[:12]}"  # noqa: F405
+
+# Persistent connections, as production runs them (DJANGO_CONN_MAX_AGE=60): the hot paths'
+# prepared statements (trustregistry/common/db.py) are then what every test exercises.
+DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405

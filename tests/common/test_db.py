@@ -12,6 +12,12 @@ from trustregistry.common.db import prepared_cursor
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _persistent_connections(monkeypatch):  # type: ignore[no-untyped-def]
+    # As production runs (DJANGO_CONN_MAX_AGE=60); the test settings close after each request.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+
 _PROBE = "SELECT %s::integer + 1 AS probe_plus_one"
 _PLAIN = "SELECT %s + 1"
 
@@ -51,6 +57,16 @@ def test_ordinary_queries_are_not_prepared():
 @pytest.mark.postgresql
 def test_the_setting_turns_it_off(monkeypatch):
     monkeypatch.setitem(connection.settings_dict, "PREPARED_STATEMENTS", False)
+    for value in range(3):
+        with prepared_cursor() as cursor:
+            cursor.execute(_PROBE, [value])
+    assert not [s for s in _prepared() if "probe_plus_one" in s]
+
+
+@pytest.mark.postgresql
+def test_connections_closed_after_each_request_do_not_prepare(monkeypatch):
+    # Each statement would be prepared anew on every connection: one round trip more.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     for value in range(3):
         with prepared_cursor() as cursor:
             cursor.execute(_PROBE, [value])

@@ -23,10 +23,17 @@ def relaxed_durability() -> None:
 
 def prepared_cursor(alias: str = "default") -> Any:
     """A cursor for a precompiled hot-path statement (fixed SQL, typed parameters): prepared
-    once per connection on PostgreSQL when `DATABASES[alias]["PREPARED_STATEMENTS"]` is on
-    (trustregistry/common/postgresql/base.py), Django's ordinary cursor elsewhere. Use it as
+    once per connection on PostgreSQL when `DATABASES[alias]["PREPARED_STATEMENTS"]` is on and
+    connections persist (trustregistry/common/postgresql/base.py), Django's ordinary cursor
+    elsewhere. Use it as
     `with prepared_cursor(alias) as cursor:`."""
     wrapper = connections[alias]
-    if wrapper.settings_dict.get("PREPARED_STATEMENTS") and hasattr(wrapper, "prepared_cursor"):
+    if (
+        wrapper.settings_dict.get("PREPARED_STATEMENTS")
+        and wrapper.settings_dict.get("CONN_MAX_AGE") != 0
+        and hasattr(wrapper, "prepared_cursor")
+    ):
         return wrapper.prepared_cursor()
+    # A connection closed after every request (CONN_MAX_AGE 0) would prepare each statement
+    # anew, one round trip more than sending it: only persistent connections gain.
     return wrapper.cursor()
