@@ -18,6 +18,7 @@ def _persistent_connections(monkeypatch):  # type: ignore[no-untyped-def]
     # As production runs (DJANGO_CONN_MAX_AGE=60); the test settings close after each request.
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
 
+
 _PROBE = "SELECT %s::integer + 1 AS probe_plus_one"
 _PLAIN = "SELECT %s + 1"
 
