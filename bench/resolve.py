@@ -64,25 +64,16 @@ class Timer:
             self.seconds[kind] = self.seconds.get(kind, 0.0) + seconds
             self.calls[kind] = self.calls.get(kind, 0) + 1
 
-    def wrap(self, kind: str, func):  # type: ignore[no-untyped-def]
+    def wrap(self, kind: str, func, clock=time.perf_counter):  # type: ignore[no-untyped-def]
+        """`func`, adding the time each call takes by `clock` (the wall clock; `time.thread_time`
+        for this thread's CPU) to `kind`."""
+
         def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
-            start = time.perf_counter()
+            start = clock()
             try:
                 return func(*args, **kwargs)
             finally:
-                self.add(kind, time.perf_counter() - start)
-
-        return timed
-
-    def cpu_wrap(self, kind: str, func):  # type: ignore[no-untyped-def]
-        """As `wrap`, with this thread's CPU time (time.thread_time) instead of the clock."""
-
-        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
-            start = time.thread_time()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self.add(kind, time.thread_time() - start)
+                self.add(kind, clock() - start)
 
         return timed
 
@@ -150,7 +141,9 @@ def _instrument_registry(timer: Timer) -> None:
 
     timed_resolve = timer.wrap(
         "resolve_connector (AAS side)",
-        timer.cpu_wrap("cpu: resolve_connector, AAS thread", services.resolve_connector),
+        timer.wrap(
+            "cpu: resolve_connector, AAS thread", services.resolve_connector, time.thread_time
+        ),
     )
     services.resolve_connector = timed_resolve  # type: ignore[assignment]
     views.resolve_connector = timed_resolve  # type: ignore[assignment]

@@ -36,7 +36,8 @@ def _resolve(live_server, bearer, uri=URI):
     )
 
 
-def test_resolve_over_http_then_key_replaced_then_disabled(live_server, bearer, settings):
+def _connector(live_server, settings):  # type: ignore[no-untyped-def]
+    """A connector with a key of its own, trusting the live registry's JWKS; (its key, it)."""
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     connector = Connector(
         application_uri=URI,
@@ -44,6 +45,11 @@ def test_resolve_over_http_then_key_replaced_then_disabled(live_server, bearer, 
         trusted_issuer=settings.TRUSTREGISTRY_AAS_ISSUER,
         keys=JwksKeys(f"{live_server.url}{JWKS_PATH}"),
     )
+    return app_key, connector
+
+
+def test_resolve_over_http_then_key_replaced_then_disabled(live_server, bearer, settings):
+    app_key, connector = _connector(live_server, settings)
     with serve(make_app(connector)) as connector_base:
         record = factories.TrustedApplicationFactory(
             client_id=URI,
@@ -77,13 +83,7 @@ def test_resolve_against_the_asgi_connector_under_uvicorn(live_server, bearer, s
     from connector.asgi import make_app as make_asgi_app
     from tests.connector.servers import serve_asgi
 
-    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    connector = Connector(
-        application_uri=URI,
-        private_key=app_key,
-        trusted_issuer=settings.TRUSTREGISTRY_AAS_ISSUER,
-        keys=JwksKeys(f"{live_server.url}{JWKS_PATH}"),
-    )
+    app_key, connector = _connector(live_server, settings)
     with serve_asgi(make_asgi_app(connector)) as connector_base:
         factories.TrustedApplicationFactory(
             client_id=URI,

@@ -56,21 +56,20 @@ def test_ordinary_queries_are_not_prepared():
 
 
 @pytest.mark.postgresql
-def test_the_setting_turns_it_off(monkeypatch):
-    monkeypatch.setitem(connection.settings_dict, "PREPARED_STATEMENTS", False)
-    for value in range(3):
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PREPARED_STATEMENTS", False),  # DJANGO_DB_PREPARED_STATEMENTS=off
+        # closed after each request: each statement would be prepared anew, a round trip more
+        ("CONN_MAX_AGE", 0),
+    ],
+)
+def test_no_preparation_when_turned_off_or_connections_do_not_persist(monkeypatch, name, value):
+    monkeypatch.setitem(connection.settings_dict, name, value)
+    for number in range(3):
         with prepared_cursor() as cursor:
-            cursor.execute(_PROBE, [value])
-    assert not [s for s in _prepared() if "probe_plus_one" in s]
-
-
-@pytest.mark.postgresql
-def test_connections_closed_after_each_request_do_not_prepare(monkeypatch):
-    # Each statement would be prepared anew on every connection: one round trip more.
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    for value in range(3):
-        with prepared_cursor() as cursor:
-            cursor.execute(_PROBE, [value])
+            cursor.execute(_PROBE, [number])
+            assert cursor.fetchone()[0] == number + 1
     assert not [s for s in _prepared() if "probe_plus_one" in s]
 
 
