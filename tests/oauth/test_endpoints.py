@@ -8,9 +8,9 @@ import hashlib
 import jwt
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.db import OperationalError, connection
 
+from tests.conftest import clear_own_cache
 from tests.oauth.conftest import SECRET, basic
 from trustregistry.keys.services import jwks, rotate_key
 from trustregistry.oauth import access_tokens
@@ -24,7 +24,7 @@ USERINFO = "/id/connect/userinfo"
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle():
-    cache.clear()
+    clear_own_cache()
 
 
 def _cc(client, app, secret=SECRET):
