@@ -32,6 +32,7 @@ from trustregistry.api.token_lookup import check_bearer_token
 from trustregistry.common.throttle import FailureThrottle, client_address
 from trustregistry.oauth.access_tokens import InvalidAccessToken
 from trustregistry.registry import scopes as scope_catalogue
+from trustregistry.registry import selectors as registry_selectors
 from trustregistry.registry.models import TrustedApplication
 
 REALM = "trustregistry"
@@ -191,11 +192,7 @@ class BasicAuthentication(BaseAuthentication):
         uri = (request.headers.get(APPLICATION_URI_HEADER) or "").strip() or str(
             settings.TRUSTREGISTRY_BASIC_AUTH_APPLICATION
         )
-        application = (
-            TrustedApplication.objects.select_related("system_user").filter(client_id=uri).first()
-            if "\x00" not in uri  # no record's URI holds one; PostgreSQL refuses it in a query
-            else None
-        )
+        application = registry_selectors.application_for_client(client_id=uri)
         if application is None:
             raise self._fail(
                 f"The application '{uri}' does not exist.", BasicRefusal.UNKNOWN_APPLICATION

@@ -61,7 +61,7 @@ class ClientAuthentication:
     # ------------------------------------------------------------------ loading the record
 
     def _load_application(self, client_id: Any, request: Any) -> Any:
-        if not isinstance(client_id, str) or not client_id or "\x00" in client_id:
+        if not isinstance(client_id, str) or not client_id:
             return None
         client = request.client
         if isinstance(client, Application) and client.client_id == client_id:

@@ -84,6 +84,9 @@ class _Precompiled:
         return entry
 
     def fetch(self, value: Any) -> list[Any]:
+        if isinstance(value, str) and "\x00" in value:
+            # No record holds one, and PostgreSQL refuses NUL in any text parameter.
+            return []
         alias = router.db_for_read(self.model)
         prepared = self._prepared(alias)
         (

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from connector.keys import KeyFormatError, normalise_public_keys
-from trustregistry.registry import services
+from trustregistry.registry import selectors, services
 from trustregistry.registry.models import ClientType, Source, TrustedApplication
 
 # The JSON fields, in the order they are written: identity, names, client type and secrets,
@@ -251,10 +251,8 @@ def application_upsert(
     if existing is None:
         if not isinstance(uri, str) or not uri:
             errors.add("application_uri", "The application URI is required.")
-        elif "\x00" in uri:  # PostgreSQL refuses NUL in a query parameter: never look it up
-            errors.add("application_uri", "The application URI contains a NUL character.")
         else:
-            existing = TrustedApplication.objects.filter(client_id=uri).first()
+            existing = selectors.application_for_client(client_id=uri)
             if existing is not None and must_create:
                 errors.add(
                     "application_uri", f"An application with the URI {uri!r} already exists."
