@@ -178,21 +178,35 @@ def _instrument_connector(timer: Timer) -> None:
     connector.tokens._rsa_sign = timer.wrap(
         "rsa: connector signs reply", connector.tokens._rsa_sign
     )
+    # The handshake's own work in the connector (body parsed, token checked, reply signed),
+    # without its server: the rest of "its ASGI/WSGI app" is reading the request and sending
+    # the answer.
+    import connector.asgi
+    import connector.wsgi
+
+    timed = timer.wrap("connector: authenticate_json", connector.wsgi.authenticate_json)
+    connector.wsgi.authenticate_json = timed  # type: ignore[assignment]
+    connector.asgi.authenticate_json = timed  # type: ignore[assignment]
 
 
 def _floor(noop_url: str, n: int = 300) -> dict[str, float]:
     """In the registry's worker, means in seconds of: one POST of a SignedToken's size to the
-    connector's trivial route over the AAS's own kept-alive client (services._post), and one
+    connector's trivial route over the AAS's own kept-alive client (outbound.post), and one
     prepared `SELECT 1` round trip to the database through Django."""
-    from trustregistry.aas import services
+    from trustregistry.aas import outbound, services
     from trustregistry.common.db import prepared_cursor
 
     payload = json.dumps({"SignedToken": "y" * 900}).encode()
 
     def post() -> None:
-        response = services._post(noop_url, payload)
-        response.read(services.MAX_REPLY_BYTES + 1)
-        response.release_conn()
+        outbound.post(
+            noop_url,
+            payload,
+            services._HEADERS,
+            connect_timeout=services.CONNECT_TIMEOUT_SECONDS,
+            read_timeout=services.READ_TIMEOUT_SECONDS,
+            max_bytes=services.MAX_REPLY_BYTES,
+        )
 
     def select() -> None:
         with prepared_cursor() as cursor:

@@ -276,8 +276,6 @@ LOGGING = {
         # Django logs 4xx with the full path; the redact filter strips query secrets from it.
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        # urllib3's debug lines name the connector's host: keep them out even at DEBUG.
-        "urllib3": {"level": "WARNING"},
         # A forged Host header is the caller's mistake: answered 400, logged in one line.
         "django.security.DisallowedHost": {
             "handlers": ["console"],

@@ -5,18 +5,17 @@ Each must behave exactly as the slower path it replaces."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import jwt
 import pytest
 from django.db import connection, transaction
 
-from connector import tokens
 from connector.keys import public_key_to_jwk
 from tests import factories
-from trustregistry.aas import services, writes
+from tests.connector.servers import KeepAliveConnector
+from trustregistry.aas import outbound, services, writes
 from trustregistry.aas.errors import ApplicationDisabled, ConnectorUnreachable, HandshakeFailed
 from trustregistry.aas.models import PendingHandshake
 from trustregistry.aas.selectors import ACTIVE_KID_ATTRIBUTE, connector_application_get
@@ -146,66 +145,21 @@ def test_lookup_carries_the_active_kid_and_a_rotation_takes_effect_at_once(app_k
     assert jwt.get_unverified_header(attempt.signed_token)["kid"] == new.kid
 
 
-class _KeepAliveConnector(BaseHTTPRequestHandler):
-    """HTTP/1.1 with keep-alive; answers every POST with a valid reply, or `big` bytes."""
-
-    protocol_version = "HTTP/1.1"
-    app_key = None
-    big = 0
-    close_silently = False
-    drop: tuple[int, ...] = ()  # the n-th requests (from 1) are read and dropped unanswered
-    requests = 0
-    connections: list[int] = []
-
-    def setup(self):
-        super().setup()
-        type(self).connections.append(self.client_address[1])
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).requests += 1
-        if type(self).requests in type(self).drop or -1 in type(self).drop:
-            self.close_connection = True
-            return
-        if type(self).big:
-            payload = b" " * type(self).big
-        else:
-            claims = jwt.decode(
-                json.loads(body)["SignedToken"], options={"verify_signature": False}
-            )
-            reply = tokens.sign_application_token(
-                nonce=claims["nonce"], private_key=type(self).app_key, now=claims["iat"]
-            )
-            payload = json.dumps(
-                {"Succeeded": True, "Reason": None, "SignedApplicationToken": reply}
-            ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-        if type(self).close_silently:  # as an idle keep-alive timeout would, unannounced
-            self.close_connection = True
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def keep_alive_connector(app_key):
     handler = type(
-        "Handler", (_KeepAliveConnector,), {"app_key": app_key, "connections": [], "requests": 0}
+        "Handler", (KeepAliveConnector,), {"app_key": app_key, "connections": [], "requests": 0}
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
-    services._pools.__dict__.clear()  # a fresh pool for this thread
+    outbound.close_connections()  # fresh connections for this thread
     try:
         yield handler, f"http://127.0.0.1:{server.server_port}/authenticate"
     finally:
-        services._pools.__dict__.clear()
+        outbound.close_connections()
         server.shutdown()
         server.server_close()
 

@@ -4,11 +4,18 @@ down when the test ends)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import jwt
+
+from connector import tokens
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -21,16 +28,22 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(app) -> Iterator[str]:
-    """Serve a WSGI app on 127.0.0.1 at a free port; yields its base URL."""
+def serve(app, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve a WSGI app on 127.0.0.1 at a free port; yields its base URL (https with `tls`,
+    a server-side context)."""
     server = make_server(
         "127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )
+    if tls is not None:
+        # A client refusing the certificate fails accept() with an SSLError (an OSError),
+        # which the server loop ignores.
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        scheme = "https" if tls is not None else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
@@ -92,3 +105,48 @@ def serve_asgi(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class KeepAliveConnector(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; answers every POST with a valid reply, or `big` bytes."""
+
+    protocol_version = "HTTP/1.1"
+    app_key = None
+    big = 0
+    close_silently = False
+    drop: tuple[int, ...] = ()  # the n-th requests (from 1) are read and dropped unanswered
+    requests = 0
+    connections: list[int] = []
+
+    def setup(self):
+        super().setup()
+        type(self).connections.append(self.client_address[1])
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).requests += 1
+        if type(self).requests in type(self).drop or -1 in type(self).drop:
+            self.close_connection = True
+            return
+        if type(self).big:
+            payload = b" " * type(self).big
+        else:
+            claims = jwt.decode(
+                json.loads(body)["SignedToken"], options={"verify_signature": False}
+            )
+            reply = tokens.sign_application_token(
+                nonce=claims["nonce"], private_key=type(self).app_key, now=claims["iat"]
+            )
+            payload = json.dumps(
+                {"Succeeded": True, "Reason": None, "SignedApplicationToken": reply}
+            ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        if type(self).close_silently:  # as an idle keep-alive timeout would, unannounced
+            self.close_connection = True
+
+    def log_message(self, *args):
+        pass

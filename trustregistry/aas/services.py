@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.client
 import json
 import logging
-import threading
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -37,7 +37,7 @@ from connector.tokens import (
     new_nonce,
     verify_application_token,
 )
-from trustregistry.aas import writes
+from trustregistry.aas import outbound, writes
 from trustregistry.aas.errors import (
     ApplicationDisabled,
     ConnectorUnreachable,
@@ -142,55 +142,11 @@ def begin_handshake(
 # ---------------------------------------------------------------- step 2
 
 
-_pools = threading.local()
 _HEADERS = {
     "Content-Type": "application/json",
     "Accept": "application/json",
     "User-Agent": "trustregistry-aas",
 }
-
-
-def _pool() -> urllib3.PoolManager:
-    """One connection pool per thread (a WSGI worker thread lives across requests), so the
-    connection to a connector is kept alive between handshakes and never shared between
-    threads: at most one connection per connector and thread, so urllib3 never has to discard
-    one (its warning would name the host). urllib3 reads no proxy or .netrc settings from the
-    environment, and sets TCP_NODELAY."""
-    pool = getattr(_pools, "pool", None)
-    if pool is None:
-        pool = urllib3.PoolManager(num_pools=32, maxsize=1, retries=False)
-        _pools.pool = pool
-    return pool
-
-
-def _post(url: str, payload: bytes) -> urllib3.BaseHTTPResponse:
-    """POST and read the status line and headers. A kept-alive connection the connector closed
-    just as it was reused (no answer at all: reset, or closed before a status line) is retried
-    once on a new connection; the same SignedToken again is safe, because the connector refuses
-    it as a replay if it did see it. Timeouts are never retried."""
-    for attempt in (1, 2):
-        try:
-            return _pool().request(
-                "POST",
-                url,
-                body=payload,
-                headers=_HEADERS,
-                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                decode_content=False,  # no Accept-Encoding is sent: nothing to inflate
-            )
-        except urllib3.exceptions.ProtocolError as exc:
-            cause = exc.args[1] if len(exc.args) > 1 else None
-            if attempt == 2 or not isinstance(cause, ConnectionResetError | BrokenPipeError):
-                raise
-    raise AssertionError("unreachable")
-
-
-def _discard(response: urllib3.BaseHTTPResponse) -> None:
-    response.close()
-    response.release_conn()
 
 
 def _clean_reason(reason: Any, connector_url: str) -> str:
@@ -211,30 +167,31 @@ def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
         raise HandshakeFailed("The application record's connector URL is not valid.") from exc
     payload = json.dumps({"SignedToken": attempt.signed_token}).encode()
     try:
-        response = _post(url, payload)
-        try:
-            body = response.read(MAX_REPLY_BYTES + 1)
-        except BaseException:
-            _discard(response)
-            raise
-        if len(body) > MAX_REPLY_BYTES:
-            _discard(response)  # the rest stays unread: this connection is not reused
-        else:
-            response.release_conn()
-    except urllib3.exceptions.NewConnectionError as exc:
-        # str(exc) would carry the URL: log only the class.
-        logger.warning("handshake %s: connector unreachable (%s)", uri, type(exc).__name__)
-        raise ConnectorUnreachable() from exc
-    except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
+        reply = outbound.post(
+            url,
+            payload,
+            _HEADERS,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            max_bytes=MAX_REPLY_BYTES,
+        )
+    except TimeoutError as exc:
+        # str(exc) may carry the host: log only the class.
         logger.warning("handshake %s: connector timed out (%s)", uri, type(exc).__name__)
         raise ConnectorUnreachable("The connector did not answer in time.") from exc
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
+    except ssl.SSLCertVerificationError as exc:
+        logger.warning("handshake %s: connector's TLS certificate not trusted", uri)
+        raise ConnectorUnreachable(
+            "The connector's TLS certificate is not trusted for its host name."
+        ) from exc
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         logger.warning("handshake %s: connector unreachable (%s)", uri, type(exc).__name__)
         raise ConnectorUnreachable() from exc
-    if len(body) > MAX_REPLY_BYTES:
+    if reply.too_large(MAX_REPLY_BYTES):
         logger.warning("handshake %s: connector answer too large", uri)
         raise HandshakeFailed("The connector's answer is too large.")
-    status = response.status
+    body = reply.body
+    status = reply.status
     if 300 <= status < 400:
         raise HandshakeFailed("The connector answered with a redirect, which is not followed.")
     try:
