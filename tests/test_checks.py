@@ -44,3 +44,10 @@ def test_basic_auth_application_must_be_a_valid_uri(settings):
 def test_marketplace_system_user_must_be_a_username(settings):
     settings.TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER = ""
     assert "trustregistry.E005" in ids()
+
+
+def test_login_address_failures_may_not_be_negative(settings):
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = -1
+    assert "trustregistry.E006" in ids()
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 0  # off is a valid choice
+    assert "trustregistry.E006" not in ids()

@@ -43,6 +43,13 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
                 id="trustregistry.E003",
             )
         )
+    if settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES < 0:
+        problems.append(
+            Error(
+                "TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES must be 0 (off) or a positive count.",
+                id="trustregistry.E006",
+            )
+        )
     problems.extend(_check_application_uri_settings())
     return problems
 

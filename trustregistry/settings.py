@@ -171,6 +171,9 @@ TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER = env.str(
 TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME = env.int("TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME", default=3600)
 TRUSTREGISTRY_THROTTLE_FAILURES = 20
 TRUSTREGISTRY_THROTTLE_WINDOW = 300
+# Failed sign-ins from one address, whatever the usernames, before that address may not sign in
+# until the window ends (password spraying); 0 turns this off.
+TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = env.int("TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES", default=100)
 TRUSTREGISTRY_TRUSTED_PROXY_COUNT = env.int("TRUSTREGISTRY_TRUSTED_PROXY_COUNT", default=0)
 
 # ------------------------------------------------------------------ the connector app (SPEC 7)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from trustregistry.accounts import views as accounts_views
 from trustregistry.registry import views as registry_views
 
 urlpatterns = [
@@ -15,5 +16,7 @@ urlpatterns = [
     path("", include("trustregistry.aas.urls")),
     path("manage/", include("trustregistry.marketplace.urls")),
     path("connector/", include("connector.django_app.urls")),
+    # Before the admin's own URLs: its sign-in page, throttled sign-ins answered 429.
+    path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),
 ]

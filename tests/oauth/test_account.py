@@ -142,20 +142,98 @@ def test_the_blocked_page_is_in_the_viewers_language(client, internal_user):
     assert "Твърде много неуспешни опити за вход" in page.content.decode()
 
 
-def test_the_admin_sign_in_shares_the_count(client, staff_user):
+def _admin_sign_in(client, username, password, address, **extra):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {"username": username, "password": password, "next": "/admin/"},
+        REMOTE_ADDR=address,
+        **extra,
+    )
+
+
+def test_the_admin_sign_in_shares_the_count_and_says_so(client, staff_user):
     address = _address()
     for _ in range(20):
         _sign_in(client, staff_user.username, "wrong", address)
-    admin = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": staff_user.username, "password": DEFAULT_PASSWORD, "next": "/admin/"},
-        REMOTE_ADDR=address,
+    admin = _admin_sign_in(client, staff_user.username, DEFAULT_PASSWORD, address)
+    assert admin.status_code == 429 and "_auth_user_id" not in client.session
+    assert 1 <= int(admin["Retry-After"]) <= 300
+    page = admin.content.decode()
+    assert "Too many failed sign-ins with this username from your address" in page
+    assert "Please enter the correct username" not in page
+    bulgarian = _admin_sign_in(
+        Client(), staff_user.username, "wrong", address, HTTP_ACCEPT_LANGUAGE="bg"
     )
-    assert admin.status_code == 200 and "_auth_user_id" not in client.session
+    assert bulgarian.status_code == 429
+    assert "Твърде много неуспешни опити за вход" in bulgarian.content.decode()
     other = Client()
-    elsewhere = other.post(
-        "/admin/login/?next=/admin/",
-        {"username": staff_user.username, "password": DEFAULT_PASSWORD, "next": "/admin/"},
-        REMOTE_ADDR=_address(),
-    )
+    elsewhere = _admin_sign_in(other, staff_user.username, DEFAULT_PASSWORD, _address())
     assert elsewhere.status_code == 302 and "_auth_user_id" in other.session
+
+
+def test_the_admin_page_still_says_did_not_match_when_not_throttled(client, staff_user):
+    page = _admin_sign_in(client, staff_user.username, "wrong", _address())
+    assert page.status_code == 200
+    assert "Please enter the correct username and password" in page.content.decode()
+
+
+# ---------------------------------------------------------------- password spraying
+
+
+def test_many_usernames_from_one_address_block_that_address(client, internal_user, settings):
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 6
+    address = _address()
+    for i in range(5):  # one guess each at five usernames: no username's count is near 20
+        assert _sign_in(Client(), f"user{i}", "Winter2026!", address).status_code == 200
+    sixth = _sign_in(Client(), "user5", "Winter2026!", address)
+    assert sixth.status_code == 429 and 1 <= int(sixth["Retry-After"]) <= 300
+    assert b"Too many failed sign-ins from your address" in sixth.content
+    # every username is refused from that address now, the right password included
+    right = _sign_in(client, "alice", DEFAULT_PASSWORD, address)
+    assert right.status_code == 429 and "_auth_user_id" not in client.session
+    assert _admin_sign_in(Client(), "alice", DEFAULT_PASSWORD, address).status_code == 429
+    # another address is not slowed
+    assert _sign_in(Client(), "alice", DEFAULT_PASSWORD, _address()).status_code == 302
+
+
+def test_a_successful_sign_in_does_not_restart_the_address_count(internal_user, settings):
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 4
+    address = _address()
+    for i in range(3):
+        _sign_in(Client(), f"user{i}", "wrong", address)
+    assert _sign_in(Client(), "alice", DEFAULT_PASSWORD, address).status_code == 302
+    assert _sign_in(Client(), "user9", "wrong", address).status_code == 429
+
+
+def test_the_address_block_ends_with_the_window(internal_user, settings):
+    import datetime as dt
+
+    import time_machine
+
+    from trustregistry.common import clock
+
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 3
+    address = _address()
+    for i in range(3):
+        _sign_in(Client(), f"user{i}", "wrong", address)
+    assert _sign_in(Client(), "alice", DEFAULT_PASSWORD, address).status_code == 429
+    with time_machine.travel(clock.now() + dt.timedelta(seconds=301)):
+        assert _sign_in(Client(), "alice", DEFAULT_PASSWORD, address).status_code == 302
+
+
+def test_the_address_count_can_be_turned_off(internal_user, settings):
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 0
+    address = _address()
+    for i in range(30):
+        assert _sign_in(Client(), f"user{i}", "wrong", address).status_code == 200
+    assert _sign_in(Client(), "alice", DEFAULT_PASSWORD, address).status_code == 302
+
+
+def test_the_address_block_page_is_in_the_viewers_language(internal_user, settings):
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 2
+    address = _address()
+    for i in range(2):
+        _sign_in(Client(), f"user{i}", "wrong", address)
+    page = _sign_in(Client(), "alice", "wrong", address, HTTP_ACCEPT_LANGUAGE="bg")
+    assert page.status_code == 429
+    assert "Твърде много неуспешни опити за вход от вашия адрес" in page.content.decode()

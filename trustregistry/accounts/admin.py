@@ -6,7 +6,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
+from trustregistry.accounts.forms import ThrottleAwareAdminAuthenticationForm
 from trustregistry.accounts.models import User, UserKind
+
+# The admin's sign-in form says when a throttled sign-in may be retried (accounts/backends.py).
+admin.site.login_form = ThrottleAwareAdminAuthenticationForm
 
 
 @admin.register(User)

@@ -3,6 +3,7 @@ admin's): Django's model backend, with system users refused and failed sign-ins 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
@@ -16,8 +17,34 @@ from trustregistry.common.throttle import FailureThrottle, client_address
 # address within 5 minutes, that username is refused from that address (the right password
 # included) until the window ends; other addresses and other usernames are not slowed.
 LOGIN_THROTTLE = FailureThrottle("login")
-# Set on the request when a sign-in is refused by the throttle: seconds until it may retry.
-BLOCKED_ATTRIBUTE = "tr_login_retry_after"
+# Password spraying (a few guesses at each of many usernames) stays under the per-username
+# count: from the TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES-th failure from one address within the
+# window, whatever the usernames, every sign-in from that address is refused until the window
+# ends. A successful sign-in does not restart this count, or an attacker holding one account
+# could reset it between guesses.
+ADDRESS_THROTTLE = FailureThrottle(
+    "login-address", limit_setting="TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES"
+)
+_ANY_USERNAME = ""
+# Set on the request when a sign-in is refused by a throttle (a LoginBlock).
+BLOCKED_ATTRIBUTE = "tr_login_blocked"
+
+
+@dataclass(frozen=True)
+class LoginBlock:
+    retry_after: int  # seconds
+    whole_address: bool  # every username from this address, not just this one
+
+
+def login_block(request: Any) -> LoginBlock | None:
+    """Why the last sign-in on this request was refused by a throttle, if it was."""
+    return getattr(request, BLOCKED_ATTRIBUTE, None)
+
+
+def _block(request: Any, exc: TooManyFailures, *, whole_address: bool) -> None:
+    current = login_block(request)
+    if current is None or (whole_address and not current.whole_address):
+        setattr(request, BLOCKED_ATTRIBUTE, LoginBlock(exc.retry_after, whole_address))
 
 
 class KindAwareModelBackend(ModelBackend):
@@ -35,17 +62,25 @@ class KindAwareModelBackend(ModelBackend):
             # Not a sign-in over HTTP (management commands, tests): no address to count.
             return super().authenticate(request, username, password, **kwargs)
         identity, address = username.casefold(), client_address(request)
-        try:
-            LOGIN_THROTTLE.check(identity, address)
-        except TooManyFailures as exc:
-            setattr(request, BLOCKED_ATTRIBUTE, exc.retry_after)
-            raise PermissionDenied from exc  # no further backend is asked
+        for throttle, key, whole_address in (
+            (ADDRESS_THROTTLE, _ANY_USERNAME, True),
+            (LOGIN_THROTTLE, identity, False),
+        ):
+            try:
+                throttle.check(key, address)
+            except TooManyFailures as exc:
+                _block(request, exc, whole_address=whole_address)
+                raise PermissionDenied from exc  # no further backend is asked
         user = super().authenticate(request, username, password, **kwargs)
         if user is None:
-            try:
-                LOGIN_THROTTLE.record_failure(identity, address)
-            except TooManyFailures as exc:
-                setattr(request, BLOCKED_ATTRIBUTE, exc.retry_after)
+            for throttle, key, whole_address in (
+                (LOGIN_THROTTLE, identity, False),
+                (ADDRESS_THROTTLE, _ANY_USERNAME, True),
+            ):
+                try:
+                    throttle.record_failure(key, address)
+                except TooManyFailures as exc:
+                    _block(request, exc, whole_address=whole_address)
         else:
             LOGIN_THROTTLE.reset(identity, address)
         return user

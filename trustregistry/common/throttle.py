@@ -25,17 +25,21 @@ from trustregistry.common import clock
 from trustregistry.common.exceptions import TooManyFailures
 
 
-def _limit() -> int:
-    return int(getattr(settings, "TRUSTREGISTRY_THROTTLE_FAILURES", 20))
-
-
 def _window() -> int:
     return int(getattr(settings, "TRUSTREGISTRY_THROTTLE_WINDOW", 300))
 
 
 class FailureThrottle:
-    def __init__(self, scope: str):
+    """Failures counted per (identity, address) in a window of TRUSTREGISTRY_THROTTLE_WINDOW
+    seconds; blocked from the `limit_setting`-th (a setting read on each use, so tests and
+    operators can change it; 0 turns this throttle off)."""
+
+    def __init__(self, scope: str, *, limit_setting: str = "TRUSTREGISTRY_THROTTLE_FAILURES"):
         self.scope = scope
+        self.limit_setting = limit_setting
+
+    def _limit(self) -> int:
+        return int(getattr(settings, self.limit_setting, 20))
 
     def _keys(self, identity: str, address: str) -> tuple[str, str]:
         # Hash the identity: a client id or username is caller-controlled input and must not
@@ -54,9 +58,12 @@ class FailureThrottle:
         return float(started)
 
     def check(self, identity: str, address: str) -> None:
+        limit = self._limit()
+        if limit <= 0:
+            return
         count_key, started_key = self._keys(identity, address)
         count = cache.get(count_key) or 0
-        if count < _limit():
+        if count < limit:
             return
         now = clock.now().timestamp()
         started = self._window_started(started_key, now)
@@ -64,6 +71,9 @@ class FailureThrottle:
             raise TooManyFailures(max(1, math.ceil(started + _window() - now)))
 
     def record_failure(self, identity: str, address: str) -> None:
+        limit = self._limit()
+        if limit <= 0:
+            return
         count_key, started_key = self._keys(identity, address)
         window = _window()
         now = clock.now().timestamp()
@@ -79,7 +89,7 @@ class FailureThrottle:
             cache.set(count_key, 1, window)
             cache.set(started_key, now, window)
             count, started = 1, now
-        if count >= _limit():
+        if count >= limit:
             raise TooManyFailures(max(1, math.ceil(started + window - now)))
 
     def reset(self, identity: str, address: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, TemplateView
 
-from trustregistry.accounts.backends import BLOCKED_ATTRIBUTE
+from trustregistry.accounts.backends import login_block
+from trustregistry.accounts.forms import block_message
 from trustregistry.oauth.views.common import SecurePageMixin
 from trustregistry.registry import selectors
 
@@ -56,14 +56,14 @@ class LoginView(SecurePageMixin, auth_views.LoginView):
         return context
 
     def form_invalid(self, form: Any) -> HttpResponse:
-        retry_after = getattr(self.request, BLOCKED_ATTRIBUTE, None)
-        if retry_after is None:
+        block = login_block(self.request)
+        if block is None:
             return super().form_invalid(form)
         # Throttled (accounts/backends.py): say so, and when to retry, instead of "did not
         # match", which would send the user on guessing.
-        context = self.get_context_data(form=form, retry_minutes=math.ceil(retry_after / 60))
+        context = self.get_context_data(form=form, throttle_message=block_message(block))
         response = self.render_to_response(context, status=429)
-        response["Retry-After"] = str(retry_after)
+        response["Retry-After"] = str(block.retry_after)
         return response
 
 

@@ -1,0 +1,41 @@
+"""Sign-in forms that say why a throttled sign-in was refused (accounts/backends.py), instead
+of "did not match", which would send a person on guessing."""
+
+from __future__ import annotations
+
+import math
+
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import ngettext
+
+from trustregistry.accounts.backends import LoginBlock, login_block
+
+
+def block_message(block: LoginBlock) -> str:
+    minutes = max(1, math.ceil(block.retry_after / 60))
+    if block.whole_address:
+        text = ngettext(
+            "Too many failed sign-ins from your address. Try again in %(minutes)s minute.",
+            "Too many failed sign-ins from your address. Try again in %(minutes)s minutes.",
+            minutes,
+        )
+    else:
+        text = ngettext(
+            "Too many failed sign-ins with this username from your address. "
+            "Try again in %(minutes)s minute.",
+            "Too many failed sign-ins with this username from your address. "
+            "Try again in %(minutes)s minutes.",
+            minutes,
+        )
+    return text % {"minutes": minutes}
+
+
+class ThrottleAwareAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in form (`admin.site.login_form`)."""
+
+    def get_invalid_login_error(self) -> ValidationError:
+        block = login_block(self.request)
+        if block is not None:
+            return ValidationError(block_message(block), code="throttled")
+        return super().get_invalid_login_error()
