@@ -106,8 +106,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "DJANGO_DB_PREPARED_STATEMENTS", default=True
     )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    _sqlite = DATABASES["default"].setdefault("OPTIONS", {})
     # A busy wait instead of "database is locked" under concurrent requests (make run, tests).
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    _sqlite.setdefault("timeout", 20)
+    # Write-ahead log: readers never wait for the writer, and a commit appends to the log
+    # instead of rewriting the database through a rollback journal; NORMAL syncs the log at
+    # checkpoints, not at every commit (a power cut, not a crash of the process, can lose the
+    # last commits). bench/resolve.py on SQLite: the nonce stored 1.2 -> 0.3 ms, consumed
+    # 1.8 -> 0.9 ms.
+    _sqlite.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+    # A write transaction takes the write lock when it begins, so two of them queue on the busy
+    # timeout instead of one failing at once with "database is locked" on its first write.
+    _sqlite.setdefault("transaction_mode", "IMMEDIATE")
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://trustregistry")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
