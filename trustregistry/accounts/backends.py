@@ -62,10 +62,8 @@ class KindAwareModelBackend(ModelBackend):
             # Not a sign-in over HTTP (management commands, tests): no address to count.
             return super().authenticate(request, username, password, **kwargs)
         identity, address = username.casefold(), client_address(request)
-        for throttle, key, whole_address in (
-            (ADDRESS_THROTTLE, _ANY_USERNAME, True),
-            (LOGIN_THROTTLE, identity, False),
-        ):
+        counts = ((ADDRESS_THROTTLE, _ANY_USERNAME, True), (LOGIN_THROTTLE, identity, False))
+        for throttle, key, whole_address in counts:
             try:
                 throttle.check(key, address)
             except TooManyFailures as exc:
@@ -73,10 +71,7 @@ class KindAwareModelBackend(ModelBackend):
                 raise PermissionDenied from exc  # no further backend is asked
         user = super().authenticate(request, username, password, **kwargs)
         if user is None:
-            for throttle, key, whole_address in (
-                (LOGIN_THROTTLE, identity, False),
-                (ADDRESS_THROTTLE, _ANY_USERNAME, True),
-            ):
+            for throttle, key, whole_address in counts:
                 try:
                     throttle.record_failure(key, address)
                 except TooManyFailures as exc:
