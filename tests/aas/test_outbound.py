@@ -1,13 +1,16 @@
 """The AAS's outbound call (`trustregistry/aas/outbound.py`) against real servers on
 127.0.0.1: https verified against the trusted CAs and the host name, no proxy taken from the
-environment, a bounded number of kept connections, chunked answers read within the cap."""
+environment, a bounded number of kept connections, answers read within the cap and within
+the time."""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import socket
 import ssl
 import threading
+import time
 from http.server import ThreadingHTTPServer
 
 import pytest
@@ -243,3 +246,86 @@ def test_only_http_and_https_urls_are_called(fresh_client):
     for url in ("ftp://127.0.0.1/x", "file:///etc/passwd", "http:///nohost"):
         with pytest.raises(ValueError):
             _post(url)
+
+
+def _whole_request(data: bytes) -> bool:
+    # All of it, body included: a socket closed with unread input sends a reset, not an end.
+    head, found, body = data.partition(b"\r\n\r\n")
+    if not found:
+        return False
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return True
+
+
+def _trickling_server(drips: int, interval: float):  # type: ignore[no-untyped-def]
+    """One connection: reads a request, then answers a header one byte every `interval`
+    seconds (`drips` bytes, so bounded), then completes a valid answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve_one() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5)
+            received = b""
+            while not _whole_request(received):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                received += chunk
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
+                for _ in range(drips):
+                    time.sleep(interval)
+                    conn.sendall(b"a")
+                conn.sendall(b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            except OSError:
+                return  # the client gave up, as it should
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+def test_a_connector_trickling_its_answer_runs_out_of_time(fresh_client, monkeypatch):
+    # Each byte comes well within the read timeout; the whole answer would take 2 s.
+    listener, thread = _trickling_server(drips=40, interval=0.05)
+    try:
+        port = listener.getsockname()[1]
+        with pytest.raises(TimeoutError):
+            outbound.post(
+                f"http://127.0.0.1:{port}/authenticate",
+                b"{}",
+                {},
+                connect_timeout=3.0,
+                read_timeout=0.3,
+                max_bytes=64,
+            )
+        assert outbound._connections() == {}  # that connection is closed, not kept
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+
+
+def test_an_answer_within_the_time_is_read(fresh_client):
+    listener, thread = _trickling_server(drips=3, interval=0.01)
+    try:
+        port = listener.getsockname()[1]
+        answer = outbound.post(
+            f"http://127.0.0.1:{port}/authenticate",
+            b"{}",
+            {},
+            connect_timeout=3.0,
+            read_timeout=5.0,
+            max_bytes=64,
+        )
+        assert (answer.status, answer.body) == (200, b"{}")
+    finally:
+        thread.join(timeout=5)
+        listener.close()

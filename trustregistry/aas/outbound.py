@@ -10,7 +10,10 @@ What the call guarantees (each has a test in tests/aas/):
 
 - no redirect is followed and no proxy, `.netrc` or other setting is read from the
   environment (`http.client` does neither);
-- a connect timeout (TCP and TLS handshake) and a read timeout for every socket read;
+- a connect timeout (TCP and TLS handshake), and a read timeout for the whole answer: its
+  status line, headers and body must all have arrived within `read_timeout` seconds of the
+  request being sent, so a connector trickling a byte at a time cannot hold a worker thread
+  (a plain socket timeout restarts with every byte received);
 - at most `max_bytes` of the body are read; a longer body is not read further and its
   connection is closed, never reused;
 - https is verified: certificate chain against the system's CAs (or `SSL_CERT_FILE`) and
@@ -27,10 +30,14 @@ callers log the class only.
 from __future__ import annotations
 
 import http.client
+import io
+import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 MAX_ORIGINS_PER_THREAD = 32
@@ -63,6 +70,40 @@ def _target(url: str) -> tuple[tuple[str, str, int], str]:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return (parts.scheme, parts.hostname, port), path
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as http.client reads an answer from it, each read given only the time left
+    until the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self._sock = sock
+        # As http.client's own reader: a socket file keeps the socket open while the answer is
+        # read, even after the connection is closed (an answer the connector ends by closing).
+        self._raw = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the answer did not arrive in time")
+        self._sock.settimeout(left)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Response(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, *args: Any, deadline: float, **kwargs: Any):
+        super().__init__(sock, *args, **kwargs)
+        plain = self.fp
+        self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
+        plain.close()
 
 
 def _connections() -> dict[tuple[str, str, int], http.client.HTTPConnection]:
@@ -117,12 +158,27 @@ def _exchange(
         connection.connect()  # under the connect timeout, TLS handshake included
     assert connection.sock is not None
     connection.sock.settimeout(read_timeout)
-    connection.request("POST", path, body=payload, headers=headers)
-    response = connection.getresponse()
-    body = response.read(max_bytes + 1)
-    # Reusable only when the whole answer was read and the connector keeps the connection.
-    reusable = response.isclosed() and not response.will_close and len(body) <= max_bytes
-    return Answer(status=response.status, body=body), reusable
+    deadline = time.monotonic() + read_timeout
+    responses: list[_Response] = []
+
+    def respond(sock: socket.socket, *args: Any, **kwargs: Any) -> _Response:
+        response = _Response(sock, *args, deadline=deadline, **kwargs)
+        responses.append(response)
+        return response
+
+    connection.response_class = respond  # type: ignore[assignment]
+    try:
+        connection.request("POST", path, body=payload, headers=headers)
+        response = connection.getresponse()
+        body = response.read(max_bytes + 1)
+        # Reusable only when the whole answer was read and the connector keeps the connection.
+        reusable = response.isclosed() and not response.will_close and len(body) <= max_bytes
+        return Answer(status=response.status, body=body), reusable
+    finally:
+        # An answer cut off, or one that failed half-read, lets go of the socket now, not when
+        # the garbage collector finds it (http.client closes it only after a complete answer).
+        for each in responses:
+            each.close()
 
 
 def post(
