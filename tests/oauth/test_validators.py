@@ -326,3 +326,30 @@ def test_concurrent_refreshes_exactly_one_wins(confidential_app, internal_user):
     # committed presents a rotated token: reuse detection then revokes the family too.
     assert RefreshToken.objects.filter(revoked__isnull=True).count() <= 1
     assert AccessToken.objects.filter(application=confidential_app).count() <= 1
+
+
+def test_a_confidential_client_that_sent_a_challenge_must_send_its_verifier(
+    flow, confidential_app, internal_user
+):
+    code = flow.code(confidential_app, internal_user)  # with a S256 challenge
+    flow.verifier = None
+    response = flow.exchange(confidential_app, code)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("scope", ["openid update", "update"])  # OpenID Connect or plain OAuth
+def test_a_verifier_for_a_code_issued_without_a_challenge_is_refused(
+    flow, confidential_app, internal_user, scope
+):
+    # RFC 9700 section 2.1.1: the PKCE downgrade (a verifier where no challenge was sent).
+    code = flow.code(
+        confidential_app,
+        internal_user,
+        scope=scope,
+        code_challenge=None,
+        code_challenge_method=None,
+    )
+    response = flow.exchange(confidential_app, code, code_verifier="v" * 43)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid_grant"
+    assert "without a PKCE challenge" in response.json()["error_description"]

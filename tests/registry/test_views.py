@@ -128,3 +128,22 @@ def test_the_secret_never_reaches_the_request_logs(captured_request_logs):
     assert "/sys/tools/sha256" in logged  # the lines were written...
     assert "HunterTwo42" not in logged  # ...without the secret
     assert "secret=[redacted]" in logged
+
+
+@pytest.mark.django_db
+def test_ssl_redirect_spares_the_health_probes(client, settings):
+    settings.SECURE_SSL_REDIRECT = True  # DJANGO_SSL_REDIRECT=on
+    page = client.get("/admin/login/")
+    assert page.status_code == 301 and page["Location"] == "https://testserver/admin/login/"
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    # behind the TLS proxy (DJANGO_BEHIND_TLS_PROXY=on) a request that came in as https passes
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert client.get("/admin/login/", HTTP_X_FORWARDED_PROTO="https").status_code == 200
+
+
+def test_hsts_header_when_configured(client, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000  # DJANGO_HSTS_SECONDS
+    assert "Strict-Transport-Security" not in client.get("/healthz")  # never over plain http
+    secure = client.get("/healthz", secure=True)
+    assert secure["Strict-Transport-Security"] == "max-age=31536000"

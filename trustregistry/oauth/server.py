@@ -5,7 +5,9 @@ implicit, hybrid, password or device grant is even constructed.
 Two checks run before anything else on the authorization request (after the client and the
 redirect URI are known good, so failures go back to the client): `state` is required, and a
 PKCE challenge must use S256 (`plain` is refused, and so is a challenge without a method,
-which RFC 7636 would read as plain).
+which RFC 7636 would read as plain). One runs last on the code's token request: a
+`code_verifier` for a code issued without a challenge is refused (RFC 9700 section 2.1.1, the
+PKCE downgrade), which oauthlib would otherwise ignore.
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ def require_s256(request: Any) -> dict[str, Any]:
     return {}
 
 
+def refuse_pkce_downgrade(request: Any) -> None:
+    # `tr_grant` is the code's row, read by RegistryValidator.validate_code just before.
+    grant = getattr(request, "tr_grant", None)
+    if request.code_verifier is not None and grant is not None and not grant.code_challenge:
+        raise errors.InvalidGrantError(
+            description="A code_verifier was sent for a code issued without a PKCE challenge.",
+            request=request,
+        )
+
+
 class RegistryServer(
     AuthorizationEndpoint,
     TokenEndpoint,
@@ -62,7 +74,7 @@ class RegistryServer(
         refresh_token_generator: Any = None,
         **_ignored: Any,
     ):
-        checks = {"pre_auth": [require_state, require_s256]}
+        checks = {"pre_auth": [require_state, require_s256], "post_token": [refuse_pkce_downgrade]}
         # Both run the checks, so no `plain` challenge is ever stored on a code.
         self.auth_grant = OAuth2CodeGrant(request_validator, **checks)
         self.openid_connect_auth = AuthorizationCodeGrant(request_validator, **checks)
