@@ -52,15 +52,33 @@ def test_client_credentials_needs_system_user_allowed(client, db):
 
 
 @pytest.mark.parametrize(
-    "grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code", ""]
+    ("grant_type", "error"),
+    [
+        ("password", "unsupported_grant_type"),
+        ("implicit", "unsupported_grant_type"),
+        ("urn:ietf:params:oauth:grant-type:device_code", "unsupported_grant_type"),
+        ("", "invalid_request"),  # missing: RFC 6749 section 5.2
+    ],
 )
-def test_no_other_grants(client, service_app, grant_type):
+def test_no_other_grants(client, service_app, grant_type, error):
     response = client.post(
         TOKEN, {"grant_type": grant_type, "username": "a", "password": "b"},
         HTTP_AUTHORIZATION=basic(service_app.client_id, SECRET),
     )  # fmt: skip
     assert response.status_code == 400
-    assert response.json()["error"] == "unsupported_grant_type"
+    assert response.json()["error"] == error
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_repeated_token_parameters_are_refused(client, service_app):
+    # RFC 6749 section 3.2: a second scope must not quietly replace the first.
+    response = client.post(
+        TOKEN,
+        "grant_type=client_credentials&scope=update&scope=sec",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic(service_app.client_id, SECRET),
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert response["Cache-Control"] == "no-store"
 
 
@@ -353,3 +371,21 @@ def test_a_verifier_for_a_code_issued_without_a_challenge_is_refused(
     assert response.status_code == 400, response.content
     assert response.json()["error"] == "invalid_grant"
     assert "without a PKCE challenge" in response.json()["error_description"]
+
+
+def test_the_token_request_must_repeat_the_redirect_uri(flow, confidential_app, internal_user):
+    # RFC 6749 section 4.1.3: it was in the authorization request, so it is required here.
+    code = flow.code(confidential_app, internal_user)
+    response = flow.exchange(confidential_app, code, redirect_uri=None)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "redirect_uri" in response.json()["error_description"]
+
+
+def test_a_different_redirect_uri_on_the_token_request_is_invalid_grant(
+    flow, confidential_app, internal_user
+):
+    confidential_app.login_urls = [*confidential_app.login_urls, "https://app.example.com/other"]
+    confidential_app.save()
+    code = flow.code(confidential_app, internal_user)
+    response = flow.exchange(confidential_app, code, redirect_uri="https://app.example.com/other")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"

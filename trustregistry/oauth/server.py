@@ -2,12 +2,13 @@
 response type `code`, grants authorization_code, client_credentials and refresh_token. No
 implicit, hybrid, password or device grant is even constructed.
 
-Two checks run before anything else on the authorization request (after the client and the
-redirect URI are known good, so failures go back to the client): `state` is required, and a
-PKCE challenge must use S256 (`plain` is refused, and so is a challenge without a method,
-which RFC 7636 would read as plain). One runs last on the code's token request: a
-`code_verifier` for a code issued without a challenge is refused (RFC 9700 section 2.1.1, the
-PKCE downgrade), which oauthlib would otherwise ignore.
+Checks run before anything else on the authorization request, after the client and the
+redirect URI are known good: `redirect_uri` must be given (an error page otherwise); then, with
+failures going back to the client, no parameter repeated, `response_type` exactly `code`,
+`state` required, and a PKCE challenge must use S256 (`plain` is refused, and so is a
+challenge without a method, which RFC 7636 would read as plain). One runs last on the code's
+token request: a `code_verifier` for a code issued without a challenge is refused (RFC 9700
+section 2.1.1, the PKCE downgrade), which oauthlib would otherwise ignore.
 """
 
 from __future__ import annotations
@@ -36,6 +37,34 @@ def require_state(request: Any) -> dict[str, Any]:
     if not request.state:
         raise errors.InvalidRequestError(
             description="The state parameter is required.", request=request
+        )
+    return {}
+
+
+def require_redirect_uri(request: Any) -> dict[str, Any]:
+    # OpenID Connect requires it, and so do ERP.net's identity server and Keycloak; and a code
+    # asked for with one must be redeemed with the same (RFC 6749 section 4.1.3), which the
+    # token endpoint can then always insist on. Not redirected: there is no address to answer.
+    if request.using_default_redirect_uri:
+        raise errors.InvalidRequestFatalError(
+            description="The redirect_uri parameter is required.", request=request
+        )
+    return {}
+
+
+def only_code(request: Any) -> dict[str, Any]:
+    # oauthlib would hand "code id_token" to the code grant and answer unauthorized_client.
+    if request.response_type is not None and request.response_type != "code":
+        raise errors.UnsupportedResponseTypeError(request=request)
+    return {}
+
+
+def refuse_repeated_parameters(request: Any) -> dict[str, Any]:
+    # RFC 6749 section 3.1: no parameter more than once. oauthlib checks five of them.
+    if request.duplicate_params:
+        raise errors.InvalidRequestError(
+            description="Each parameter may appear only once (RFC 6749 section 3.1).",
+            request=request,
         )
     return {}
 
@@ -74,7 +103,16 @@ class RegistryServer(
         refresh_token_generator: Any = None,
         **_ignored: Any,
     ):
-        checks = {"pre_auth": [require_state, require_s256], "post_token": [refuse_pkce_downgrade]}
+        checks = {
+            "pre_auth": [
+                require_redirect_uri,
+                refuse_repeated_parameters,
+                only_code,
+                require_state,
+                require_s256,
+            ],
+            "post_token": [refuse_pkce_downgrade],
+        }
         # Both run the checks, so no `plain` challenge is ever stored on a code.
         self.auth_grant = OAuth2CodeGrant(request_validator, **checks)
         self.openid_connect_auth = AuthorizationCodeGrant(request_validator, **checks)

@@ -112,6 +112,26 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
             request.claims = json.loads(grant.claims)
         return True
 
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(request, "using_default_redirect_uri", False):
+            # Every code was asked for with a redirect_uri (server.require_redirect_uri), so
+            # the token request must repeat it (RFC 6749 section 4.1.3).
+            raise errors.InvalidRequestError(
+                description="The redirect_uri parameter is required: repeat the authorization "
+                "request's.",
+                request=request,
+            )
+        grant = getattr(request, "tr_grant", None)  # read by validate_code just before
+        if grant is None or grant.code != code:
+            grant = Grant.objects.filter(code=code, application=client).first()
+        if grant is None or not grant.redirect_uri_allowed(redirect_uri):
+            # RFC 6749 section 5.2 names this case invalid_grant.
+            raise errors.InvalidGrantError(
+                description="The redirect_uri differs from the authorization request's.",
+                request=request,
+            )
+        return True
+
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         # The code was consumed inside the token transaction (_redeem_code).
         return None

@@ -123,8 +123,15 @@ class RegistryTokenView(_MachineEndpoint, TokenView):
     )
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.POST.get("grant_type") not in ("authorization_code", "client_credentials",
-                                                  "refresh_token"):  # fmt: skip
+        if any(len(values) > 1 for _name, values in request.POST.lists()):
+            # RFC 6749 section 3.2; django-oauth-toolkit would pass on the last value only.
+            return oauth_error(
+                "invalid_request", "Each parameter may appear only once (RFC 6749 section 3.2)."
+            )
+        grant_type = request.POST.get("grant_type")
+        if not grant_type:
+            return oauth_error("invalid_request", "The grant_type parameter is missing.")
+        if grant_type not in ("authorization_code", "client_credentials", "refresh_token"):
             return oauth_error(
                 "unsupported_grant_type",
                 "Supported grant types: authorization_code, client_credentials, refresh_token.",
