@@ -43,6 +43,15 @@ def _introspect(client, app, token, secret=SECRET):
 # ------------------------------------------------------------------ discovery and keys
 
 
+def test_discovery_names_the_assertion_algorithms_wherever_private_key_jwt_is_listed(client, db):
+    # RFC 8414 section 2: each *_auth_signing_alg_values_supported MUST be present with it.
+    data = client.get("/id/.well-known/openid-configuration").json()
+    for endpoint in ("token", "revocation", "introspection"):
+        if "private_key_jwt" in data[f"{endpoint}_endpoint_auth_methods_supported"]:
+            algs = data[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
+            assert algs == ["RS256", "ES256"]
+
+
 def test_discovery_lists_exactly_what_is_supported(client, db):
     data = client.get("/id/.well-known/openid-configuration").json()
     issuer = settings.TRUSTREGISTRY_ISSUER
@@ -212,11 +221,52 @@ def test_userinfo_claims_by_scope(client, flow, confidential_app, internal_user)
 
 def test_userinfo_needs_openid_and_a_live_token(client, flow, confidential_app, internal_user):
     data = flow.tokens(confidential_app, internal_user, scope="update")
-    assert (
-        client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {data['access_token']}").status_code == 403
-    )
-    assert client.get(USERINFO, HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
+    narrow = client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {data['access_token']}")
+    assert narrow.status_code == 403 and narrow.json()["error"] == "insufficient_scope"
+    # RFC 6750 section 3: every refusal carries its challenge
+    assert narrow["WWW-Authenticate"] == 'Bearer error="insufficient_scope", scope="openid"'
+    bad = client.get(USERINFO, HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert bad.status_code == 401 and "Bearer" in bad["WWW-Authenticate"]
     assert client.get(USERINFO).status_code == 401
+
+
+def test_userinfo_takes_the_token_from_the_header_or_body_never_the_url(
+    client, flow, confidential_app, internal_user
+):
+    token = flow.tokens(confidential_app, internal_user, scope="openid")["access_token"]
+    in_url = client.get(USERINFO, {"access_token": token})
+    assert in_url.status_code == 400 and in_url.json()["error"] == "invalid_request"
+    assert in_url["WWW-Authenticate"] == 'Bearer error="invalid_request"'
+    twice = client.post(USERINFO, {"access_token": token}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert twice.status_code == 400
+    assert client.post(USERINFO, {"access_token": token}).status_code == 200
+
+
+def test_userinfo_answers_browsers_cross_origin(client, flow, confidential_app, internal_user):
+    token = flow.tokens(confidential_app, internal_user, scope="openid")["access_token"]
+    preflight = client.options(
+        USERINFO,
+        HTTP_ORIGIN="https://spa.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "authorization" in preflight["Access-Control-Allow-Headers"].lower()
+    answer = client.get(
+        USERINFO, HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ORIGIN="https://spa.example.com"
+    )
+    assert answer.status_code == 200 and answer["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "allowed"),
+    [(TOKEN, "get", "POST"), (REVOKE, "put", "POST"), (USERINFO, "delete", "GET or POST")],
+)
+def test_wrong_methods_get_a_json_405(client, path, method, allowed):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405 and response["Allow"].startswith(allowed.replace(" or", ","))
+    assert response.json() == {"error": "invalid_request", "error_description": f"Use {allowed}."}
 
 
 # ------------------------------------------------------------------ throttling and outages

@@ -36,7 +36,8 @@ def test_logout_redirects_with_state_and_signs_out(signed_in, internal_user):
 @pytest.mark.parametrize(
     "uri",
     [LOGOUT + "?x=1", LOGOUT + "#f", "https://APP.example.com/bye", "https://app.example.com/bye/",
-     "https://app.example.com/Bye", "https://evil.example/bye", "https://app.example.com@evil.example/bye"],
+     "https://app.example.com/Bye", "https://evil.example/bye", "https://app.example.com@evil.example/bye",
+     "http://[::1", "https://[x/bye"],  # not URLs at all: an error page, not a 500
 )  # fmt: skip
 def test_logout_uri_must_match_exactly(signed_in, uri):
     client, data = signed_in

@@ -118,3 +118,17 @@ def fix_client_challenge(request: HttpRequest, response: HttpResponse) -> HttpRe
     if response.status_code == 401:
         response["WWW-Authenticate"] = f'Basic realm="{settings.TRUSTREGISTRY_ISSUER}"'
     return response
+
+
+class JsonMethodNotAllowed:
+    """A 405 in the endpoint's own error shape (RFC 6749 section 5.2 JSON, SPEC section 3),
+    not Django's empty page."""
+
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        allowed = self._allowed_methods()  # type: ignore[attr-defined]
+        usable = " or ".join(m for m in allowed if m not in ("OPTIONS", "HEAD"))
+        response = oauth_error("invalid_request", f"Use {usable}.", status=405)
+        response["Allow"] = ", ".join(allowed)
+        return response

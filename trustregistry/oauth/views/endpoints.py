@@ -28,6 +28,7 @@ from trustregistry.common import clock
 from trustregistry.keys.services import jwks
 from trustregistry.oauth import access_tokens, policy, scopes, services
 from trustregistry.oauth.views.common import (
+    JsonMethodNotAllowed,
     fix_client_challenge,
     no_store,
     oauth_error,
@@ -68,7 +69,9 @@ class DiscoveryView(ConnectDiscoveryInfoView):
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
             "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+            "revocation_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
             "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:3],
+            "introspection_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": CLAIMS,
             "prompt_values_supported": ["none", "login", "consent"],
@@ -92,7 +95,7 @@ class JwksView(JwksInfoView):
         return response
 
 
-class _MachineEndpoint:
+class _MachineEndpoint(JsonMethodNotAllowed):
     """For the endpoints machines call on every request (token, revocation, introspection):
     django-oauth-toolkit decorates their `dispatch` with `method_decorator`, which builds new
     wrapper functions on every call (csrf_exempt, login_not_required, sensitive parameters).
@@ -252,11 +255,43 @@ def _introspect_refresh(token: str, *, client: Any) -> dict[str, Any]:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class RegistryUserInfoView(UserInfoView):
+class RegistryUserInfoView(JsonMethodNotAllowed, UserInfoView):
+    """OIDC Core 5.3 with RFC 6750's rules: the access token in the Authorization header or
+    (POST) the form body, never in the URL (RFC 9700 section 4.3.2) and never in both; every
+    refusal carries its `WWW-Authenticate` challenge. Browser clients may call it (CORS)."""
+
     def _create_userinfo_response(self, request: HttpRequest) -> HttpResponse:
-        response = super()._create_userinfo_response(request)
-        if response.status_code >= 400:
-            if not response.content:
-                response.content = json.dumps({"error": "invalid_token"}).encode()
-            response["Content-Type"] = "application/json"
+        in_header = request.headers.get("Authorization", "").lower().startswith("bearer ")
+        if "access_token" in request.GET or (in_header and "access_token" in request.POST):
+            response = _bearer_error(
+                "invalid_request",
+                "Send the access token in the Authorization header (or a POST body), once.",
+                status=400,
+            )
+        else:
+            response = super()._create_userinfo_response(request)
+            if response.status_code >= 400:
+                error = "insufficient_scope" if response.status_code == 403 else "invalid_token"
+                if not response.content:
+                    response.content = json.dumps({"error": error}).encode()
+                if response.status_code == 403 and "WWW-Authenticate" not in response:
+                    response["WWW-Authenticate"] = (
+                        'Bearer error="insufficient_scope", scope="openid"'
+                    )
+                response["Content-Type"] = "application/json"
+        response["Access-Control-Allow-Origin"] = "*"
         return no_store(response)
+
+    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = HttpResponse(status=204)
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Access-Control-Allow-Methods"] = "GET, POST"
+        response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response["Access-Control-Max-Age"] = "600"
+        return response
+
+
+def _bearer_error(error: str, description: str, *, status: int) -> HttpResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["WWW-Authenticate"] = f'Bearer error="{error}"'
+    return response

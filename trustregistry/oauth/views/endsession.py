@@ -57,9 +57,12 @@ class EndSessionView(SecurePageMixin, RPInitiatedLogoutView):
             raise InvalidOIDCRedirectURIError(
                 "A post_logout_redirect_uri is followed only with a valid id_token_hint."
             )
-        application, user = super().validate_logout_request(
-            id_token_hint, client_id, post_logout_redirect_uri
-        )
+        try:
+            application, user = super().validate_logout_request(
+                id_token_hint, client_id, post_logout_redirect_uri
+            )
+        except ValueError as exc:  # urlparse on a malformed URI ("http://[::1")
+            raise InvalidOIDCRedirectURIError("The post_logout_redirect_uri is not a URL.") from exc
         if post_logout_redirect_uri and (application is None or not application.is_enabled):
             raise InvalidOIDCClientError()
         return application, user
