@@ -441,3 +441,40 @@ def test_repeated_authorization_parameters_are_refused(
         assert answer["state"] == params["state"]
     else:
         assert response.status_code == 400 and "Location" not in response
+
+
+# ---------------------------------------------------------------- authorization requests by POST
+
+
+def test_an_authorization_request_may_come_by_post(flow, confidential_app, internal_user):
+    # OpenID Connect Core 3.1.2.1: GET and POST. From the client's page: cross-site, no token.
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(internal_user)
+    params = flow.authorize_params(confidential_app)
+    posted = browser.post(AUTHORIZE, params, HTTP_ORIGIN="https://app.example.com")
+    assert posted.status_code == 303
+    target = posted["Location"]
+    assert target.startswith(AUTHORIZE + "?") and query(target) == params
+    page = browser.get(target)
+    assert page.status_code == 200 and b"csrfmiddlewaretoken" in page.content  # the consent page
+
+
+def test_a_posted_authorization_request_survives_the_login(flow, confidential_app):
+    params = flow.authorize_params(confidential_app)
+    posted = Client().post(AUTHORIZE, params)
+    login = Client().get(posted["Location"])
+    assert login.status_code == 302 and login["Location"].startswith("/id/account/login")
+    next_url = query(login["Location"])["next"]
+    assert query(next_url) == params  # nothing lost on the way to the login page
+
+
+def test_a_consent_post_without_its_csrf_token_is_refused(flow, confidential_app, internal_user):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(internal_user)
+    params = flow.authorize_params(confidential_app)
+    page = strict.get(AUTHORIZE, params)
+    data = {k: v for k, v in page.context["form"].initial.items() if v}  # the marker included
+    assert strict.post(AUTHORIZE + "?" + urlencode(params), data).status_code == 403
+    with_token = {**data, "csrfmiddlewaretoken": page.context["csrf_token"], "allow": "true"}
+    approved = strict.post(AUTHORIZE + "?" + urlencode(params), with_token)
+    assert approved.status_code == 302 and "code" in query(approved["Location"])

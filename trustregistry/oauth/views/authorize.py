@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.exceptions import OAuthToolkitError
@@ -25,7 +26,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from trustregistry.oauth import policy, scopes, selectors, services
 from trustregistry.oauth.validators import SESSION_USER_KEY
-from trustregistry.oauth.views.common import SecurePageMixin, add_iss, error_page
+from trustregistry.oauth.views.common import SecurePageMixin, add_iss, error_page, secure_page
 
 Application = get_application_model()
 
@@ -35,16 +36,57 @@ _UNKNOWN_CLIENT = _(
 )
 
 
+CONSENT_MARKER = "tr_consent"
+
+
+def _is_consent_submission(request: HttpRequest) -> bool:
+    # The consent page's form carries a marker and its CSRF token, approving adds `allow`:
+    # none of them is an authorization request parameter.
+    return any(name in request.POST for name in (CONSENT_MARKER, "csrfmiddlewaretoken", "allow"))
+
+
+def _consent_form_view(request: HttpRequest) -> HttpResponse:
+    """Stands for the consent form's handler in the CSRF check (which reads its attributes)."""
+    raise AssertionError("never called")
+
+
+def _as_get(request: HttpRequest) -> HttpResponse:
+    """An authorization request sent by POST: the same request as a GET (303), so it is
+    validated, logged in for and answered exactly as one; repeated parameters stay repeated."""
+    query = "&".join(part for part in (request.META.get("QUERY_STRING", ""),
+                                        request.POST.urlencode()) if part)  # fmt: skip
+    response = HttpResponse(status=303)
+    response["Location"] = f"{request.path}?{query}" if query else request.path
+    return secure_page(response)
+
+
 class ConsentForm(AllowForm):
     # Nothing requested is valid: the token then gets all of the record's trusted scopes.
     scope = forms.CharField(required=False, widget=forms.HiddenInput())
+    tr_consent = forms.CharField(required=False, widget=forms.HiddenInput())
 
 
 class AuthorizeView(SecurePageMixin, AuthorizationView):
     template_name = "oauth/consent.html"
     form_class = ConsentForm
 
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)
+        # CSRF is checked in dispatch, for the consent form only: an authorization request may
+        # come by POST from the client's own page (OpenID Connect Core 3.1.2.1), cross-site.
+        view.csrf_exempt = True
+        return view
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            if not _is_consent_submission(request):
+                return _as_get(request)
+            refused = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
+                request, _consent_form_view, (), {}
+            )
+            if refused is not None:
+                return refused
         # Lets the validator answer prompt=none (login_required vs consent_required).
         request.META[SESSION_USER_KEY] = (
             str(request.user.pk) if request.user.is_authenticated else ""
@@ -89,6 +131,9 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
         return self.render_to_response(
             self.get_context_data(form=form, **self.page_context(application, granted))
         )
+
+    def get_initial(self) -> dict[str, Any]:
+        return {**super().get_initial(), CONSENT_MARKER: "1"}
 
     @staticmethod
     def page_context(application: Any, granted: list[str]) -> dict[str, Any]:
