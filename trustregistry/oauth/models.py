@@ -81,3 +81,22 @@ class Consent(models.Model):
     @property
     def scopes(self) -> frozenset[str]:
         return frozenset(self.scope.split())
+
+
+class SignIn(models.Model):
+    """When the user signed in for an authorization (OpenID Connect Core section 2,
+    `auth_time`): kept with its code until the code is redeemed, then with the refresh-token
+    family the code produced, so an ID token from a refresh names the original sign-in
+    (section 12.2), not the user's latest sign-in anywhere (`last_login`)."""
+
+    code_checksum = models.CharField(_("code checksum"), max_length=64, unique=True)
+    token_family = models.UUIDField(_("refresh token family"), null=True, blank=True, unique=True)
+    auth_time = models.DateTimeField(_("signed in"))
+    keep_until = models.DateTimeField(_("keep until"), db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-in of an authorization")
+        verbose_name_plural = _("sign-ins of authorizations")
+
+    def __str__(self) -> str:
+        return f"sign-in #{self.pk}"

@@ -18,7 +18,7 @@ from oauth2_provider.models import (
 
 from trustregistry.common import clock
 from trustregistry.oauth import policy
-from trustregistry.oauth.models import RedeemedCode, UsedAssertion
+from trustregistry.oauth.models import RedeemedCode, SignIn, UsedAssertion
 
 
 @dataclass
@@ -87,6 +87,7 @@ def purge_expired(*, batch_size: int = 1000, max_batches: int | None = None) -> 
     run("grants", get_grant_model().objects.filter(expires__lt=now))
     run("client assertions", UsedAssertion.objects.filter(expires__lt=now))
     run("redeemed codes", RedeemedCode.objects.filter(keep_until__lt=now))
+    run("sign-ins", SignIn.objects.filter(keep_until__lt=now))
 
     families = [row["token_family"] for row in _expired_families(now)]
     for start in range(0, len(families), batch_size):

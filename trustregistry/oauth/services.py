@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from trustregistry.common import clock
-from trustregistry.oauth.models import Consent, RedeemedCode, UsedAssertion
+from trustregistry.oauth.models import Consent, RedeemedCode, SignIn, UsedAssertion
 
 
 def checksum(value: str) -> str:
@@ -107,3 +107,35 @@ def consent_remember(*, user: Any, application: Any, scopes: list[str]) -> Conse
         consent.updated_at = now
         consent.save(update_fields=["scope", "updated_at"])
     return consent
+
+
+def sign_in_record(*, code: str, auth_time: dt.datetime, keep_until: dt.datetime) -> None:
+    """The sign-in behind a new authorization code (see models.SignIn)."""
+    row = SignIn(code_checksum=checksum(code), auth_time=auth_time, keep_until=keep_until)
+    row.full_clean()
+    row.save()
+
+
+def sign_in_for_code(*, code: str) -> dt.datetime | None:
+    return (
+        SignIn.objects.filter(code_checksum=checksum(code)).values_list("auth_time", flat=True)
+    ).first()
+
+
+def sign_in_follow_family(*, code: str, token_family: Any, keep_until: dt.datetime) -> None:
+    """The code was redeemed for a refresh-token family: its sign-in stays with the family."""
+    SignIn.objects.filter(code_checksum=checksum(code)).update(
+        token_family=token_family, keep_until=keep_until
+    )
+
+
+def sign_in_for_family(*, token_family: Any, keep_until: dt.datetime) -> dt.datetime | None:
+    """The family's original sign-in, kept as long as the family may still be refreshed."""
+    if token_family is None:
+        return None
+    row = SignIn.objects.filter(token_family=token_family).first()
+    if row is None:
+        return None
+    if row.keep_until < keep_until:
+        SignIn.objects.filter(pk=row.pk).update(keep_until=keep_until)
+    return row.auth_time

@@ -12,8 +12,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django import forms
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.exceptions import OAuthToolkitError
@@ -24,7 +26,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 
-from trustregistry.oauth import policy, scopes, selectors, services
+from trustregistry.oauth import policy, scopes, selectors, services, sign_ins
 from trustregistry.oauth.validators import SESSION_USER_KEY
 from trustregistry.oauth.views.common import SecurePageMixin, add_iss, error_page, secure_page
 
@@ -87,10 +89,12 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
             )
             if refused is not None:
                 return refused
-        # Lets the validator answer prompt=none (login_required vs consent_required).
-        request.META[SESSION_USER_KEY] = (
-            str(request.user.pk) if request.user.is_authenticated else ""
-        )
+        # Lets the validator answer prompt=none (login_required vs consent_required) and know
+        # when this session signed in (the code's auth_time).
+        signed_in = request.user.is_authenticated
+        request.META[SESSION_USER_KEY] = str(request.user.pk) if signed_in else ""
+        auth_time = sign_ins.of_session(request) if signed_in else None
+        request.META[sign_ins.META_KEY] = str(auth_time) if auth_time is not None else ""
         return super().dispatch(request, *args, **kwargs)
 
     # ------------------------------------------------------------------ not logged in
@@ -115,6 +119,19 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
         application = getattr(oauth_request, "client", None) or Application.objects.get(
             client_id=credentials["client_id"]
         )
+        try:
+            max_age = sign_ins.parse_max_age(request.GET.get("max_age"))
+        except ValueError:
+            return self.refuse(
+                application,
+                credentials,
+                errors.InvalidRequestError(description="max_age must be a whole number."),
+            )
+        if max_age is not None and not sign_ins.within(request, max_age):
+            # OpenID Connect Core 3.1.2.1: signed in longer ago than max_age allows.
+            if "none" in set(request.GET.get("prompt", "").split()):
+                return self.refuse(application, credentials, errors.LoginRequired())
+            return self.sign_in_again(drop="max_age")
         if not policy.user_may_log_in_to(application, request.user):
             return self.denied(application, credentials)
         granted = policy.scopes_for_user(list(requested), request.user)
@@ -208,13 +225,28 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
             )
         return self.redirect(uri, application)
 
+    def sign_in_again(self, *, drop: str) -> HttpResponse:
+        """To the login page, and back to this request without `drop` (the fresh sign-in
+        satisfies it: with max_age=0 it would otherwise never be satisfied)."""
+        query = self.request.GET.copy()
+        query.pop(drop, None)
+        back = f"{self.request.path}?{query.urlencode()}"
+        return redirect_to_login(back, resolve_url(self.get_login_url()))
+
     # ------------------------------------------------------------------ errors
 
     def denied(self, application: Any, credentials: dict[str, Any]) -> HttpResponse:
-        error = errors.AccessDeniedError(
-            description="This application does not accept users of your kind.",
-            state=credentials.get("state"),
+        return self.refuse(
+            application,
+            credentials,
+            errors.AccessDeniedError(
+                description="This application does not accept users of your kind."
+            ),
         )
+
+    def refuse(self, application: Any, credentials: dict[str, Any], error: Any) -> HttpResponse:
+        """An error sent back to the client (its redirect URI is known good here)."""
+        error.state = credentials.get("state")
         uri = add_params_to_uri(credentials["redirect_uri"], error.twotuples)
         return self.redirect(add_iss(uri), application)
 
