@@ -5,8 +5,10 @@ from __future__ import annotations
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.test import Client
 
-from tests.oauth.conftest import LOGOUT, query
+from tests import factories
+from tests.oauth.conftest import LOGOUT, SECRET, query
 
 ENDSESSION = "/id/connect/endsession"
 
@@ -87,3 +89,52 @@ def test_logout_without_redirect_lands_on_signed_out_page(signed_in):
     response = client.get(ENDSESSION, {"id_token_hint": data["id_token"]}, follow=True)
     assert response.status_code == 200
     assert b"You are signed out" in response.content
+
+
+def test_a_logout_request_may_come_by_post(signed_in):
+    # RP-Initiated Logout 1.0 section 2: GET and POST; from the client's page, without a token.
+    client, data = signed_in
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = client.cookies
+    params = {"id_token_hint": data["id_token"], "post_logout_redirect_uri": LOGOUT, "state": "s"}
+    posted = strict.post(ENDSESSION, params)
+    assert posted.status_code == 303
+    assert query(posted["Location"]) == params
+    done = strict.get(posted["Location"])
+    assert done.status_code == 302 and query(done["Location"])["state"] == "s"
+
+
+def test_the_confirmation_form_stays_csrf_protected(signed_in):
+    client, _ = signed_in
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = client.cookies
+    refused = strict.post(ENDSESSION, {"tr_confirm": "1", "allow": "true"})
+    assert refused.status_code == 403
+    assert "_auth_user_id" in client.session  # still signed in
+
+
+def test_logging_out_of_one_client_leaves_the_others_hints_good(
+    flow, confidential_app, internal_user
+):
+    other = factories.TrustedApplicationFactory(
+        client_id="other.example.com/app", secret=SECRET, scope="update",
+        login_urls=["https://other.example.com/cb"], logout_urls=["https://other.example.com/bye"],
+        impersonate_internal_allowed=True,
+    )  # fmt: skip
+    mine = flow.tokens(confidential_app, internal_user)
+    theirs = flow.tokens(other, internal_user, redirect_uri="https://other.example.com/cb")
+    first = flow.client.get(
+        ENDSESSION, {"id_token_hint": mine["id_token"], "post_logout_redirect_uri": LOGOUT}
+    )
+    assert first.status_code == 302  # this ends the user's tokens at every client
+    second = Client().get(
+        ENDSESSION,
+        {
+            "id_token_hint": theirs["id_token"],
+            "post_logout_redirect_uri": "https://other.example.com/bye",
+            "state": "b",
+        },
+    )
+    assert second.status_code == 302
+    assert second["Location"].startswith("https://other.example.com/bye")
+    assert query(second["Location"])["state"] == "b"

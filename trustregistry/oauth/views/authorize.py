@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +27,14 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from trustregistry.oauth import policy, scopes, selectors, services, sign_ins
 from trustregistry.oauth.validators import SESSION_USER_KEY
-from trustregistry.oauth.views.common import SecurePageMixin, add_iss, error_page, secure_page
+from trustregistry.oauth.views.common import (
+    SecurePageMixin,
+    add_iss,
+    csrf_refusal,
+    error_page,
+    is_form_submission,
+    same_request_as_get,
+)
 
 Application = get_application_model()
 
@@ -39,27 +45,6 @@ _UNKNOWN_CLIENT = _(
 
 
 CONSENT_MARKER = "tr_consent"
-
-
-def _is_consent_submission(request: HttpRequest) -> bool:
-    # The consent page's form carries a marker and its CSRF token, approving adds `allow`:
-    # none of them is an authorization request parameter.
-    return any(name in request.POST for name in (CONSENT_MARKER, "csrfmiddlewaretoken", "allow"))
-
-
-def _consent_form_view(request: HttpRequest) -> HttpResponse:
-    """Stands for the consent form's handler in the CSRF check (which reads its attributes)."""
-    raise AssertionError("never called")
-
-
-def _as_get(request: HttpRequest) -> HttpResponse:
-    """An authorization request sent by POST: the same request as a GET (303), so it is
-    validated, logged in for and answered exactly as one; repeated parameters stay repeated."""
-    query = "&".join(part for part in (request.META.get("QUERY_STRING", ""),
-                                        request.POST.urlencode()) if part)  # fmt: skip
-    response = HttpResponse(status=303)
-    response["Location"] = f"{request.path}?{query}" if query else request.path
-    return secure_page(response)
 
 
 class ConsentForm(AllowForm):
@@ -82,11 +67,9 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST":
-            if not _is_consent_submission(request):
-                return _as_get(request)
-            refused = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
-                request, _consent_form_view, (), {}
-            )
+            if not is_form_submission(request, CONSENT_MARKER):
+                return same_request_as_get(request)
+            refused = csrf_refusal(request)
             if refused is not None:
                 return refused
         # Lets the validator answer prompt=none (login_required vs consent_required) and know

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunspli
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 
 from trustregistry.common.exceptions import TooManyFailures
@@ -132,3 +133,35 @@ class JsonMethodNotAllowed:
         response = oauth_error("invalid_request", f"Use {usable}.", status=405)
         response["Allow"] = ", ".join(allowed)
         return response
+
+
+# ------------------------------------------------------------------ requests that may come by POST
+# The authorization and logout endpoints take the client's request by GET or POST (OpenID
+# Connect Core 3.1.2.1, RP-Initiated Logout 2), cross-site, so without a CSRF token; their own
+# confirmation forms post back to them, with one. The views are CSRF-exempt and tell the two
+# apart: a form of theirs carries a marker field and its CSRF token (and `allow` to approve),
+# none of which is a protocol parameter.
+
+
+def is_form_submission(request: HttpRequest, marker: str) -> bool:
+    return any(name in request.POST for name in (marker, "csrfmiddlewaretoken", "allow"))
+
+
+def csrf_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Django's CSRF check of a form submission, as the middleware would make it."""
+    return CsrfViewMiddleware(_never_called).process_view(request, _never_called, (), {})
+
+
+def _never_called(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("stands for the view in the CSRF check")
+
+
+def same_request_as_get(request: HttpRequest) -> HttpResponse:
+    """The client's request sent by POST: the same request as a GET (303), so it is validated,
+    logged in for and answered exactly as one; repeated parameters stay repeated."""
+    query = "&".join(
+        part for part in (request.META.get("QUERY_STRING", ""), request.POST.urlencode()) if part
+    )
+    response = HttpResponse(status=303)
+    response["Location"] = f"{request.path}?{query}" if query else request.path
+    return secure_page(response)

@@ -4,9 +4,13 @@ signed by this registry; otherwise there is no redirect."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from oauth2_provider.exceptions import (
     ClientIdMissmatch,
@@ -15,18 +19,77 @@ from oauth2_provider.exceptions import (
     InvalidOIDCRedirectURIError,
     OIDCError,
 )
+from oauth2_provider.forms import ConfirmLogoutForm
 from oauth2_provider.models import get_application_model, get_id_token_model
 from oauth2_provider.views import RPInitiatedLogoutView
 
+from trustregistry.common import clock
 from trustregistry.oauth import tokens
-from trustregistry.oauth.views.common import SecurePageMixin, error_page
+from trustregistry.oauth.views.common import (
+    SecurePageMixin,
+    csrf_refusal,
+    error_page,
+    is_form_submission,
+    same_request_as_get,
+)
 
 Application = get_application_model()
 IDToken = get_id_token_model()
 
 
+CONFIRM_MARKER = "tr_confirm"
+
+
+def _hint_without_its_row(claims: dict[str, Any]) -> Any:
+    """An ID token this registry signed whose row is gone: a logout at another of the user's
+    clients ends their tokens everywhere, ID tokens included. RP-Initiated Logout 1.0 section
+    2 asks to accept a recent ID token still (expired, too), so the client and the user come
+    from its own claims, for one issued within a session's lifetime."""
+    issued = claims.get("iat")
+    if (
+        not isinstance(issued, int)
+        or issued < clock.now().timestamp() - settings.SESSION_COOKIE_AGE
+    ):
+        return None
+    audience = claims.get("aud")
+    client_id = audience[0] if isinstance(audience, list) and len(audience) == 1 else audience
+    if not isinstance(client_id, str):
+        return None
+    subject = str(claims.get("sub", ""))
+    application = Application.objects.filter(client_id=client_id).first()
+    user = get_user_model().objects.filter(pk=subject).first() if subject.isdigit() else None
+    if application is None or user is None:
+        return None
+    return SimpleNamespace(application=application, user=user)
+
+
+class ConfirmForm(ConfirmLogoutForm):
+    tr_confirm = forms.CharField(required=False, widget=forms.HiddenInput())
+
+
 class EndSessionView(SecurePageMixin, RPInitiatedLogoutView):
     template_name = "oauth/endsession.html"
+    form_class = ConfirmForm
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)
+        # CSRF is checked in dispatch, for the confirmation form only: the client's logout
+        # request may come by POST (RP-Initiated Logout 1.0 section 2), cross-site.
+        view.csrf_exempt = True
+        return view
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            if not is_form_submission(request, CONFIRM_MARKER):
+                return same_request_as_get(request)
+            refused = csrf_refusal(request)
+            if refused is not None:
+                return refused
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self) -> dict[str, Any]:
+        return {**super().get_initial(), CONFIRM_MARKER: "1"}
 
     def validate_logout_request_user(self, id_token_hint: str | None, client_id: str | None):  # type: ignore[no-untyped-def]
         if not id_token_hint:
@@ -38,6 +101,8 @@ class EndSessionView(SecurePageMixin, RPInitiatedLogoutView):
         id_token = (
             IDToken.objects.select_related("application", "user").filter(jti=claims["jti"]).first()
         )
+        if id_token is None:
+            id_token = _hint_without_its_row(claims)
         if id_token is None or id_token.application is None:
             raise InvalidIDTokenError()
         if client_id and id_token.application.client_id != client_id:
