@@ -278,6 +278,11 @@ class RegistryUserInfoView(JsonMethodNotAllowed, UserInfoView):
                     response["WWW-Authenticate"] = (
                         'Bearer error="insufficient_scope", scope="openid"'
                     )
+                if response.status_code == 401 and not (
+                    in_header or "access_token" in request.POST
+                ):
+                    # RFC 6750 section 3.1: no credentials at all, so no error code either.
+                    response["WWW-Authenticate"] = "Bearer"
                 response["Content-Type"] = "application/json"
         response["Access-Control-Allow-Origin"] = "*"
         return no_store(response)
