@@ -105,12 +105,18 @@ def test_no_credentials_is_401_with_both_challenges(client):
     assert "error=" not in challenge  # RFC 6750 3.1: no error code without credentials
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer not-a-jwt", "Bearer a.b.c"])
-def test_malformed_bearer_header_is_401(client, header):
+@pytest.mark.parametrize(
+    ("header", "status", "error"),
+    # RFC 6750 section 3.1: a malformed header is a bad request; a token that is not one, 401
+    [("Bearer", 400, "invalid_request"), ("Bearer a b", 400, "invalid_request"),
+     ("Bearer not-a-jwt", 401, "invalid_token"), ("Bearer a.b.c", 401, "invalid_token")],
+)  # fmt: skip
+def test_malformed_bearer_header(client, header, status, error):
     response = client.get(ME, HTTP_AUTHORIZATION=header)
-    assert response.status_code == 401
-    assert response.json()["error"] in {"invalid_token", "invalid_request"}
+    assert response.status_code == status
+    assert response.json()["error"] == error
     assert response["WWW-Authenticate"].startswith("Bearer ")
+    assert f'error="{error}"' in response["WWW-Authenticate"]
 
 
 def test_expired_token_is_401(client, bearer):

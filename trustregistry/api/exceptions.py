@@ -122,7 +122,9 @@ def _api_exception_response(exc: exceptions.APIException, context: dict[str, Any
     status = exc.status_code
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         # DRF turns a 401 into a 403 when the view has no authenticator; here a 401 stays a 401.
-        status = 401
+        # A malformed Authorization header is a bad request (RFC 6750 section 3.1), still
+        # with its challenge.
+        status = 400 if getattr(exc, "error_code", None) == "invalid_request" else 401
         challenge = getattr(exc, "www_authenticate", None)
         headers["WWW-Authenticate"] = challenge or _challenges(context)
     elif getattr(exc, "www_authenticate", None):
