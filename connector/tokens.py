@@ -40,9 +40,9 @@ REPLY_MAX_SKEW_SECONDS = 15 * 60
 MAX_TOKEN_LENGTH = 16 * 1024
 
 # A nonce travels inside the dotted reply token, so it may not contain a dot.
-_NONCE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
-_TIMESTAMP_RE = re.compile(r"^[0-9]{12}$")
-_B64_RE = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+_NONCE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,128}\Z")
+_TIMESTAMP_RE = re.compile(r"^[0-9]{12}\Z")
+_B64_RE = re.compile(r"^[A-Za-z0-9+/]+={0,2}\Z")
 
 
 class HandshakeError(Exception):

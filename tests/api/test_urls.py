@@ -59,3 +59,10 @@ def test_resolve_is_in_the_schema(client):
 
     document = yaml.safe_load(client.get("/api/schema/").content)
     assert "post" in document["paths"]["/api/connectors/resolve"]
+
+
+@pytest.mark.parametrize("path", ["/api/%0A", "/api/me%0A", "/api/trusted-applications/%0A/"])
+def test_paths_with_a_newline_are_json_404_too(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "not_found"

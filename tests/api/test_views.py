@@ -288,8 +288,10 @@ def test_generate_secret_with_expiry(admin_client, record):
 
 
 @pytest.mark.parametrize(
-    "expires", ["tomorrow", "2020-01-01T00:00:00Z", "2030-13-45T00:00:00Z", 12]
-)
+    "expires",
+    ["tomorrow", "2020-01-01T00:00:00Z", "2030-13-45T00:00:00Z", 12,
+     "9999-12-31T23:59:59-23:59"],  # past the year 9999 in UTC
+)  # fmt: skip
 def test_generate_secret_with_a_bad_expiry_is_400(admin_client, record, expires):
     response = _json(
         admin_client, "post", f"{APPS}mywebsite.com/myapp1/secrets/", {"expires": expires}
@@ -333,3 +335,44 @@ def test_a_nul_character_in_the_uri_is_a_client_error_never_a_500(admin_client, 
     assert admin_client.post(f"{APPS}a%00b/secrets/").status_code == 404
     patched = _json(admin_client, "patch", f"{APPS}a%00b/", {"scope": "sec"})
     assert patched.status_code == 404
+
+
+# ------------------------------------------------------------------ text that cannot be stored
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"application_uri": "nl.example.com/x\\n", "names": {"en": "X"}}',
+        '{"application_uri": "a.example.com/x", "names": {"en": "a\\u0000b"}}',
+        '{"application_uri": "a.example.com/x", "names": {"en": "\\ud800"}}',
+        '{"application_uri": "a.example.com/x", "names": {"\\ud800": "X"}}',
+        '{"application_uri": "a.example.com/x", "names": {"en": "X"}, "\\ud800": 1}',
+        '{"application_uri": "a.example.com/x", "names": {"en": "X"}, "login_urls": ["https://\\ud800/"]}',
+        '{"application_uri": "a.example.com/x", "names": {"en": "X"}, "system_user": "a\\u0000"}',
+        "[" * 100_000 + "]" * 100_000,
+    ],
+)
+def test_text_that_cannot_be_stored_is_400_json_and_stores_nothing(admin_client, body):
+    from trustregistry.registry.models import TrustedApplication
+
+    before = TrustedApplication.objects.count()
+    response = admin_client.post(APPS, body, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"] in {"invalid_json", "invalid_request"}
+    assert TrustedApplication.objects.count() == before
+
+
+def test_a_public_client_type_needs_its_secrets_removed(admin_client):
+    factories.TrustedApplicationFactory(client_id="p.example.com/a", secret="s3cret-value")
+    url = f"{APPS}p.example.com/a/"
+    change = {
+        "client_type": "public",
+        "login_urls": ["https://p.example.com/cb"],
+        "impersonate_internal_allowed": True,
+    }
+    refused = _json(admin_client, "patch", url, change)
+    assert refused.status_code == 400 and "client_type" in refused.json()["fields"]
+    done = _json(admin_client, "patch", url, {**change, "secret_hashes": []})
+    assert done.status_code == 200 and done.json()["client_type"] == "public"
+    assert done.json()["secrets"] == []

@@ -336,3 +336,12 @@ def test_tokens_module_imports_without_django():
         "connector.soap, connector.wsgi; assert 'django' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PATH": "/usr/bin"})
+
+
+def test_a_nonce_with_a_final_newline_is_not_a_nonce():
+    # `$` in the nonce pattern would have let "ABC\n" through into the dotted reply token.
+    from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
+
+    key = _rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(ValueError):
+        tokens.sign_application_token(nonce="ABC\n", private_key=key, now=0)

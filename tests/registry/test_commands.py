@@ -258,3 +258,44 @@ def test_import_without_source_means_manual(tmp_path):
     )
     call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
     assert TrustedApplication.objects.get(client_id="src.example.com/app").source == "manual"
+
+
+@pytest.mark.django_db
+def test_import_of_text_that_cannot_be_stored_names_record_and_field(tmp_path):
+    factories.TrustedApplicationFactory(client_id="keep.example.com/app")
+    path = tmp_path / "bad.json"
+    path.write_text(
+        '[{"application_uri": "bad.example.com/app", "names": {"en": "\\ud800"}}]',
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError) as info:
+        call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    message = str(info.value)
+    assert "record 1 (bad.example.com/app): names.en:" in message and "surrogate" in message
+    assert list(TrustedApplication.objects.values_list("client_id", flat=True)) == [
+        "keep.example.com/app"
+    ]
+
+
+@pytest.mark.django_db
+def test_an_exported_secret_keeps_its_expiry_through_import(tmp_path):
+    import datetime as dt
+
+    from trustregistry.common import clock
+    from trustregistry.registry import services
+
+    app = factories.TrustedApplicationFactory(client_id="exp.example.com/app", secret="old-one")
+    app.secrets.update(expires=clock.now() - dt.timedelta(days=1))  # expired yesterday
+    services.secret_add_hash(application=app, secret_hash=secrets.hash_secret("new-one"),
+                             expires=clock.now() + dt.timedelta(days=30))  # fmt: skip
+    path = tmp_path / "export.json"
+    call_command("export_trusted_apps", str(path), stdout=io.StringIO())
+    TrustedApplication.objects.all().delete()  # a fresh registry
+    call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    imported = TrustedApplication.objects.get(client_id="exp.example.com/app")
+    assert not services.secret_verify(application=imported, secret="old-one")  # stays dead
+    assert services.secret_verify(application=imported, secret="new-one")
+    again = tmp_path / "again.json"
+    call_command("export_trusted_apps", str(again), stdout=io.StringIO())
+    first, second = json.loads(path.read_text())[0], json.loads(again.read_text())[0]
+    assert [s["expires"] for s in first["secrets"]] == [s["expires"] for s in second["secrets"]]

@@ -27,6 +27,7 @@ def test_good_application_uris(uri):
         "a@b",
         "a\tb",
         "a\nb",
+        "nl.example.com/x\n",  # `$` would let a final newline through
         "a%20b",
         None,
     ],
@@ -146,7 +147,8 @@ def test_good_scopes(scope):
 
 
 @pytest.mark.parametrize(
-    "scope", ["update  sec", " update", "update ", 'up"date', "up\\date", "upd\tate"]
+    "scope",
+    ["update  sec", " update", "update ", 'up"date', "up\\date", "upd\tate", "update\n"],
 )
 def test_bad_scopes(scope):
     with pytest.raises(ValidationError):

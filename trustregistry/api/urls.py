@@ -3,7 +3,7 @@ JSON 404, never Django's HTML page."""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
@@ -34,6 +34,6 @@ urlpatterns = [
     ),
     path("connectors/resolve", ResolveConnectorView.as_view(), name="api-connectors-resolve"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
-    path("<path:path>", api_not_found),
-    path("", api_not_found),
+    # Any other path, a newline in it too (`path:` stops at one).
+    re_path(r"^(?P<path>[\s\S]*)\Z", api_not_found),
 ]

@@ -266,6 +266,10 @@ def _parse_expiry(value: Any) -> dt.datetime | None:
         raise InvalidInput("expires must be an ISO 8601 date and time, e.g. 2030-01-31T00:00:00Z.")
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, dt.UTC)
+    try:
+        parsed = parsed.astimezone(dt.UTC)  # as the database keeps it
+    except OverflowError as exc:  # 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
+        raise InvalidInput("expires is beyond the year 9999.") from exc
     if parsed <= clock.now():
         raise InvalidInput("expires must be in the future.")
     return parsed

@@ -11,8 +11,8 @@ import secrets as _secrets
 import string
 
 HASH_LENGTH = 44
-_B64_HASH = re.compile(r"^[A-Za-z0-9+/]{43}=$")
-_HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+_B64_HASH = re.compile(r"^[A-Za-z0-9+/]{43}=\Z")
+_HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}\Z")
 _ALPHABET = string.ascii_letters + string.digits
 
 

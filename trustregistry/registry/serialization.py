@@ -8,6 +8,7 @@ it through the services in one transaction. Errors are Django ValidationErrors w
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -235,6 +236,7 @@ def application_upsert(
     accept_source: bool = False,
     must_create: bool = False,
     reason: str | None = None,
+    secret_expiries: list[dt.datetime | None] | None = None,
 ) -> tuple[TrustedApplication, bool]:
     """Create or update one record from its JSON. Returns (app, created).
 
@@ -271,6 +273,19 @@ def application_upsert(
         errors.add(
             "secret_hashes", "A public client cannot keep a secret: it may hold no secret hash."
         )
+    elif (
+        client_type == ClientType.PUBLIC
+        and existing is not None
+        and existing.client_type != ClientType.PUBLIC
+        and wanted.get("secret_hashes") is None
+        and existing.secrets.exists()
+    ):
+        # SPEC section 2: a public record may hold no secret. Say so rather than keep them.
+        errors.add(
+            "client_type",
+            "The record still holds secrets: a public client may hold none. Send "
+            '"secret_hashes": [] with the change to remove them.',
+        )
     errors.raise_if_any()
 
     names = wanted.pop("names", None)
@@ -295,7 +310,14 @@ def application_upsert(
             if names is not None:
                 services.application_set_names(application=app, names=names, actor=actor)
         if secret_hashes is not None:
-            services.secret_replace_all(application=app, secret_hashes=secret_hashes, actor=actor)
+            services.secret_replace_all(
+                application=app,
+                secret_hashes=secret_hashes,
+                actor=actor,
+                expiries=secret_expiries
+                if secret_expiries is not None and len(secret_expiries) == len(secret_hashes)
+                else None,
+            )
     except ValidationError as exc:
         raise ValidationError(_model_error_dict(exc)) from exc
     return app, created

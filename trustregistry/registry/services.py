@@ -213,18 +213,25 @@ def secret_generate(
 
 @transaction.atomic
 def secret_replace_all(
-    *, application: TrustedApplication, secret_hashes: list[str], actor: Any = None
+    *,
+    application: TrustedApplication,
+    secret_hashes: list[str],
+    actor: Any = None,
+    expiries: list[dt.datetime | None] | None = None,
 ) -> None:
-    """Set the record's secret hashes to exactly these (import, API write of `secret_hashes`)."""
+    """Set the record's secret hashes to exactly these (import, API write of `secret_hashes`).
+    `expiries`, aligned with `secret_hashes` (an import carries them from the exported
+    `secrets`), set each one's expiry, so an expired secret stays expired."""
     from django.core.exceptions import ValidationError
 
     if len(secret_hashes) > ApplicationSecret.MAX_PER_APPLICATION:
         raise ValidationError({"secret_hashes": "At most two secret hashes."})
     try:
-        wanted = [secret_hashing.normalise_secret_hash(h) for h in secret_hashes]
+        normalised = [secret_hashing.normalise_secret_hash(h) for h in secret_hashes]
     except secret_hashing.SecretHashFormatError as exc:
         raise ValidationError({"secret_hashes": str(exc)}) from exc
-    wanted = list(dict.fromkeys(wanted))
+    expiry_of = dict(zip(normalised, expiries, strict=True)) if expiries is not None else {}
+    wanted = list(dict.fromkeys(normalised))
     current = {s.secret_hash: s for s in application.secrets.all()}
     for h, s in current.items():
         if h not in wanted:
@@ -232,11 +239,16 @@ def secret_replace_all(
                 s._history_user = actor  # type: ignore[attr-defined]
             s.delete()
     for h in wanted:
-        if h not in current:
+        secret = current.get(h)
+        if secret is None:
             secret = ApplicationSecret(application=application, secret_hash=h, created=clock.now())
-            if actor is not None:
-                secret._history_user = actor  # type: ignore[attr-defined]
-            secret.save()
+        elif h not in expiry_of or secret.expires == expiry_of[h]:
+            continue
+        if h in expiry_of:
+            secret.expires = expiry_of[h]
+        if actor is not None:
+            secret._history_user = actor  # type: ignore[attr-defined,union-attr]
+        secret.save()
     if hasattr(application, "_prefetched_objects_cache"):
         application._prefetched_objects_cache.pop("secrets", None)
 

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-APPLICATION_URI_RE = re.compile(r"^[A-Za-z0-9.\-_~:/]{1,200}$")
+APPLICATION_URI_RE = re.compile(r"^[A-Za-z0-9.\-_~:/]{1,200}\Z")
 _DOMAIN_BASED_RE = re.compile(
     r"^(?:[a-z][a-z0-9+.\-]*://)?[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+(?::\d+)?(?:/.*)?$"
 )
-SCOPE_TOKEN_RE = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 section 3.3
+SCOPE_TOKEN_RE = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+\Z")  # RFC 6749 section 3.3
 
 
 def validate_application_uri(value: str) -> None:

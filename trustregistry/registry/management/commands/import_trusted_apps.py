@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.dateparse import parse_datetime
 
+from trustregistry.common.text import unstorable_text
 from trustregistry.registry import serialization
 
 
@@ -21,6 +24,30 @@ def _snapshot(app: Any) -> dict[str, Any]:
     data = serialization.application_to_dict(app, include_secret_hashes=True)
     data.pop("secrets")  # ids and times of secrets are not what the file says
     return data
+
+
+def _exported_expiries(data: Any) -> list[dt.datetime | None] | str | None:
+    """The expiry of each of `secret_hashes` from the exported `secrets` beside them (same
+    order, as `export_trusted_apps` writes them): without it, a secret that had expired would
+    come back live. None when the file has no such list; a message when it is malformed."""
+    if not isinstance(data, dict):
+        return None
+    hashes, secrets = data.get("secret_hashes"), data.get("secrets")
+    if not isinstance(hashes, list) or not isinstance(secrets, list) or not hashes:
+        return None
+    if len(secrets) != len(hashes):
+        return None  # not an export's pairing: nothing to carry
+    expiries: list[dt.datetime | None] = []
+    for index, secret in enumerate(secrets):
+        value = secret.get("expires") if isinstance(secret, dict) else None
+        if value is None:
+            expiries.append(None)
+            continue
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None or parsed.tzinfo is None:
+            return f"secrets[{index}].expires: not an ISO 8601 date and time with its offset."
+        expiries.append(parsed)
+    return expiries
 
 
 class Command(BaseCommand):
@@ -70,6 +97,8 @@ class Command(BaseCommand):
             data = json.loads(text)
         except ValueError as exc:
             raise CommandError(f"{path} is not valid JSON: {exc}.") from exc
+        except RecursionError as exc:
+            raise CommandError(f"{path} is not valid JSON: nested too deeply.") from exc
         if isinstance(data, dict):
             data = [data]
         if not isinstance(data, list):
@@ -80,10 +109,17 @@ class Command(BaseCommand):
         self, index: int, raw: Any, report: list[tuple[str, str]], problems: list[str]
     ) -> None:
         label = f"record {index + 1}"
+        where = unstorable_text(raw)
         if isinstance(raw, dict):
             uri = raw.get("application_uri", raw.get("ApplicationUri"))
-            if isinstance(uri, str) and uri:
+            if isinstance(uri, str) and uri and unstorable_text(uri) is None:
                 label = f"record {index + 1} ({uri})"
+        if where is not None:
+            problems.append(
+                f"{label}: {where}: holds a NUL character or an unpaired surrogate, which "
+                "cannot be stored."
+            )
+            return
         data = raw
         if serialization.is_erpnet_form(raw):
             data, notes = serialization.from_erpnet(raw)
@@ -98,12 +134,17 @@ class Command(BaseCommand):
 
             current = selectors.application_get(application_uri=data["application_uri"])
             before = _snapshot(current) if current is not None else None
+        expiries = _exported_expiries(data)
+        if isinstance(expiries, str):
+            problems.append(f"{label}: {expiries}")
+            return
         try:
             app, created = serialization.application_upsert(
                 data=data,
                 create_missing_system_user=True,
                 accept_source=True,
                 reason="imported",
+                secret_expiries=expiries,
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
