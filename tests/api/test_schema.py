@@ -51,3 +51,15 @@ def test_schema_as_json_describes_methods_auth_and_bodies(client):
     secret = document["components"]["schemas"]["GeneratedSecret"]["properties"]
     assert set(secret) == {"id", "secret", "expires"}
     assert "/api/schema/" not in paths
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "headers", "status"),
+    [("get", "?format=bogus", {}, 404), ("post", "", {}, 405),
+     ("get", "", {"HTTP_ACCEPT": "text/html"}, 406)],
+)  # fmt: skip
+def test_schema_errors_are_the_apis_json(client, db, method, query, headers, status):
+    response = getattr(client, method)(f"/api/schema/{query}", **headers)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"error", "message"}

@@ -3,9 +3,12 @@ JSON 404, never Django's HTML page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 
 from trustregistry.aas.views import ResolveConnectorView
 from trustregistry.api import views
@@ -16,6 +19,13 @@ class SchemaView(SpectacularAPIView):
     # The OpenAPI document describes the API; it reveals no data, so it needs no token.
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if response.status_code >= 400:
+            # Errors in the API's JSON shape, not in the OpenAPI document's YAML.
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 urlpatterns = [
