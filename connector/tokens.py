@@ -17,6 +17,7 @@ import binascii
 import datetime as dt
 import hmac
 import json
+import math
 import re
 import secrets
 import time
@@ -221,12 +222,12 @@ def verify_aas_token(
     if not _audience_matches(claims.get("aud"), audience_for(application_uri)):
         raise HandshakeError("The SignedToken is meant for another application (aud).")
     exp, nbf = claims.get("exp"), claims.get("nbf")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or not math.isfinite(exp):
         raise HandshakeError("The SignedToken has no expiry (exp).")
     if current > exp + leeway:
         raise HandshakeError("The SignedToken has expired.")
     if nbf is not None:
-        if not isinstance(nbf, int | float) or isinstance(nbf, bool):
+        if not isinstance(nbf, int | float) or isinstance(nbf, bool) or not math.isfinite(nbf):
             raise HandshakeError("The SignedToken has an invalid nbf.")
         if current < nbf - leeway:
             raise HandshakeError("The SignedToken is not valid yet (nbf).")

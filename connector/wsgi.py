@@ -38,7 +38,7 @@ def authenticate_json(connector: Connector, body: bytes | None) -> tuple[int, di
         }
     try:
         data = json.loads(body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" within the size limit
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("SignedToken"), str):
         reason = 'The request must be JSON {"SignedToken": "<JWT>"}.'

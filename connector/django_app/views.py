@@ -76,7 +76,7 @@ def mirroring(request: HttpRequest) -> HttpResponse:
         connector = current_connector()
     except NotConfigured as exc:
         response = HttpResponse(
-            soap.fault("The connector is not configured."),
+            soap.fault("connector_not_configured: The connector is not configured."),
             status=503,
             content_type=soap.content_type(soap.SOAP11_NS),
         )

@@ -230,13 +230,23 @@ def test_connector_answering_10_mb(scripted):
         _resolve("scripted.example.com/app")
 
 
-def test_connector_reason_never_echoes_the_url(scripted):
+@pytest.mark.parametrize("echo", ["{url}", "{URL}", "{origin}", "{host}"])
+def test_connector_reason_never_echoes_the_url(scripted, echo):
     url = scripted.record.connector_url
-    body = json.dumps({"Succeeded": False, "Reason": f"I am {url}"}).encode()
+    origin = url.rsplit("/", 1)[0]
+    said = echo.format(url=url, URL=url.upper(), origin=origin, host=origin.split("//")[1])
+    body = json.dumps({"Succeeded": False, "Reason": f"I am {said}"}).encode()
     scripted.answer = lambda claims: ("200 OK", [], body)
     with pytest.raises(HandshakeFailed) as info:
         _resolve("scripted.example.com/app")
-    assert url not in info.value.message and "[connector]" in info.value.message
+    port = origin.rsplit(":", 1)[1]
+    assert port not in info.value.message and "[connector]" in info.value.message
+
+
+def test_a_connector_answering_deeply_nested_json_is_handshake_failed(scripted):
+    scripted.answer = lambda claims: ("200 OK", [], b"[" * 30_000 + b"]" * 30_000)
+    with pytest.raises(HandshakeFailed, match="without a handshake answer"):
+        _resolve("scripted.example.com/app")
 
 
 def test_connector_unreachable_keeps_the_url_out_of_answer_and_logs(db, app_key, caplog):

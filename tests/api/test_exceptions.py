@@ -173,3 +173,11 @@ def test_plain_response_is_untouched():
             return Response({"ok": True})
 
     assert Fine.as_view()(APIRequestFactory().get("/x")).data == {"ok": True}
+
+
+def test_a_body_over_the_upload_limit_is_413_json(admin_client):
+    body = '{"url": "app://x.example.com/a", "context": "' + "a" * 3_000_000 + '"}'
+    for path in ("/api/connectors/resolve", "/api/trusted-applications/"):
+        response = admin_client.post(path, body, content_type="application/json")
+        assert response.status_code == 413, path
+        assert response.json()["error"] == "request_too_large"

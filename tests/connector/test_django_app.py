@@ -144,7 +144,10 @@ def test_wrong_soap_action_is_a_fault(client, devnet_settings, interop):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", ["", "[]", "{}", '{"SignedToken": 5}', "not json"])
+@pytest.mark.parametrize(
+    "body",
+    ["", "[]", "{}", '{"SignedToken": 5}', "not json", "[" * 30_000 + "]" * 30_000],
+)
 def test_bad_json_bodies(client, devnet_settings, body):
     response = _post_json(client, body)
     assert response.status_code == 400

@@ -131,6 +131,8 @@ def test_nonce_is_16_random_bytes_in_upper_hex():
         ({"nonce": ""}, "no nonce"),
         ({"nonce": "a.b"}, "nonce is not valid"),
         ({"exp": None}, "no expiry"),
+        ({"exp": float("inf")}, "no expiry"),  # JSON 1e999: signed, but not a time
+        ({"nbf": float("nan")}, "invalid nbf"),
     ],
 )
 def test_claims_refused(interop, devnet, claims, reason):

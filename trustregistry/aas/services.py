@@ -22,9 +22,11 @@ import datetime as dt
 import http.client
 import json
 import logging
+import re
 import ssl
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -152,9 +154,19 @@ _HEADERS = {
 def _clean_reason(reason: Any, connector_url: str) -> str:
     text = reason if isinstance(reason, str) and reason.strip() else "no reason given"
     text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    if connector_url:
-        text = text.replace(connector_url, "[connector]")
+    for part in _url_parts(connector_url):
+        # Hosts and schemes are case-insensitive: "HTTP://HOST:PORT" names it just as well.
+        text = re.sub(re.escape(part), "[connector]", text, flags=re.IGNORECASE)
     return text[:MAX_REASON_LENGTH]
+
+
+def _url_parts(url: str) -> list[str]:
+    """The connector URL, its origin, its host and port, and its host, longest first."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    found = [url, f"{parts.scheme}://{parts.netloc}", parts.netloc, parts.hostname or ""]
+    return sorted({p for p in found if p and p != "://"}, key=len, reverse=True)
 
 
 def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
@@ -196,7 +208,7 @@ def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
         raise HandshakeFailed("The connector answered with a redirect, which is not followed.")
     try:
         answer = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" within the size cap
         answer = None
     if not isinstance(answer, dict) or "Succeeded" not in answer:
         logger.warning(

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
@@ -99,6 +100,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(exc.detail)
         return _validation_response(fields, [] if fields else _flatten(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"error": "request_too_large", "message": "The request body is too large."},
+            status=413,
+        )
+    if isinstance(exc, SuspiciousOperation):  # Django's own 400s (bad multipart, …)
+        return Response({"error": "invalid_request", "message": "Bad request."}, status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
