@@ -28,12 +28,10 @@ from oauthlib.oauth2.rfc6749 import errors
 from trustregistry.oauth import policy, scopes, selectors, services, sign_ins
 from trustregistry.oauth.validators import SESSION_USER_KEY
 from trustregistry.oauth.views.common import (
+    ClientRequestByPostMixin,
     SecurePageMixin,
     add_iss,
-    csrf_refusal,
     error_page,
-    is_form_submission,
-    same_request_as_get,
 )
 
 Application = get_application_model()
@@ -53,25 +51,15 @@ class ConsentForm(AllowForm):
     tr_consent = forms.CharField(required=False, widget=forms.HiddenInput())
 
 
-class AuthorizeView(SecurePageMixin, AuthorizationView):
+class AuthorizeView(ClientRequestByPostMixin, SecurePageMixin, AuthorizationView):
+    """An authorization request may come by POST from the client's own page (OpenID Connect
+    Core 3.1.2.1), cross-site; the consent form posts back here, CSRF-checked."""
+
     template_name = "oauth/consent.html"
     form_class = ConsentForm
-
-    @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:
-        view = super().as_view(**initkwargs)
-        # CSRF is checked in dispatch, for the consent form only: an authorization request may
-        # come by POST from the client's own page (OpenID Connect Core 3.1.2.1), cross-site.
-        view.csrf_exempt = True
-        return view
+    form_marker = CONSENT_MARKER
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "POST":
-            if not is_form_submission(request, CONSENT_MARKER):
-                return same_request_as_get(request)
-            refused = csrf_refusal(request)
-            if refused is not None:
-                return refused
         # Lets the validator answer prompt=none (login_required vs consent_required) and know
         # when this session signed in (the code's auth_time).
         signed_in = request.user.is_authenticated
@@ -131,9 +119,6 @@ class AuthorizeView(SecurePageMixin, AuthorizationView):
         return self.render_to_response(
             self.get_context_data(form=form, **self.page_context(application, granted))
         )
-
-    def get_initial(self) -> dict[str, Any]:
-        return {**super().get_initial(), CONSENT_MARKER: "1"}
 
     @staticmethod
     def page_context(application: Any, granted: list[str]) -> dict[str, Any]:

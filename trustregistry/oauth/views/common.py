@@ -143,6 +143,32 @@ class JsonMethodNotAllowed:
 # none of which is a protocol parameter.
 
 
+class ClientRequestByPostMixin:
+    """For a view (before its other bases) whose own form carries `form_marker`: a POST
+    without it is the client's request, answered as the same GET; a POST with it is the
+    form's, CSRF-checked here since the view itself is exempt."""
+
+    form_marker: str
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)  # type: ignore[misc]
+        view.csrf_exempt = True
+        return view
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            if not is_form_submission(request, self.form_marker):
+                return same_request_as_get(request)
+            refused = csrf_refusal(request)
+            if refused is not None:
+                return refused
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+
+    def get_initial(self) -> dict[str, Any]:
+        return {**super().get_initial(), self.form_marker: "1"}  # type: ignore[misc]
+
+
 def is_form_submission(request: HttpRequest, marker: str) -> bool:
     return any(name in request.POST for name in (marker, "csrfmiddlewaretoken", "allow"))
 

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from oauth2_provider.exceptions import (
     ClientIdMissmatch,
@@ -26,11 +26,9 @@ from oauth2_provider.views import RPInitiatedLogoutView
 from trustregistry.common import clock
 from trustregistry.oauth import tokens
 from trustregistry.oauth.views.common import (
+    ClientRequestByPostMixin,
     SecurePageMixin,
-    csrf_refusal,
     error_page,
-    is_form_submission,
-    same_request_as_get,
 )
 
 Application = get_application_model()
@@ -67,29 +65,13 @@ class ConfirmForm(ConfirmLogoutForm):
     tr_confirm = forms.CharField(required=False, widget=forms.HiddenInput())
 
 
-class EndSessionView(SecurePageMixin, RPInitiatedLogoutView):
+class EndSessionView(ClientRequestByPostMixin, SecurePageMixin, RPInitiatedLogoutView):
+    """The client's logout request may come by POST (RP-Initiated Logout 1.0 section 2),
+    cross-site; the confirmation form posts back here, CSRF-checked."""
+
     template_name = "oauth/endsession.html"
     form_class = ConfirmForm
-
-    @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:
-        view = super().as_view(**initkwargs)
-        # CSRF is checked in dispatch, for the confirmation form only: the client's logout
-        # request may come by POST (RP-Initiated Logout 1.0 section 2), cross-site.
-        view.csrf_exempt = True
-        return view
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "POST":
-            if not is_form_submission(request, CONFIRM_MARKER):
-                return same_request_as_get(request)
-            refused = csrf_refusal(request)
-            if refused is not None:
-                return refused
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_initial(self) -> dict[str, Any]:
-        return {**super().get_initial(), CONFIRM_MARKER: "1"}
+    form_marker = CONFIRM_MARKER
 
     def validate_logout_request_user(self, id_token_hint: str | None, client_id: str | None):  # type: ignore[no-untyped-def]
         if not id_token_hint:
