@@ -299,3 +299,19 @@ def test_an_exported_secret_keeps_its_expiry_through_import(tmp_path):
     call_command("export_trusted_apps", str(again), stdout=io.StringIO())
     first, second = json.loads(path.read_text())[0], json.loads(again.read_text())[0]
     assert [s["expires"] for s in first["secrets"]] == [s["expires"] for s in second["secrets"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("expires", ["2030-13-45T00:00:00Z", "soon", "2030-01-01T00:00:00", 5])
+def test_import_names_a_bad_exported_expiry(tmp_path, expires):
+    record = {
+        "application_uri": "exp.example.com/app",
+        "names": {"en": "X"},
+        "secret_hashes": [secrets.hash_secret("one")],
+        "secrets": [{"id": 1, "expires": expires}],
+    }
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    with pytest.raises(CommandError, match=r"record 1 \(exp.example.com/app\): secrets\[0\]"):
+        call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert not TrustedApplication.objects.exists()

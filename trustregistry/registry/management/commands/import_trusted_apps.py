@@ -43,7 +43,10 @@ def _exported_expiries(data: Any) -> list[dt.datetime | None] | str | None:
         if value is None:
             expiries.append(None)
             continue
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well formed, but no such date ("2030-13-45T00:00:00Z")
+            parsed = None
         if parsed is None or parsed.tzinfo is None:
             return f"secrets[{index}].expires: not an ISO 8601 date and time with its offset."
         expiries.append(parsed)
