@@ -351,3 +351,12 @@ def test_machine_endpoints_need_no_csrf_token_and_hide_secrets_from_error_report
     for name in hidden:
         assert cleansed[name] == SafeExceptionReporterFilter.cleansed_substitute, name
     assert cleansed["grant_type"] == "client_credentials"
+
+
+@pytest.mark.parametrize("path", [TOKEN, REVOKE, INTROSPECT])
+def test_a_body_over_the_upload_limit_is_a_json_413(client, db, path):
+    body = "grant_type=client_credentials&scope=" + "a" * 3_000_000
+    response = client.post(path, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert response.json()["error"] == "invalid_request"
+    assert response["Cache-Control"] == "no-store"

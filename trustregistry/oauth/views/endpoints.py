@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -113,7 +114,11 @@ class _MachineEndpoint(JsonMethodNotAllowed):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         request.sensitive_post_parameters = self.sensitive_post_parameters  # type: ignore[attr-defined]
-        return View.dispatch(self, request, *args, **kwargs)  # type: ignore[arg-type,return-value]
+        try:
+            return View.dispatch(self, request, *args, **kwargs)  # type: ignore[arg-type,return-value]
+        except RequestDataTooBig:
+            # Django would answer its HTML 400 page: the endpoint's own JSON error instead.
+            return oauth_error("invalid_request", "The request body is too large.", status=413)
 
 
 class RegistryTokenView(_MachineEndpoint, TokenView):
@@ -180,7 +185,10 @@ class IntrospectionView(_MachineEndpoint, IntrospectTokenView):
             response = oauth_error("invalid_request", "Use POST.", status=405)
             response["Allow"] = "POST"
             return response
-        return no_store(throttled_client_auth(request, lambda: self._introspect(request)))
+        try:
+            return no_store(throttled_client_auth(request, lambda: self._introspect(request)))
+        except RequestDataTooBig:
+            return oauth_error("invalid_request", "The request body is too large.", status=413)
 
     def _authenticated_client(self, request: HttpRequest) -> Any:
         core = self.get_oauthlib_core()
