@@ -262,7 +262,12 @@ def test_userinfo_answers_browsers_cross_origin(client, flow, confidential_app, 
 
 @pytest.mark.parametrize(
     ("path", "method", "allowed"),
-    [(TOKEN, "get", "POST"), (REVOKE, "put", "POST"), (USERINFO, "delete", "GET or POST")],
+    [
+        (TOKEN, "get", "POST"),
+        (REVOKE, "put", "POST"),
+        (INTROSPECT, "get", "POST"),
+        (USERINFO, "delete", "GET or POST"),
+    ],
 )
 def test_wrong_methods_get_a_json_405(client, path, method, allowed):
     response = getattr(client, method)(path)

@@ -46,6 +46,7 @@ def parse_max_age(value: str | None) -> int | None:
     return int(value)
 
 
-def within(request: Any, max_age: int) -> bool:
-    signed_in = of_session(request)
+def fresh_enough(signed_in: float | None, max_age: int) -> bool:
+    """Whether a sign-in at `signed_in` (epoch seconds; None: unknown) is at most `max_age`
+    seconds old by the registry's clock."""
     return signed_in is not None and clock.now().timestamp() - signed_in <= max_age

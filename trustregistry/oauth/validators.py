@@ -96,7 +96,7 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
         if max_age is None:
             return True
         signed_in = sign_ins.of_oauth_request(request)
-        return signed_in is not None and (clock.now() - signed_in).total_seconds() <= max_age
+        return sign_ins.fresh_enough(signed_in.timestamp() if signed_in else None, max_age)
 
     # ------------------------------------------------------------------ authorization codes
 

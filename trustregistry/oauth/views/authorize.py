@@ -98,10 +98,9 @@ class AuthorizeView(ClientRequestByPostMixin, SecurePageMixin, AuthorizationView
                 credentials,
                 errors.InvalidRequestError(description="max_age must be a whole number."),
             )
-        if max_age is not None and not sign_ins.within(request, max_age):
-            # OpenID Connect Core 3.1.2.1: signed in longer ago than max_age allows.
-            if "none" in set(request.GET.get("prompt", "").split()):
-                return self.refuse(application, credentials, errors.LoginRequired())
+        if max_age is not None and not sign_ins.fresh_enough(sign_ins.of_session(request), max_age):
+            # OpenID Connect Core 3.1.2.1: signed in longer ago than max_age allows. (With
+            # prompt=none the validator's validate_silent_login has answered login_required.)
             return self.sign_in_again(drop="max_age")
         if not policy.user_may_log_in_to(application, request.user):
             return self.denied(application, credentials)

@@ -178,17 +178,11 @@ class IntrospectionView(_MachineEndpoint, IntrospectTokenView):
     but `none`). Access tokens of any client; refresh tokens of the caller only."""
 
     sensitive_post_parameters = ("client_secret", "client_assertion", "token")
+    # django-oauth-toolkit also introspects by GET (the token in the URL): POST only here.
+    http_method_names = ["post", "options"]
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        request.sensitive_post_parameters = self.sensitive_post_parameters  # type: ignore[attr-defined]
-        if request.method != "POST":
-            response = oauth_error("invalid_request", "Use POST.", status=405)
-            response["Allow"] = "POST"
-            return response
-        try:
-            return no_store(throttled_client_auth(request, lambda: self._introspect(request)))
-        except RequestDataTooBig:
-            return oauth_error("invalid_request", "The request body is too large.", status=413)
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return no_store(throttled_client_auth(request, lambda: self._introspect(request)))
 
     def _authenticated_client(self, request: HttpRequest) -> Any:
         core = self.get_oauthlib_core()
