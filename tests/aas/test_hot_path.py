@@ -268,3 +268,28 @@ def test_resolve_stores_one_nonce_per_attempt_and_consumes_it(app_key, keep_aliv
     with pytest.raises(ApplicationDisabled):
         services.resolve_connector(url=f"app://{record.client_id}", context="T1")
     assert PendingHandshake.objects.filter(application=record).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nonce_is_stored_once_and_its_table_has_no_index_nothing_uses(app_key):
+    from django.db import IntegrityError
+
+    record = _record(app_key)
+    now = clock.now()
+    kwargs = dict(application_id=record.pk, context="", created=now, expires_at=now)
+    writes.store_pending(nonce="U1", **kwargs)
+    with pytest.raises(IntegrityError):
+        writes.store_pending(nonce="U1", **kwargs)
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(
+            cursor, PendingHandshake._meta.db_table
+        )
+    indexes = sorted(
+        tuple(c["columns"])
+        for c in constraints.values()
+        if c["index"] or c["unique"] or c["primary_key"]
+    )
+    # Each handshake writes every index of this table: the id, the nonce (unique, looked up by
+    # equality only: no LIKE index beside it), the record (cascading deletes) and the expiry
+    # (purge). The foreign key is no index.
+    assert indexes == [("application_id",), ("expires_at",), ("id",), ("nonce",)]

@@ -11,7 +11,10 @@ class PendingHandshake(models.Model):
     Single-use across every app server sharing the database: a reply is accepted only by the
     one conditional UPDATE that marks it used (see `services._consume_nonce`)."""
 
-    nonce = models.CharField(_("nonce"), max_length=64, unique=True)
+    # Unique by a constraint, not `unique=True`: on PostgreSQL that would also build a
+    # `varchar_pattern_ops` index for LIKE queries, which nothing runs on a nonce, and every
+    # handshake would write to it.
+    nonce = models.CharField(_("nonce"), max_length=64)
     application = models.ForeignKey(
         settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
         on_delete=models.CASCADE,
@@ -24,6 +27,9 @@ class PendingHandshake(models.Model):
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["nonce"], name="tr_aas_pending_nonce_unique")
+        ]
         verbose_name = _("pending handshake")
         verbose_name_plural = _("pending handshakes")
 
