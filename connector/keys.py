@@ -24,6 +24,7 @@ PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 MIN_RSA_BITS = 1024  # SuperOffice's own sample connector key is 1024 bits.
+MAX_RSA_BITS = 16384  # the largest size common tools make (OpenSSL, .NET)
 _MAX_KEY_TEXT = 64 * 1024
 
 
@@ -121,7 +122,8 @@ def _public_from_jwk(jwk: dict[str, Any]) -> PublicKey:
             return ec.EllipticCurvePublicNumbers(x, y, curve).public_key()
     except KeyFormatError:
         raise
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        # AttributeError: a member that is no string ({"n": 123}).
         raise KeyFormatError(f"The {kty} JWK is missing a member or has an invalid value.") from exc
     raise KeyFormatError("A JWK must have kty RSA or EC.")
 
@@ -167,6 +169,9 @@ def jwk_to_public_key(jwk: dict[str, Any]) -> PublicKey:
 def _check_strength(key: PublicKey) -> PublicKey:
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         raise KeyFormatError(f"RSA keys must be at least {MIN_RSA_BITS} bits.")
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size > MAX_RSA_BITS:
+        # Each check with a huge modulus costs the checker more than the key is worth.
+        raise KeyFormatError(f"RSA keys must be at most {MAX_RSA_BITS} bits.")
     if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
         raise KeyFormatError("Only RSA and EC public keys are supported.")
     return key
@@ -187,8 +192,8 @@ def _pem_blocks(text: str) -> list[str]:
 
 
 def _public_from_pem_block(block: str) -> PublicKey:
-    data = block.encode("ascii", errors="strict")
     try:
+        data = block.encode("ascii", errors="strict")  # UnicodeEncodeError is a ValueError
         if "CERTIFICATE" in block.split("\n", 1)[0]:
             return x509.load_pem_x509_certificate(data).public_key()  # type: ignore[return-value]
         if "PRIVATE KEY" in block.split("\n", 1)[0]:
@@ -218,7 +223,7 @@ def load_public_keys(text: str) -> list[PublicKey]:
     elif text.startswith("{") or text.startswith("["):
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[…" within the cap
             raise KeyFormatError("The JSON key is not valid JSON.") from exc
         keys = list(_keys_from_json(data))
     else:
@@ -282,8 +287,8 @@ def load_private_key(text: str | bytes, password: bytes | None = None) -> Privat
 
 
 def load_certificate(data: str | bytes) -> x509.Certificate:
-    raw = data.encode("ascii") if isinstance(data, str) else data
     try:
+        raw = data.encode("ascii") if isinstance(data, str) else data
         if raw.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(raw)
         return x509.load_der_x509_certificate(raw)

@@ -100,6 +100,11 @@ def test_create_ignores_read_only_source(admin_client):
         ({"is_enabled": "yes"}, "is_enabled"),
         ({"system_user": "no-such-user"}, "system_user"),
         ({"public_keys": ["not a key"]}, "public_keys"),
+        ({"public_keys": [{"kty": "RSA", "n": 123, "e": "AQAB"}]}, "public_keys"),
+        (
+            {"public_keys": ["-----BEGIN PUBLIC KEY-----\nAA\u00e9\n-----END PUBLIC KEY-----"]},
+            "public_keys",
+        ),
         ({"unexpected": 1}, "unexpected"),
     ],
 )

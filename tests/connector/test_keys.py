@@ -89,11 +89,33 @@ def test_rfc7638_thumbprint_example():
         ('{"kty": "oct", "k": "abc"}', "kty RSA or EC"),
         ("{not json", "not valid JSON"),
         ('<!DOCTYPE x [<!ENTITY a "aaaa">]><RSAKeyValue>&a;</RSAKeyValue>', "well-formed"),
+        # non-ASCII inside a PEM block, a JWK member that is no string, JSON nested deeper
+        # than Python parses: each raised something else (a 500 in the admin and the API)
+        ("-----BEGIN PUBLIC KEY-----\nAAé\n-----END PUBLIC KEY-----", "not a readable"),
+        ('{"kty": "RSA", "n": 123, "e": "AQAB"}', "invalid value"),
+        ('{"kty": "EC", "crv": "P-256", "x": [], "y": {}}', "invalid value"),
+        ("[" * 30000 + "]" * 30000, "not valid JSON"),
     ],
 )
 def test_garbage_keys_are_refused_with_a_clear_message(garbage, message):
     with pytest.raises(keys.KeyFormatError, match=message):
         keys.normalise_public_keys(garbage)
+
+
+def test_rsa_keys_over_16384_bits_are_refused():
+    # Any odd number of the size will do: the size is checked before any use.
+    numbers = rsa.RSAPublicNumbers(65537, (1 << 16392) + 1)
+    pem = numbers.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(keys.KeyFormatError, match="at most 16384 bits"):
+        keys.normalise_public_keys(pem.decode())
+    assert keys.MAX_RSA_BITS == 16384
+
+
+def test_a_certificate_that_is_not_ascii_is_refused_with_the_format_error():
+    with pytest.raises(keys.KeyFormatError, match="neither PEM nor DER"):
+        keys.load_certificate("-----BEGIN CERTIFICATE-----\né\n-----END CERTIFICATE-----")
 
 
 def test_private_key_pasted_as_public_is_refused(rsa_key):

@@ -160,6 +160,22 @@ def test_public_keys_in_every_format_are_normalised_with_thumbprints(admin_clien
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-----BEGIN PUBLIC KEY-----\nAA\u00e9\n-----END PUBLIC KEY-----",
+        '{"kty": "RSA", "n": 123, "e": "AQAB"}',
+        "[" * 30000 + "]" * 30000,
+    ],
+)
+def test_unreadable_public_keys_are_a_form_error_not_a_crash(admin_client, text):
+    response = admin_client.post(ADD, form_data(public_keys=text))
+    assert response.status_code == 200
+    assert "public_keys" in errors_of(response)[0]
+    assert not TrustedApplication.objects.exists()
+
+
+@pytest.mark.django_db
 def test_sec_needs_a_confirmation_when_newly_granted(admin_client):
     response = admin_client.post(ADD, form_data(scope=["update", "sec"]))
     assert response.status_code == 200
