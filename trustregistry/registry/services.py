@@ -69,11 +69,15 @@ def application_update(
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
+    was_enabled = application.is_enabled
     for name, value in fields.items():
         setattr(application, name, value)
     application.full_clean()
     _attach_actor(application, actor, reason)
     application.save()
+    if was_enabled and not application.is_enabled:
+        # As `application_set_enabled`: the REST API and import disable through here too.
+        revoke_live_tokens(application)
     return application
 
 
@@ -133,7 +137,11 @@ def application_set_enabled(
 def revoke_live_tokens(application: TrustedApplication) -> None:
     # Token checks also read is_enabled, so this is belt and braces: a re-enabled record must
     # not bring old tokens back to life.
-    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+    from oauth2_provider.models import (
+        get_access_token_model,
+        get_grant_model,
+        get_refresh_token_model,
+    )
 
     now = clock.now()
     get_refresh_token_model().objects.filter(application=application, revoked__isnull=True).update(
@@ -142,6 +150,9 @@ def revoke_live_tokens(application: TrustedApplication) -> None:
     get_access_token_model().objects.filter(application=application, expires__gt=now).update(
         expires=now
     )
+    # Authorization codes not yet redeemed: gone, or one issued before a disable could be
+    # redeemed after the record is enabled again.
+    get_grant_model().objects.filter(application=application).delete()
 
 
 @dataclass(frozen=True)
