@@ -51,6 +51,21 @@ def test_client_credentials_needs_system_user_allowed(client, db):
     assert response.json()["error"] == "unauthorized_client"
 
 
+@pytest.mark.parametrize("kind", ["internal", "community"])
+def test_client_credentials_stop_when_the_system_user_becomes_a_person(client, service_app, kind):
+    # The record is checked when saved; the user admin can change the user's kind later.
+    user = service_app.system_user
+    user.kind, user.is_staff, user.is_superuser = kind, True, True
+    user.save()
+    response = cc(client, service_app)
+    assert response.status_code == 400
+    assert response.json()["error"] == "unauthorized_client"
+    assert "access_token" not in response.json()
+    user.kind = "system"
+    user.save()
+    assert cc(client, service_app).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("grant_type", "error"),
     [

@@ -55,6 +55,9 @@ def may_use_grant(application: Any, grant_type: str) -> bool:
             and application.system_user_allowed
             and user is not None
             and user.is_active
+            # The record was checked when saved; the user's kind can change after that (the
+            # user admin allows it), and a person must never be acted as by a service.
+            and getattr(user, "is_system", False)
         )
     return False
 
