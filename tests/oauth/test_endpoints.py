@@ -159,6 +159,30 @@ def test_disabled_record_tokens_die_at_once(client, service_app, confidential_ap
     assert client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
 
 
+def test_introspection_answers_the_scopes_a_token_may_still_use(
+    client, flow, service_app, confidential_app, internal_user
+):
+    # SPEC section 3: a scope taken from the record, or `sec` of a user who is now community,
+    # is gone at once for every resource server, as it is on the registry's own API.
+    token = _cc(client, service_app).json()["access_token"]
+    service_app.scope = "update"
+    service_app.save()
+    assert _introspect(client, confidential_app, token).json()["scope"] == "update"
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").json()["scopes"] == [
+        "update"
+    ]
+    confidential_app.scope = "update sec"
+    confidential_app.save()
+    tokens = flow.tokens(confidential_app, internal_user, scope="openid update sec offline_access")
+    internal_user.kind = "community"
+    internal_user.save()
+    access = _introspect(client, confidential_app, tokens["access_token"]).json()
+    refresh = _introspect(client, confidential_app, tokens["refresh_token"]).json()
+    expected = ["openid", "update", "offline_access"]
+    assert access["active"] is True and access["scope"].split() == expected
+    assert refresh["active"] is True and refresh["scope"].split() == expected
+
+
 def test_introspection_of_refresh_tokens_own_only(
     client, flow, confidential_app, internal_user, service_app
 ):

@@ -61,7 +61,7 @@ _compiled: dict[str, str] = {}
 class BearerToken:
     claims: dict[str, Any]
     scopes: frozenset[str]
-    scope: str  # the token row's scope as recorded (introspection answers it as it is)
+    scope: str  # the token row's scope as recorded, in its order
     application: TrustedApplication  # only the columns above are loaded; others load lazily
     user: Any
 

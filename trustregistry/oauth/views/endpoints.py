@@ -24,6 +24,7 @@ from oauth2_provider.views import (
 )
 from oauthlib.common import Request as OauthlibRequest
 
+from trustregistry.api.authentication import effective_scopes
 from trustregistry.api.token_lookup import check_bearer_token
 from trustregistry.common import clock
 from trustregistry.keys.services import jwks
@@ -217,7 +218,7 @@ def introspect(token: str, *, client: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "active": True,
         "token_type": "Bearer",
-        "scope": live.scope,
+        "scope": _scope_now(live.scope, application=live.application, user=live.user),
         "client_id": claims["client_id"],
         "sub": claims["sub"],
         "exp": claims["exp"],
@@ -230,6 +231,16 @@ def introspect(token: str, *, client: Any) -> dict[str, Any]:
     if live.user is not None:
         data["username"] = live.user.get_username()
     return data
+
+
+def _scope_now(recorded: str, *, application: Any, user: Any) -> str:
+    """The token's scopes that it may still use, as the API applies them (SPEC section 3:
+    a scope the record no longer trusts, or `sec` of a user who is now community, is gone
+    for every resource server at once), in the order recorded."""
+    allowed = effective_scopes(
+        granted=frozenset(recorded.split()), application=application, user=user
+    )
+    return " ".join(scope for scope in recorded.split() if scope in allowed)
 
 
 def _introspect_refresh(token: str, *, client: Any) -> dict[str, Any]:
@@ -250,7 +261,11 @@ def _introspect_refresh(token: str, *, client: Any) -> dict[str, Any]:
         "client_id": row.application.client_id,
         "username": row.user.get_username(),
         "sub": str(row.user.pk),
-        "scope": row.access_token.scope if row.access_token else "",
+        "scope": _scope_now(
+            row.access_token.scope if row.access_token else "",
+            application=row.application,
+            user=row.user,
+        ),
         "exp": int(expires.timestamp()),
         "iat": int(row.created.timestamp()),
     }
