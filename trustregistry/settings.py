@@ -297,6 +297,11 @@ LOGGING = {
         # Django logs 4xx with the full path; the redact filter strips query secrets from it.
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # oauthlib's and django-oauth-toolkit's debug lines print tokens, codes and refresh
+        # tokens as they are ("Validating refresh token <token> for client …"): never below
+        # INFO, whatever DJANGO_LOG_LEVEL says.
+        "oauthlib": {"level": "INFO"},
+        "oauth2_provider": {"level": "INFO"},
         # A forged Host header is the caller's mistake: answered 400, logged in one line.
         "django.security.DisallowedHost": {
             "handlers": ["console"],

@@ -30,3 +30,11 @@ def test_forged_host_is_logged_without_traceback(client, caplog):
     records = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
     assert records and all(r.exc_info is None for r in records)
     assert WithoutTraceback().filter(records[0])
+
+
+def test_secret_values_printed_as_dict_or_json_members_are_redacted():
+    line = "Token: {'access_token': 'eyJhbGc.x.y', 'refresh_token': \"R123\", 'scope': 'update'}"
+    cleaned = redact(line)
+    assert "eyJhbGc" not in cleaned and "R123" not in cleaned
+    assert "'scope': 'update'" in cleaned and "'access_token': '[redacted]'" in cleaned
+    assert redact('{"code": "abc", "state": "s"}') == '{"code": "[redacted]", "state": "s"}'

@@ -29,8 +29,17 @@ _PATTERN = re.compile(
 )
 
 
+# The same names as keys of a printed dict or JSON object: {'access_token': 'eyJ…'}.
+_QUOTED = re.compile(
+    r"(?P<name>(?P<q>['\"])(?:" + "|".join(SECRET_PARAMETERS) + r")(?P=q)\s*:\s*)"
+    r"(?P<v>['\"])(?P<value>.*?)(?P=v)",
+    re.IGNORECASE,
+)
+
+
 def redact(text: str) -> str:
-    return _PATTERN.sub(lambda m: f"{m.group('name')}=[redacted]", text)
+    text = _PATTERN.sub(lambda m: f"{m.group('name')}=[redacted]", text)
+    return _QUOTED.sub(lambda m: f"{m.group('name')}{m.group('v')}[redacted]{m.group('v')}", text)
 
 
 class RedactSecretsFilter(logging.Filter):
