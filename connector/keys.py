@@ -271,7 +271,14 @@ def normalise_public_keys(value: Any) -> list[dict[str, str]]:
 def load_private_key(text: str | bytes, password: bytes | None = None) -> PrivateKey:
     """Read a private key: PEM (PKCS#1, PKCS#8, SEC1) or .NET RSA XML."""
     if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")
+        try:
+            # Windows PowerShell's Out-File writes UTF-16 with a byte order mark.
+            utf16 = text.startswith((b"\xff\xfe", b"\xfe\xff"))
+            text = text.decode("utf-16" if utf16 else "utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise KeyFormatError(
+                "The private key file is neither UTF-8 nor UTF-16 text (PEM or XML)."
+            ) from exc
     text = text.lstrip("\ufeff").strip()
     if text.startswith("<"):
         return _rsa_private_from_xml(_xml_fields(text))

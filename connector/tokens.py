@@ -140,6 +140,12 @@ KeyLookup = Callable[[dict[str, Any]], Iterable[PublicKey]]
 HandshakeError when none is known (unknown `kid`). Never follows `jku`/`x5u`."""
 
 
+def _utf8(text: str) -> bytes:
+    """Bytes to compare in constant time; a lone surrogate (JSON allows "\\ud800") compares
+    as unequal instead of raising."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _audience_matches(aud: Any, expected: str) -> bool:
     # The `spn:` scheme is compared case-insensitively (SPEC section 7), the application URI
     # exactly: URIs differing only in case are different records (SPEC section 2).
@@ -149,7 +155,7 @@ def _audience_matches(aud: Any, expected: str) -> bool:
         scheme, _, rest = value.partition(":")
         want_scheme, _, want_rest = expected.partition(":")
         return scheme.lower() == want_scheme.lower() and hmac.compare_digest(
-            rest.encode("utf-8"), want_rest.encode("utf-8")
+            _utf8(rest), _utf8(want_rest)
         )
 
     if isinstance(aud, list):
@@ -217,7 +223,7 @@ def verify_aas_token(
         raise HandshakeError("The SignedToken's signature does not verify.")
 
     iss = claims.get("iss")
-    if not isinstance(iss, str) or not hmac.compare_digest(iss.encode(), issuer.encode()):
+    if not isinstance(iss, str) or not hmac.compare_digest(_utf8(iss), _utf8(issuer)):
         raise HandshakeError("The SignedToken has the wrong issuer.")
     if not _audience_matches(claims.get("aud"), audience_for(application_uri)):
         raise HandshakeError("The SignedToken is meant for another application (aud).")
@@ -283,7 +289,7 @@ def verify_application_token(
     if len(parts) != 3:
         raise HandshakeError("The SignedApplicationToken must have exactly three parts.")
     nonce, stamp, signature_b64 = parts
-    if not hmac.compare_digest(nonce.encode("utf-8"), expected_nonce.encode("utf-8")):
+    if not hmac.compare_digest(_utf8(nonce), _utf8(expected_nonce)):
         raise HandshakeError("The SignedApplicationToken answers another handshake (nonce).")
     if not _TIMESTAMP_RE.match(stamp):
         raise HandshakeError("The SignedApplicationToken's time is not yyyyMMddHHmm.")

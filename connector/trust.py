@@ -12,17 +12,18 @@ certificate, remove it from the file.
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from connector import deadline_http
 from connector.keys import (
     KeyFormatError,
     PublicKey,
@@ -36,9 +37,17 @@ from connector.tokens import HandshakeError
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_MAX_BYTES = 256 * 1024
 JWKS_CACHE_SECONDS = 300
+# After a failed fetch, requests are answered from the keys at hand (or refused) for this long
+# instead of each waiting for a fetch of its own.
+FAILED_FETCH_RETRY_SECONDS = 10
 UNKNOWN_KID_REFETCH_SECONDS = 60
 # Across all unknown kids: many made-up kids must not turn into many fetches either.
 ANY_UNKNOWN_KID_REFETCH_SECONDS = 5
+
+
+_CERTIFICATE_BLOCK = re.compile(
+    r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.DOTALL
+)
 
 
 def _unknown_key() -> HandshakeError:
@@ -61,11 +70,12 @@ class PinnedCertificates:
 
     @classmethod
     def from_pem(cls, data: str | bytes) -> PinnedCertificates:
-        text = data.decode("ascii", errors="replace") if isinstance(data, bytes) else data
-        marker = "-----BEGIN CERTIFICATE-----"
-        if marker not in text:
+        """Every certificate block of a PEM file (text around them, such as a bundle's
+        `subject=CN = Müller` lines, is ignored), or one DER certificate."""
+        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+        blocks = _CERTIFICATE_BLOCK.findall(text)
+        if not blocks:
             return cls([load_certificate(data)])
-        blocks = [marker + block for block in text.split(marker)[1:]]
         return cls([load_certificate(block) for block in blocks])
 
     @classmethod
@@ -88,25 +98,46 @@ class PinnedCertificates:
         return matches
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        raise urllib.error.HTTPError(req.full_url, code, "redirects are not followed", headers, fp)
-
-
 def fetch_jwks(url: str, *, timeout: float = JWKS_TIMEOUT_SECONDS) -> dict[str, Any]:
-    """GET a JWKS: a timeout, a size cap, no redirects, no proxies from the environment."""
+    """GET a JWKS: the whole answer within `timeout`, a size cap, no redirects, no proxies
+    from the environment. Raises ValueError, OSError or http.client.HTTPException."""
     if not url.lower().startswith(("https://", "http://")):
         raise ValueError("the JWKS URL must be http(s)")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-    with opener.open(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
-        body = response.read(JWKS_MAX_BYTES + 1)
+    status, body = deadline_http.get(
+        url, timeout=timeout, max_bytes=JWKS_MAX_BYTES, headers={"Accept": "application/json"}
+    )
+    if status != 200:
+        raise ValueError(f"the JWKS URL answered HTTP {status}")  # redirects included
     if len(body) > JWKS_MAX_BYTES:
         raise ValueError("the JWKS is too large")
     data = json.loads(body)
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise ValueError("not a JWKS")
     return data
+
+
+def _aas_keys(jwks: list[Any]) -> dict[str, tuple[PublicKey, str]]:
+    """The JWKS's RSA signing keys that have a certificate thumbprint (`x5t`): by kid, the key
+    and its x5t.
+
+    The AAS key is published with its certificate (SPEC section 7); keys without one, such as
+    the registry's OIDC keys in the same JWKS, sign other tokens and are not trusted here.
+    """
+    keys: dict[str, tuple[PublicKey, str]] = {}
+    for jwk in jwks:
+        if (
+            not isinstance(jwk, dict)
+            or jwk.get("kty") != "RSA"
+            or not isinstance(jwk.get("kid"), str)
+            or not isinstance(jwk.get("x5t"), str)
+            or jwk.get("use", "sig") != "sig"
+        ):
+            continue
+        try:
+            keys[jwk["kid"]] = (jwk_to_public_key(jwk), jwk["x5t"])
+        except KeyFormatError:
+            continue
+    return keys
 
 
 class JwksKeys:
@@ -129,34 +160,39 @@ class JwksKeys:
         self._refetch_seconds = unknown_kid_refetch_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: dict[str, PublicKey] = {}
+        self._keys: dict[str, tuple[PublicKey, str]] = {}
         self._fetched_at: float | None = None
         self._last_unknown_refetch: dict[str, float] = {}
         self._last_any_unknown_refetch: float | None = None
+        self._failed_at: float | None = None
         self.fetch_count = 0
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> bool:
+        """Fetch the JWKS; False (keys kept as they were) if that failed or failed less
+        than FAILED_FETCH_RETRY_SECONDS ago."""
+        now = self._clock()
+        if self._failed_at is not None and now - self._failed_at < FAILED_FETCH_RETRY_SECONDS:
+            return False
         self.fetch_count += 1
         try:
             data = self._fetch(self.url)
-        except (OSError, ValueError) as exc:
-            raise HandshakeError("The connector could not fetch the AAS keys.") from exc
-        keys: dict[str, PublicKey] = {}
-        for jwk in data["keys"]:
-            if (
-                not isinstance(jwk, dict)
-                or jwk.get("kty") != "RSA"
-                or not isinstance(jwk.get("kid"), str)
-            ):
-                continue
-            if jwk.get("use", "sig") != "sig":
-                continue
-            try:
-                keys[jwk["kid"]] = jwk_to_public_key(jwk)
-            except KeyFormatError:
-                continue
+            keys = _aas_keys(data["keys"])
+        except (
+            OSError,
+            ValueError,
+            TypeError,
+            KeyError,
+            http.client.HTTPException,
+            RecursionError,
+        ):
+            # RecursionError: "[[[[…" within the size cap. Nothing of the answer is logged or
+            # shown: the reason says only that the keys could not be fetched.
+            self._failed_at = self._clock()
+            return False
+        self._failed_at = None
         self._keys = keys
         self._fetched_at = self._clock()
+        return True
 
     def __call__(self, header: dict[str, Any]) -> list[PublicKey]:
         kid = header.get("kid")
@@ -165,7 +201,10 @@ class JwksKeys:
         with self._lock:
             now = self._clock()
             if self._fetched_at is None or now - self._fetched_at > self._cache_seconds:
-                self._refresh()
+                # A failure keeps the stale keys: the AAS being down for a moment should not
+                # stop handshakes signed with a key already known.
+                if not self._refresh() and self._fetched_at is None:
+                    raise HandshakeError("The connector could not fetch the AAS keys.")
             key = self._keys.get(kid)
             if key is None:
                 last = self._last_unknown_refetch.get(kid)
@@ -181,4 +220,8 @@ class JwksKeys:
                     key = self._keys.get(kid)
             if key is None:
                 raise _unknown_key()
-            return [key]
+            public_key, x5t = key
+            if "x5t" in header and header["x5t"] != x5t:
+                # The token names the key twice; both must name this one.
+                raise _unknown_key()
+            return [public_key]

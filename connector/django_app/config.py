@@ -100,13 +100,18 @@ def _upsert_sql() -> str | None:
     )
 
 
+_LAST_STORABLE = dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp()
+
+
 def database_replay_guard(nonce: str, keep_until: float, now: float) -> bool:
     """Remember `nonce` in the database (shared by every server of the connector); False if
     it is remembered and still live. One round trip on PostgreSQL and SQLite; committed with
     the database's normal durability (a lost row would let a replay be answered)."""
     from connector.django_app.models import AnsweredNonce
 
-    until = dt.datetime.fromtimestamp(keep_until, tz=dt.UTC)
+    # An AAS-signed exp far in the future (10**20) is remembered until the last date a
+    # database column holds, not turned into an OverflowError.
+    until = dt.datetime.fromtimestamp(min(keep_until, _LAST_STORABLE), tz=dt.UTC)
     current = dt.datetime.fromtimestamp(now, tz=dt.UTC)
     sql = _upsert_sql()
     if sql is not None:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 import threading
-import time
 from http.server import ThreadingHTTPServer
 
 import pytest
@@ -25,7 +23,7 @@ from connector.service import Connector
 from connector.wsgi import make_app
 from tests import factories
 from tests.aas.conftest import CONNECTOR_URI
-from tests.connector.servers import KeepAliveConnector, closed_port_url, serve
+from tests.connector.servers import KeepAliveConnector, closed_port_url, serve, trickling_server
 from trustregistry.aas import outbound, services
 from trustregistry.aas.errors import ConnectorUnreachable
 
@@ -248,54 +246,9 @@ def test_only_http_and_https_urls_are_called(fresh_client):
             _post(url)
 
 
-def _whole_request(data: bytes) -> bool:
-    # All of it, body included: a socket closed with unread input sends a reset, not an end.
-    head, found, body = data.partition(b"\r\n\r\n")
-    if not found:
-        return False
-    for line in head.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return len(body) >= int(value)
-    return True
-
-
-def _trickling_server(drips: int, interval: float):  # type: ignore[no-untyped-def]
-    """One connection: reads a request, then answers a header one byte every `interval`
-    seconds (`drips` bytes, so bounded), then completes a valid answer."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(5)
-
-    def serve_one() -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            return
-        with conn:
-            conn.settimeout(5)
-            received = b""
-            while not _whole_request(received):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                received += chunk
-            try:
-                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
-                for _ in range(drips):
-                    time.sleep(interval)
-                    conn.sendall(b"a")
-                conn.sendall(b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
-            except OSError:
-                return  # the client gave up, as it should
-
-    thread = threading.Thread(target=serve_one, daemon=True)
-    thread.start()
-    return listener, thread
-
-
 def test_a_connector_trickling_its_answer_runs_out_of_time(fresh_client, monkeypatch):
     # Each byte comes well within the read timeout; the whole answer would take 2 s.
-    listener, thread = _trickling_server(drips=40, interval=0.05)
+    listener, thread = trickling_server(drips=40, interval=0.05)
     try:
         port = listener.getsockname()[1]
         with pytest.raises(TimeoutError):
@@ -314,7 +267,7 @@ def test_a_connector_trickling_its_answer_runs_out_of_time(fresh_client, monkeyp
 
 
 def test_an_answer_within_the_time_is_read(fresh_client):
-    listener, thread = _trickling_server(drips=3, interval=0.01)
+    listener, thread = trickling_server(drips=3, interval=0.01)
     try:
         port = listener.getsockname()[1]
         answer = outbound.post(

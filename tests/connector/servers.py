@@ -8,6 +8,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from socketserver import ThreadingMixIn
@@ -150,3 +151,81 @@ class KeepAliveConnector(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def _whole_request(data: bytes) -> bool:
+    # All of it, body included: a socket closed with unread input sends a reset, not an end.
+    head, found, body = data.partition(b"\r\n\r\n")
+    if not found:
+        return False
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return True
+
+
+def trickling_server(drips: int, interval: float):  # type: ignore[no-untyped-def]
+    """One connection: reads a request, then answers a header one byte every `interval`
+    seconds (`drips` bytes, so bounded), then completes a valid answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve_one() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5)
+            received = b""
+            while not _whole_request(received):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                received += chunk
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
+                for _ in range(drips):
+                    time.sleep(interval)
+                    conn.sendall(b"a")
+                conn.sendall(b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            except OSError:
+                return  # the client gave up, as it should
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+def raw_server(answer: bytes, connections: int = 3):  # type: ignore[no-untyped-def]
+    """Up to `connections` connections, one after another: each reads a request, then gets
+    `answer` as it is and is closed."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve_one() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5)
+            received = b""
+            while not _whole_request(received):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                received += chunk
+            try:
+                conn.sendall(answer)
+            except OSError:
+                return
+
+    def serve_all() -> None:
+        for _ in range(connections):
+            serve_one()
+
+    thread = threading.Thread(target=serve_all, daemon=True)
+    thread.start()
+    return listener, thread

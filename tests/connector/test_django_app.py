@@ -197,12 +197,18 @@ def test_no_trust_source_or_unreadable_files_answer_503(client, devnet_settings,
 
 @pytest.mark.django_db
 def test_jwks_mode_fetches_the_aas_keys(client, devnet_settings, token, interop):
-    from connector.keys import load_certificate, public_key_to_jwk
+    from connector.keys import (
+        b64url_encode,
+        certificate_sha1_thumbprint,
+        load_certificate,
+        public_key_to_jwk,
+    )
 
     cert = load_certificate((interop / "devnet-auth_DevNet.crt").read_bytes())
     jwk = {
         **public_key_to_jwk(cert.public_key()),
         "kid": "B0AD4C0BFD8913B8040F3E8AD16A91F585222C33",
+        "x5t": b64url_encode(certificate_sha1_thumbprint(cert)),
     }
     hits = []
 
@@ -237,6 +243,19 @@ def test_expired_answered_nonces_are_purged(devnet_settings):
     AnsweredNonce.objects.create(nonce="LIVE", keep_until=past + dt.timedelta(hours=1))
     assert config.purge_answered_nonces() == 1
     assert list(AnsweredNonce.objects.values_list("nonce", flat=True)) == ["LIVE"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("exp", [10**20, 1e300])
+def test_an_exp_far_in_the_future_is_remembered_to_the_last_storable_date(exp):
+    # Only the AAS can sign such a token; the standalone connectors answer it, and so must
+    # this one, not with a 500. Its nonce stays refused for as long as a column can say.
+    from connector.django_app.config import database_replay_guard
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
+    assert database_replay_guard("FAR", exp, now) is True
+    assert AnsweredNonce.objects.get(nonce="FAR").keep_until.year == 9999
+    assert database_replay_guard("FAR", exp, now + 10**9) is False
 
 
 @pytest.mark.django_db(transaction=True)

@@ -118,6 +118,18 @@ def test_a_certificate_that_is_not_ascii_is_refused_with_the_format_error():
         keys.load_certificate("-----BEGIN CERTIFICATE-----\né\n-----END CERTIFICATE-----")
 
 
+def test_private_key_files_in_utf16_are_read_and_binary_ones_refused(interop):
+    xml = (interop / "connector-samples_LocalhostPrivateKey.xml").read_text()
+    expected = keys.load_private_key(xml).private_numbers()
+    for encoding in ("utf-16", "utf-16-be", "utf-8-sig"):
+        data = xml.encode(encoding)
+        if encoding == "utf-16-be":
+            data = b"\xfe\xff" + data
+        assert keys.load_private_key(data).private_numbers() == expected
+    with pytest.raises(keys.KeyFormatError, match="neither UTF-8 nor UTF-16"):
+        keys.load_private_key(b"\x30\x82\x04\xa4\x02\x01\x00\xff\xfe")  # DER
+
+
 def test_private_key_pasted_as_public_is_refused(rsa_key):
     pem = rsa_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -133,6 +133,9 @@ def test_nonce_is_16_random_bytes_in_upper_hex():
         ({"exp": None}, "no expiry"),
         ({"exp": float("inf")}, "no expiry"),  # JSON 1e999: signed, but not a time
         ({"nbf": float("nan")}, "invalid nbf"),
+        # a lone surrogate (JSON "\\ud800"): compared as unequal, not raised
+        ({"iss": "\ud800"}, "wrong issuer"),
+        ({"aud": "spn:\ud800"}, "another application"),
     ],
 )
 def test_claims_refused(interop, devnet, claims, reason):

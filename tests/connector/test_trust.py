@@ -1,6 +1,7 @@
 """The AAS keys a connector trusts: pinned certificates and the JWKS, fetched over real HTTP."""
 
 import json
+import time
 
 import jwt
 import pytest
@@ -9,7 +10,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connector import trust
 from connector.keys import public_key_to_jwk
 from connector.tokens import HandshakeError
-from tests.connector.servers import closed_port_url, json_app, serve
+from tests.connector.servers import (
+    closed_port_url,
+    json_app,
+    raw_server,
+    serve,
+    trickling_server,
+)
 
 DEVNET_KID = "B0AD4C0BFD8913B8040F3E8AD16A91F585222C33"
 DEVNET_X5T = "sK1MC_2JE7gEDz6K0WqR9YUiLDM"
@@ -20,8 +27,10 @@ def two_keys():
     return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2)]
 
 
-def _jwk(key, kid):
-    return {**public_key_to_jwk(key.public_key()), "kid": kid, "use": "sig", "alg": "RS256"}
+def _jwk(key, kid, x5t=None):
+    # As the AAS publishes its key: with its certificate's thumbprint.
+    jwk = {**public_key_to_jwk(key.public_key()), "kid": kid, "use": "sig", "alg": "RS256"}
+    return {**jwk, "x5t": x5t or f"thumb-of-{kid}"}
 
 
 def test_pinned_certificate_matches_kid_or_x5t(interop):
@@ -45,6 +54,26 @@ def test_pinned_file_may_hold_two_certificates_for_rotation(interop, tmp_path, d
     pinned = trust.PinnedCertificates.from_file(str(path))
     assert len(pinned({"kid": DEVNET_KID})) == 1
     assert len(pinned({})) == 2
+
+
+def test_pinned_bundle_with_text_around_its_certificates_is_read(interop, tmp_path, db):
+    from trustregistry.keys.services import aas_certificate_pem
+
+    devnet = (interop / "devnet-auth_DevNet.crt").read_text()
+    bundle = f"subject=CN = Müller\n{devnet.strip()}\n# issued to Zoë\n{aas_certificate_pem()}"
+    path = tmp_path / "bundle.pem"
+    path.write_bytes(bundle.encode("utf-8"))
+    pinned = trust.PinnedCertificates.from_file(str(path))
+    assert len(pinned({})) == 2 and len(pinned({"kid": DEVNET_KID})) == 1
+
+
+def test_a_pinned_file_that_is_no_certificate_is_a_format_error(tmp_path):
+    from connector.keys import KeyFormatError
+
+    path = tmp_path / "aas.pem"
+    path.write_bytes("no certificate here, Zoë".encode())
+    with pytest.raises(KeyFormatError):
+        trust.PinnedCertificates.from_file(str(path))
 
 
 class FakeClock:
@@ -159,3 +188,92 @@ def test_unreachable_jwks_is_a_refusal_not_a_crash():
     keys = trust.JwksKeys(closed_port_url())
     with pytest.raises(HandshakeError, match="could not fetch"):
         keys({"kid": "x"})
+
+
+def test_only_keys_published_with_a_certificate_thumbprint_are_aas_keys(two_keys):
+    # The registry's JWKS also holds its OIDC keys (no certificate): they sign ID and access
+    # tokens, never SignedTokens, and a connector must not take them for the AAS's.
+    oidc = {k: v for k, v in _jwk(two_keys[1], "oidc-1").items() if k != "x5t"}
+    keys = trust.JwksKeys(
+        "https://aas.example/jwks",
+        fetch=lambda url: {"keys": [_jwk(two_keys[0], "aas-1", "T1"), oidc]},
+    )
+    assert keys({"kid": "aas-1"}) and keys({"kid": "aas-1", "x5t": "T1"})
+    with pytest.raises(HandshakeError, match="does not trust"):
+        keys({"kid": "oidc-1"})
+    with pytest.raises(HandshakeError, match="does not trust"):
+        keys({"kid": "aas-1", "x5t": "another-certificate"})
+
+
+def test_a_failed_fetch_is_not_repeated_by_every_request_and_known_keys_keep_working(two_keys):
+    answers = [{"keys": [_jwk(two_keys[0], "one")]}]
+    calls = []
+
+    def fetch(url):
+        calls.append(url)
+        answer = answers[-1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    clock = FakeClock()
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=clock)
+    assert keys({"kid": "one"}) and len(calls) == 1
+    answers.append(OSError("connection refused"))
+    clock.now += trust.JWKS_CACHE_SECONDS + 1  # stale: the next request refetches, and fails
+    for _ in range(20):
+        assert keys({"kid": "one"})  # the key at hand still serves
+    assert len(calls) == 2
+    clock.now += trust.FAILED_FETCH_RETRY_SECONDS
+    assert keys({"kid": "one"}) and len(calls) == 3  # tried again after the pause
+
+    # Never fetched at all: refused at once while the pause lasts.
+    down = trust.JwksKeys(
+        "https://aas.example/jwks", fetch=lambda url: calls.append(url) or fetch(url), clock=clock
+    )
+    before = len(calls)
+    for _ in range(20):
+        with pytest.raises(HandshakeError, match="could not fetch"):
+            down({"kid": "one"})
+    assert len(calls) - before == 2  # its own first try, and fetch() inside it, once
+
+
+def _answer(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+@pytest.mark.parametrize(
+    ("answer", "fetches"),
+    [
+        (b"HTTP/1.1 abc\r\n\r\n", 1),  # http.client.BadStatusLine
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 1),  # bad chunk
+        (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 1),  # header line too long
+        (_answer(b"[" * 100000), 1),  # nested deeper than Python parses
+        # A member that is no string: that key is skipped, so the kid is unknown, and the
+        # one refetch for an unknown kid follows.
+        (_answer(b'{"keys": [{"kty": "RSA", "kid": "k", "x5t": "t", "n": 1, "e": "AQAB"}]}'), 2),
+    ],
+)
+def test_a_garbage_jwks_is_a_refusal_not_a_crash(answer, fetches):
+    listener, thread = raw_server(answer, connections=fetches)
+    try:
+        keys = trust.JwksKeys(f"http://127.0.0.1:{listener.getsockname()[1]}/jwks")
+        with pytest.raises(HandshakeError):
+            keys({"kid": "k"})
+        assert keys.fetch_count == fetches
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+
+
+def test_a_trickling_jwks_runs_out_of_time_as_a_whole():
+    # Each byte within the timeout; the whole answer would take 2 s.
+    listener, thread = trickling_server(drips=40, interval=0.05)
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            trust.fetch_jwks(f"http://127.0.0.1:{listener.getsockname()[1]}/jwks", timeout=0.3)
+        assert time.monotonic() - started < 1.5
+    finally:
+        thread.join(timeout=5)
+        listener.close()

@@ -30,15 +30,15 @@ callers log the class only.
 from __future__ import annotations
 
 import http.client
-import io
 import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
+
+from connector.deadline_http import DeadlineResponse, tls_context
 
 MAX_ORIGINS_PER_THREAD = 32
 
@@ -54,13 +54,6 @@ class Answer:
         return len(self.body) > max_bytes
 
 
-@lru_cache(maxsize=1)
-def tls_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()  # CERT_REQUIRED, check_hostname, system CAs
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
 @lru_cache(maxsize=256)
 def _target(url: str) -> tuple[tuple[str, str, int], str]:
     """((scheme, host, port), path with query) of an http(s) URL; ValueError otherwise."""
@@ -70,40 +63,6 @@ def _target(url: str) -> tuple[tuple[str, str, int], str]:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return (parts.scheme, parts.hostname, port), path
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The socket as http.client reads an answer from it, each read given only the time left
-    until the deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: float):
-        self._sock = sock
-        # As http.client's own reader: a socket file keeps the socket open while the answer is
-        # read, even after the connection is closed (an answer the connector ends by closing).
-        self._raw = sock.makefile("rb", buffering=0)
-        self._deadline = deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the answer did not arrive in time")
-        self._sock.settimeout(left)
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-class _Response(http.client.HTTPResponse):
-    def __init__(self, sock: socket.socket, *args: Any, deadline: float, **kwargs: Any):
-        super().__init__(sock, *args, **kwargs)
-        plain = self.fp
-        self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
-        plain.close()
 
 
 def _connections() -> dict[tuple[str, str, int], http.client.HTTPConnection]:
@@ -159,10 +118,10 @@ def _exchange(
     assert connection.sock is not None
     connection.sock.settimeout(read_timeout)
     deadline = time.monotonic() + read_timeout
-    responses: list[_Response] = []
+    responses: list[DeadlineResponse] = []
 
-    def respond(sock: socket.socket, *args: Any, **kwargs: Any) -> _Response:
-        response = _Response(sock, *args, deadline=deadline, **kwargs)
+    def respond(sock: socket.socket, *args: Any, **kwargs: Any) -> DeadlineResponse:
+        response = DeadlineResponse(sock, *args, deadline=deadline, **kwargs)
         responses.append(response)
         return response
 
