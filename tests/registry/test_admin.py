@@ -205,6 +205,44 @@ def test_sec_already_trusted_needs_no_new_confirmation(admin_client):
     assert response.status_code == 302, errors_of(response)
 
 
+def _change_form(app, **overrides):
+    data = form_data(
+        **{"names-TOTAL_FORMS": "1", "names-1-language": None, "names-1-name": None},
+        **overrides,
+    )
+    data.update(
+        {
+            "names-INITIAL_FORMS": "1",
+            "names-0-id": str(app.names.get().pk),
+            "names-0-application": str(app.pk),
+        }
+    )
+    return data
+
+
+@pytest.mark.django_db
+def test_sec_granted_on_a_change_is_noted_as_confirmed_in_the_history(admin_client):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update")
+    response = admin_client.post(
+        change_url(app), _change_form(app, scope=["update", "sec"], confirm_sec="on")
+    )
+    assert response.status_code == 302, errors_of(response)
+    app.refresh_from_db()
+    assert app.scope == "update sec"
+    assert "sec trusted (confirmed)" in app.history.first().history_change_reason
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    ["history/", "test-handshake/", "generate-secret/", "rotate-secret/"],
+)
+def test_an_id_that_is_no_id_is_404_on_every_record_page(admin_client, path):
+    url = f"/admin/registry/trustedapplication/abc/{path}"
+    response = admin_client.get(url) if path == "history/" else admin_client.post(url)
+    assert response.status_code == 404
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "overrides,warning",

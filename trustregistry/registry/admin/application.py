@@ -4,10 +4,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -353,9 +353,16 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         ]
         return custom + super().get_urls()
 
+    def _record_or_404(self, request: HttpRequest, object_id: str) -> TrustedApplication:
+        # As the admin's own pages: an id that is no id ("abc") is a 404, not a 500.
+        app = self.get_object(request, unquote(object_id))
+        if app is None:
+            raise Http404(_("No such trusted application."))
+        return app
+
     def _get_for_change(self, request: HttpRequest, object_id: str) -> TrustedApplication:
         self._check_change(request)
-        return get_object_or_404(TrustedApplication, pk=object_id)
+        return self._record_or_404(request, object_id)
 
     def generate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         return self._secrets_page(request, [self._get_for_change(request, object_id)], rotate=False)
@@ -383,7 +390,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        app = get_object_or_404(TrustedApplication, pk=object_id)
+        app = self._record_or_404(request, object_id)
         if not self.has_view_or_change_permission(request, app):
             raise PermissionDenied
         context = {

@@ -179,9 +179,15 @@ class TrustedApplicationForm(forms.ModelForm):
         except secret_hashing.SecretHashFormatError as exc:
             raise ValidationError(str(exc)) from exc
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read now: validation copies the new scope onto the instance, and `save_model` asks
+        # afterwards whether sec was newly granted.
+        self._scope_before = self.instance.scope if self.instance.pk else ""
+
     def sec_newly_granted(self) -> bool:
         wanted = scope_catalogue.split(self.cleaned_data.get("scope") or "")
-        before = scope_catalogue.split(self.instance.scope) if self.instance.pk else []
+        before = scope_catalogue.split(self._scope_before or "")
         return scope_catalogue.SEC in wanted and scope_catalogue.SEC not in before
 
     def clean(self) -> dict[str, Any]:
