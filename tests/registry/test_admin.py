@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from connector import keys
 from tests import factories
-from trustregistry.registry import secrets
+from trustregistry.registry import secrets, services
 from trustregistry.registry.models import TrustedApplication
 
 CHANGELIST = reverse("admin:registry_trustedapplication_changelist")
@@ -230,6 +230,19 @@ def test_sec_granted_on_a_change_is_noted_as_confirmed_in_the_history(admin_clie
     app.refresh_from_db()
     assert app.scope == "update sec"
     assert "sec trusted (confirmed)" in app.history.first().history_change_reason
+
+
+@pytest.mark.django_db
+def test_pasting_a_hash_the_record_holds_is_a_form_error_and_keeps_both_secrets(admin_client):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", secret="old")
+    services.secret_add_hash(application=app, secret_hash=secrets.hash_secret("new"))
+    response = admin_client.post(
+        change_url(app), _change_form(app, new_secret_hash=secrets.hash_secret_hex("new"))
+    )
+    assert response.status_code == 200
+    assert "already on the record" in str(errors_of(response)[0]["new_secret_hash"])
+    assert services.secret_verify(application=app, secret="old")
+    assert app.secrets.count() == 2
 
 
 @pytest.mark.django_db

@@ -42,3 +42,13 @@ def test_secret_matches_only_its_own_hash():
 def test_generated_secrets_are_random_and_alphanumeric():
     a, b = secrets.generate_secret(24), secrets.generate_secret(24)
     assert len(a) == 24 and a.isalnum() and a != b
+
+
+def test_a_hash_in_non_canonical_base64_is_stored_in_the_form_that_can_match():
+    canonical = secrets.hash_secret("demo")
+    # The last character before "=" carries 2 unused bits: flip one, same 32 bytes.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet.index(canonical[42])
+    variant = canonical[:42] + alphabet[last ^ 1] + "="
+    assert variant != canonical
+    assert secrets.normalise_secret_hash(variant) == canonical

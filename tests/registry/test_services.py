@@ -22,6 +22,17 @@ def test_at_most_two_secrets_a_third_replaces_the_oldest():
 
 
 @pytest.mark.django_db
+def test_a_hash_already_on_the_record_is_refused_and_pushes_nothing_out():
+    app = factories.TrustedApplicationFactory(secret="old")
+    services.secret_add_hash(application=app, secret_hash=secrets.hash_secret("new"))
+    for again in (secrets.hash_secret("new"), secrets.hash_secret_hex("new")):
+        with pytest.raises(ValidationError, match="already on the record"):
+            services.secret_add_hash(application=app, secret_hash=again)
+    assert services.secret_verify(application=app, secret="old")
+    assert services.secret_verify(application=app, secret="new")
+
+
+@pytest.mark.django_db
 def test_generate_replacing_all_and_verify(staff_user):
     app = factories.TrustedApplicationFactory(secret="old")
     generated = services.secret_generate(

@@ -29,10 +29,13 @@ def normalise_secret_hash(value: str) -> str:
     text = (value or "").strip()
     if _B64_HASH.match(text):
         try:
-            if len(base64.b64decode(text, validate=True)) == 32:
-                return text
+            digest = base64.b64decode(text, validate=True)
         except binascii.Error:
-            pass
+            digest = b""
+        if len(digest) == 32:
+            # Re-encoded: "…C5=" decodes to the same bytes as "…C4=", but only the canonical
+            # form can ever equal a computed hash.
+            return base64.b64encode(digest).decode("ascii")
     if _HEX_HASH.match(text):
         return base64.b64encode(bytes.fromhex(text)).decode("ascii")
     raise SecretHashFormatError(

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from trustregistry.common import clock
 from trustregistry.registry import secrets as secret_hashing
@@ -85,7 +87,6 @@ def application_update(
 def application_set_names(
     *, application: TrustedApplication, names: dict[str, str], actor: Any = None
 ) -> None:
-    from django.core.exceptions import ValidationError
 
     languages = dict(settings.LANGUAGES)
     cleaned = {lang: (name or "").strip() for lang, name in (names or {}).items()}
@@ -155,6 +156,9 @@ def revoke_live_tokens(application: TrustedApplication) -> None:
     get_grant_model().objects.filter(application=application).delete()
 
 
+SECRET_ALREADY_ON_RECORD = _("This secret is already on the record.")
+
+
 @dataclass(frozen=True)
 class GeneratedSecret:
     secret: ApplicationSecret
@@ -174,6 +178,9 @@ def secret_add_hash(
     normalised = secret_hashing.normalise_secret_hash(secret_hash)
     locked = TrustedApplication.objects.select_for_update().get(pk=application.pk)
     existing = list(locked.secrets.order_by("created", "id"))
+    if any(old.secret_hash == normalised for old in existing):
+        # Added again, it would push the other live secret out while adding nothing.
+        raise ValidationError({"secret_hash": SECRET_ALREADY_ON_RECORD})
     for old in existing[: max(0, len(existing) - (ApplicationSecret.MAX_PER_APPLICATION - 1))]:
         if actor is not None:
             old._history_user = actor  # type: ignore[attr-defined]

@@ -175,9 +175,12 @@ class TrustedApplicationForm(forms.ModelForm):
         if not value:
             return ""
         try:
-            return secret_hashing.normalise_secret_hash(value)
+            normalised = secret_hashing.normalise_secret_hash(value)
         except secret_hashing.SecretHashFormatError as exc:
             raise ValidationError(str(exc)) from exc
+        if self.instance.pk and self.instance.secrets.filter(secret_hash=normalised).exists():
+            raise ValidationError(services.SECRET_ALREADY_ON_RECORD)
+        return normalised
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
