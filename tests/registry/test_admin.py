@@ -264,10 +264,6 @@ def test_an_id_that_is_no_id_is_404_on_every_record_page(admin_client, path):
             {"impersonate_internal_allowed": None, "impersonate_community_allowed": "on"},
             "Only community",
         ),
-        (
-            {"client_type": "public", "new_secret_hash": secrets.hash_secret("x")},
-            "public client cannot keep a secret",
-        ),
         ({"scope": ["sec"], "confirm_sec": "on"}, "impersonates users and is trusted with 'sec'"),
         ({"client_id": "MYDEMOCLIENT"}, "not domain-based"),
     ],
@@ -277,6 +273,45 @@ def test_risky_settings_are_saved_with_a_warning(admin_client, overrides, warnin
     assert response.status_code == 302, errors_of(response)
     assert any(warning in m for m in messages_of(response))
     assert TrustedApplication.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_public_record_may_hold_no_secret(admin_client):
+    # SPEC section 2, as the API and the marketplace apply it.
+    response = admin_client.post(
+        ADD, form_data(client_type="public", new_secret_hash=secrets.hash_secret("x"))
+    )
+    assert response.status_code == 200
+    assert "may hold none" in str(errors_of(response)[0]["new_secret_hash"])
+    assert not TrustedApplication.objects.exists()
+
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", secret="old")
+    secret_id = str(app.secrets.get().pk)
+    inline = {
+        "secrets-TOTAL_FORMS": "1",
+        "secrets-INITIAL_FORMS": "1",
+        "secrets-MIN_NUM_FORMS": "0",
+        "secrets-MAX_NUM_FORMS": "1000",
+        "secrets-0-id": secret_id,
+        "secrets-0-application": str(app.pk),
+    }
+    turned_public = _change_form(app, client_type="public", **inline)
+    response = admin_client.post(change_url(app), turned_public)
+    assert response.status_code == 200
+    assert "may hold no secret: tick" in " ".join(errors_of(response)[1])
+    app.refresh_from_db()
+    assert app.client_type == "confidential" and app.secrets.count() == 1
+    # with its secret ticked for deletion, it may turn public
+    response = admin_client.post(change_url(app), {**turned_public, "secrets-0-DELETE": "on"})
+    assert response.status_code == 302, errors_of(response)
+    app.refresh_from_db()
+    assert app.client_type == "public" and not app.secrets.exists()
+    # and no secret is generated for it
+    for path in ("generate-secret/", "rotate-secret/"):
+        response = admin_client.post(f"/admin/registry/trustedapplication/{app.pk}/{path}")
+        assert response.status_code == 302
+        assert any("may hold no secret" in m for m in messages_of(response))
+    assert not app.secrets.exists()
 
 
 @pytest.mark.django_db

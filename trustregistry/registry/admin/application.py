@@ -17,7 +17,11 @@ from oauth2_provider.models import get_application_model
 
 from trustregistry.registry import history, risks, services
 from trustregistry.registry import scopes as scope_catalogue
-from trustregistry.registry.admin.forms import ApplicationNameFormSet, TrustedApplicationForm
+from trustregistry.registry.admin.forms import (
+    ApplicationNameFormSet,
+    SecretsOfPublicRecords,
+    TrustedApplicationForm,
+)
 from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
 
 # django-oauth-toolkit registers its own admin for the (swapped) application model; the
@@ -44,6 +48,7 @@ class ApplicationNameInline(admin.TabularInline):
 
 class ApplicationSecretInline(admin.TabularInline):
     model = ApplicationSecret
+    formset = SecretsOfPublicRecords
     fields = ("hash_prefix", "created", "expires", "last_used")
     readonly_fields = ("hash_prefix", "created", "expires", "last_used")
     extra = 0
@@ -308,6 +313,13 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         results = []
         for app in apps:
+            if app.client_type == "public":
+                messages.error(
+                    request,
+                    _("%(uri)s is a public client: it may hold no secret, none was made.")
+                    % {"uri": app},
+                )
+                continue
             generated = services.secret_generate(
                 application=app,
                 actor=request.user,
@@ -315,11 +327,12 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
                 reason="secret rotated" if rotate else "secret generated",
             )
             results.append((app, generated))
-            if app.client_type == "public":
-                messages.warning(
-                    request,
-                    _("%(uri)s is a public client: it cannot keep a secret.") % {"uri": app},
+        if not results:
+            if len(apps) == 1:
+                return HttpResponseRedirect(
+                    reverse("admin:registry_trustedapplication_change", args=[apps[0].pk])
                 )
+            return HttpResponseRedirect(reverse("admin:registry_trustedapplication_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

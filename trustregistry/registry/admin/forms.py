@@ -107,6 +107,32 @@ class ScopeField(forms.MultipleChoiceField):
         return initial_set != set(data or [])
 
 
+# SPEC section 2: "A public record may hold no secret" (the API and marketplace refuse too).
+PUBLIC_HOLDS_NO_SECRET = _(
+    "A public client cannot keep a secret (a secret shipped in a browser or native app is "
+    "readable by anyone), so a public record may hold none. Make it confidential, or leave "
+    "the secret out."
+)
+
+
+class SecretsOfPublicRecords(forms.BaseInlineFormSet):
+    """The secrets inline: a record turning (or staying) public must have every secret ticked
+    for deletion."""
+
+    def clean(self) -> None:
+        super().clean()
+        if getattr(self.instance, "client_type", None) != "public":
+            return
+        kept = [f for f in self.forms if f.instance.pk and not self._should_delete_form(f)]
+        if kept:
+            raise ValidationError(
+                _(
+                    "A public record may hold no secret: tick 'delete' on each secret below, "
+                    "or keep the client type confidential."
+                )
+            )
+
+
 class TrustedApplicationForm(forms.ModelForm):
     login_urls = UrlListField(
         label=_("login URLs"),
@@ -195,6 +221,8 @@ class TrustedApplicationForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if cleaned.get("client_type") == "public" and cleaned.get("new_secret_hash"):
+            self.add_error("new_secret_hash", PUBLIC_HOLDS_NO_SECRET)
         if "scope" in cleaned and self.sec_newly_granted() and not cleaned.get("confirm_sec"):
             self.add_error(
                 "confirm_sec",
