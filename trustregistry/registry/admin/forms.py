@@ -123,7 +123,11 @@ class SecretsOfPublicRecords(forms.BaseInlineFormSet):
         super().clean()
         if getattr(self.instance, "client_type", None) != "public":
             return
-        kept = [f for f in self.forms if f.instance.pk and not self._should_delete_form(f)]
+        kept = [
+            f
+            for f in self.forms
+            if f.instance.pk and not getattr(f, "cleaned_data", {}).get("DELETE", False)
+        ]
         if kept:
             raise ValidationError(
                 _(
