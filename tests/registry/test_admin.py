@@ -315,6 +315,20 @@ def test_a_public_record_may_hold_no_secret(admin_client):
 
 
 @pytest.mark.django_db
+def test_a_login_url_with_a_comma_survives_the_admin(admin_client):
+    # Stored through the API (a list), shown comma-joined, saved again unchanged.
+    urls = ["https://shop.example.com/cb?a=1,2", "https://shop.example.com/other"]
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", login_urls=urls)
+    page = admin_client.get(change_url(app))
+    shown = page.context["adminform"].form["login_urls"].value()
+    shown_text = page.context["adminform"].form.fields["login_urls"].prepare_value(shown)
+    response = admin_client.post(change_url(app), _change_form(app, login_urls=shown_text))
+    assert response.status_code == 302, errors_of(response)
+    app.refresh_from_db()
+    assert app.login_urls == urls
+
+
+@pytest.mark.django_db
 def test_safe_record_gets_no_warning(admin_client):
     response = admin_client.post(ADD, form_data())
     assert not [m for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]

@@ -99,6 +99,11 @@ def test_url_list_parsing_from_comma_separated_text_and_lists():
         "https://a.com/2",
         "https://a.com/3",
     ]
+    # a comma inside a URL is part of it; one before the next URL's scheme separates
+    assert validators.parse_url_list("https://a.com/cb?a=1,2,https://a.com/x?b=3,4") == [
+        "https://a.com/cb?a=1,2",
+        "https://a.com/x?b=3,4",
+    ]
     assert validators.parse_url_list(["https://a.com/1", " "]) == ["https://a.com/1"]
     assert validators.parse_url_list(None) == []
     with pytest.raises(ValidationError):

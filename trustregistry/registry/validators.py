@@ -85,12 +85,17 @@ def validate_redirect_url(value: str, *, label: str = "URL") -> None:
         )
 
 
+# A comma separates two URLs only where the next one begins (its scheme) or the text ends: a
+# comma inside a URL (`?a=1,2`) is part of it.
+_URL_LIST_SEPARATOR = re.compile(r"\n|,(?=\s*(?:[A-Za-z][A-Za-z0-9+.-]*://|\Z))")
+
+
 def parse_url_list(value: object) -> list[str]:
     """Comma-separated text (or newlines) or a list into a list of stripped, non-empty URLs."""
     if value is None:
         return []
     if isinstance(value, str):
-        items = re.split(r"[,\n]", value)
+        items = _URL_LIST_SEPARATOR.split(value)
     elif isinstance(value, (list, tuple)):
         items = [str(v) for v in value]
     else:
