@@ -62,6 +62,10 @@ def test_domain_based_uri_detection(uri, expected):
         "http://127.0.0.1/cb",
         "http://[::1]:8080/cb",
         "https://xn--bcher-kva.example/cb",
+        "https://bücher.example/cb",
+        "https://my_host.internal.example/cb",
+        "https://shop.example.com./cb",
+        "https://[2001:db8::1]/cb",
     ],
 )
 def test_good_redirect_urls(url):
@@ -82,6 +86,14 @@ def test_good_redirect_urls(url):
         (" https://example.com/cb", "not a valid URL"),
         ("https://example.com:99999/cb", "not a valid URL"),
         ("", "not a valid URL"),
+        # DEL, a C1 control and a bidi override: invisible in what an administrator reads
+        ("https://shop.example.com/cb\x7f", "control characters"),
+        ("https://shop.example.com/cb\x9b", "control characters"),
+        ("https://shop.example.com/\u202ebc", "control characters"),
+        ("https://<script>/cb", "no valid host name"),
+        ("https://a..com/cb", "no valid host name"),
+        ("https://shop.example.com:0/cb", "no valid host name or port"),
+        ("https://" + "a" * 64 + ".example.com/cb", "no valid host name"),
     ],
 )
 def test_bad_redirect_urls_name_the_url_and_the_rule(url, needle):

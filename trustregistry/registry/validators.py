@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -44,6 +45,27 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+# Control characters (DEL and C1 too), format characters (bidi overrides, zero-width) and the
+# like: invisible or misleading in a URL an administrator reads and a client must repeat.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}\Z")
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or DNS labels (an internationalised name must be IDNA-encodable)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return False
+    labels = ascii_host.rstrip(".").split(".")
+    return len(ascii_host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+
+
 def validate_redirect_url(value: str, *, label: str = "URL") -> None:
     """A login or logout URL: absolute https (http for loopback), no fragment, wildcard or
     userinfo."""
@@ -51,7 +73,7 @@ def validate_redirect_url(value: str, *, label: str = "URL") -> None:
         raise ValidationError(
             _("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value}
         )
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+    if any(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value):
         raise ValidationError(
             _("%(label)s %(url)r contains spaces or control characters.")
             % {"label": label, "url": value}
@@ -77,6 +99,8 @@ def validate_redirect_url(value: str, *, label: str = "URL") -> None:
         problem = _("must not contain a wildcard (*)")
     elif "@" in parts.netloc:
         problem = _("must not contain user information (user@host)")
+    elif not _valid_host(host) or parts.port == 0:
+        problem = _("has no valid host name or port")
     if problem:
         raise ValidationError(
             _("%(label)s %(url)s %(problem)s.")
