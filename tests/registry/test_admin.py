@@ -329,6 +329,24 @@ def test_a_login_url_with_a_comma_survives_the_admin(admin_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"new_secret_expires": "2099-01-01 00:00"}, "paste its hash too"),
+        (
+            {"new_secret_hash": secrets.hash_secret("x"), "new_secret_expires": "2001-01-01 00:00"},
+            "must be in the future",
+        ),
+    ],
+)
+def test_a_secret_expiry_needs_a_hash_and_a_future(admin_client, overrides, message):
+    response = admin_client.post(ADD, form_data(**overrides))
+    assert response.status_code == 200
+    assert message in str(errors_of(response)[0]["new_secret_expires"])
+    assert not TrustedApplication.objects.exists()
+
+
+@pytest.mark.django_db
 def test_safe_record_gets_no_warning(admin_client):
     response = admin_client.post(ADD, form_data())
     assert not [m for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]

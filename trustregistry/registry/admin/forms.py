@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from connector.keys import KeyFormatError, normalise_public_keys
+from trustregistry.common import clock
 from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry import secrets as secret_hashing
 from trustregistry.registry import services, validators
@@ -227,6 +228,15 @@ class TrustedApplicationForm(forms.ModelForm):
         cleaned = super().clean() or {}
         if cleaned.get("client_type") == "public" and cleaned.get("new_secret_hash"):
             self.add_error("new_secret_hash", PUBLIC_HOLDS_NO_SECRET)
+        expires = cleaned.get("new_secret_expires")
+        if expires and not cleaned.get("new_secret_hash") and "new_secret_hash" not in self.errors:
+            self.add_error(
+                "new_secret_expires",
+                _("An expiry belongs to a new secret: paste its hash too, or clear the expiry."),
+            )
+        elif expires and expires <= clock.now():
+            # A secret dead on arrival would still push out the oldest live one.
+            self.add_error("new_secret_expires", _("The expiry must be in the future."))
         if "scope" in cleaned and self.sec_newly_granted() and not cleaned.get("confirm_sec"):
             self.add_error(
                 "confirm_sec",
