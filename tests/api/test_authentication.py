@@ -425,6 +425,23 @@ def test_basic_allowed_for_the_system_user_with_a_password(client, basic_app):
     assert response.json()["kind"] == "system"
 
 
+@pytest.mark.parametrize("username", ["nobody", "passwordless-service"])
+def test_basic_spends_a_password_hash_also_where_no_password_could_match(
+    client, basic_app, monkeypatch, username
+):
+    # Otherwise the answer for a user without a usable password (a system user) comes at
+    # once, and its timing tells the name exists.
+    factories.SystemUserFactory(username="passwordless-service")
+    from trustregistry.api import authentication
+
+    hashed = []
+    real = authentication.make_password
+    monkeypatch.setattr(authentication, "make_password", lambda p: hashed.append(1) or real(p))
+    response = _basic(client, username, "a guess")
+    assert response.status_code == 401
+    assert hashed == [1]
+
+
 def test_basic_refused_for_a_system_user_of_no_such_application(client, basic_app):
     system = factories.SystemUserFactory(username="stray-service")
     system.set_password("service password 123")

@@ -234,8 +234,10 @@ class BasicAuthentication(BaseAuthentication):
     def _check_password(username: str, password: str) -> Any:
         user_model = get_user_model()
         user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
-        if user is None:
-            # Spend the same hashing time as for a real user, so timing does not reveal names.
+        if user is None or not user.has_usable_password():
+            # Spend the same hashing time as for a real user, so timing reveals neither names
+            # nor which users have no password (system users: check_password answers those
+            # at once).
             make_password(password)
             return None
         if not user.check_password(password) or not user.is_active:
