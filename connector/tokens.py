@@ -36,6 +36,7 @@ from connector.keys import PublicKey
 CONTEXT_CLAIM = "http://schemes.superoffice.net/identity/ctx"
 TOKEN_LIFETIME_SECONDS = 300
 NOT_BEFORE_SKEW_SECONDS = 60
+MIN_AAS_KEY_BITS = 2048
 LEEWAY_SECONDS = 60
 REPLY_MAX_SKEW_SECONDS = 15 * 60
 MAX_TOKEN_LENGTH = 16 * 1024
@@ -196,6 +197,10 @@ def verify_aas_token(
     rsa_keys = [k for k in candidates if isinstance(k, rsa.RSAPublicKey)]
     if not rsa_keys:
         raise HandshakeError("The SignedToken was signed by a key this connector does not trust.")
+    rsa_keys = [k for k in rsa_keys if k.key_size >= MIN_AAS_KEY_BITS]
+    if not rsa_keys:
+        # SPEC section 7: the AAS key is RSA of 2048 bits or more.
+        raise HandshakeError("The AAS key is shorter than 2048 bits.")
     claims: dict[str, Any] | None = None
     for key in rsa_keys:
         try:

@@ -199,6 +199,24 @@ def test_unknown_kid_is_refused_by_a_pinned_certificate(interop, devnet):
         _check(token, pinned)
 
 
+@pytest.mark.filterwarnings("ignore:The RSA key is 1024 bits")  # PyJWT, signing the test token
+def test_an_aas_key_under_2048_bits_is_refused(aas_key):
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    token = jwt.encode(
+        {
+            "iss": "SuperOffice AS",
+            "aud": "spn:123123123123123123",
+            "nonce": "N1",
+            "exp": INSIDE + 60,
+        },
+        small,
+        algorithm="RS256",
+        headers={"kid": "SMALL"},
+    )
+    with pytest.raises(HandshakeError, match="shorter than 2048 bits"):
+        _check(token, lambda header: [small.public_key()])
+
+
 def test_signature_by_another_key_is_refused(devnet, other_key):
     token, pinned = devnet
     claims = jwt.decode(token, options={"verify_signature": False})
