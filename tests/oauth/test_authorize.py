@@ -137,6 +137,44 @@ def test_pkce_plain_refused(flow, confidential_app, internal_user, method):
     assert "S256" in params["error_description"]
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"nonce": "n" * 256},
+        {"code_challenge": "c" * 129},
+        {"code_challenge": "c" * 42},
+        {"code_challenge": "c" * 42 + "+"},
+        {"state": "s" * 2001},
+    ],
+)
+def test_values_a_code_cannot_keep_are_refused_to_the_client(
+    flow, confidential_app, internal_user, overrides
+):
+    # On PostgreSQL they reached the database and answered 500.
+    response = flow.consent(confidential_app, internal_user, **overrides)
+    assert response.status_code == 302
+    assert query(response["Location"])["error"] == "invalid_request"
+
+
+def test_a_long_nonce_is_refused_also_when_consent_is_remembered_or_posted(
+    flow, confidential_app, internal_user
+):
+    flow.tokens(confidential_app, internal_user)  # consent given and remembered
+    params = flow.authorize_params(confidential_app, nonce="n" * 300)
+    response = flow.client.get(AUTHORIZE, params)
+    assert response.status_code == 302
+    assert query(response["Location"])["error"] == "invalid_request"
+    # the consent form's hidden fields come back from the browser: checked again
+    params = flow.authorize_params(confidential_app, prompt="consent")
+    page = flow.client.get(AUTHORIZE, params)
+    data = {k: v for k, v in page.context["form"].initial.items() if v}
+    data.update(allow="true", nonce="n" * 300)
+    posted = flow.client.post(AUTHORIZE + "?" + urlencode(params), data)
+    assert posted.status_code == 302
+    answer = query(posted["Location"])
+    assert answer["error"] == "invalid_request" and "code" not in answer
+
+
 def test_confidential_client_may_skip_pkce(flow, confidential_app, internal_user):
     response = flow.consent(
         confidential_app, internal_user, code_challenge=None, code_challenge_method=None

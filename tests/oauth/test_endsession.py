@@ -138,3 +138,14 @@ def test_logging_out_of_one_client_leaves_the_others_hints_good(
     assert second.status_code == 302
     assert second["Location"].startswith("https://other.example.com/bye")
     assert query(second["Location"])["state"] == "b"
+
+
+@pytest.mark.parametrize("client_id", ["a\x00", "x" * 5000, "no-such.example.com/app"])
+def test_a_client_id_no_record_can_have_is_the_error_page_on_every_database(client, db, client_id):
+    # A NUL reached PostgreSQL through the ORM and answered 500.
+    for response in (
+        client.get("/id/connect/endsession", {"client_id": client_id}),
+        client.get(client.post("/id/connect/endsession", {"client_id": client_id})["Location"]),
+    ):
+        assert response.status_code == 400
+        assert "Location" not in response

@@ -13,6 +13,7 @@ section 2.1.1, the PKCE downgrade), which oauthlib would otherwise ignore.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from oauthlib.oauth2.rfc6749 import errors
@@ -69,6 +70,33 @@ def refuse_repeated_parameters(request: Any) -> dict[str, Any]:
     return {}
 
 
+_CODE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}\Z")  # RFC 7636 section 4.2
+MAX_NONCE_LENGTH = 255  # what a code keeps of it (django-oauth-toolkit's Grant.nonce)
+MAX_STATE_LENGTH = 2000  # echoed into the redirect's Location header
+
+
+def bound_values(request: Any) -> dict[str, Any]:
+    # Values a code stores must fit where they are stored: PostgreSQL refuses one too long
+    # (a 500), SQLite would keep it whole.
+    if request.code_challenge is not None and not _CODE_CHALLENGE.match(request.code_challenge):
+        raise errors.InvalidRequestError(
+            description="The code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~ "
+            "(RFC 7636 section 4.2).",
+            request=request,
+        )
+    if request.nonce is not None and len(request.nonce) > MAX_NONCE_LENGTH:
+        raise errors.InvalidRequestError(
+            description=f"The nonce may be at most {MAX_NONCE_LENGTH} characters.",
+            request=request,
+        )
+    if request.state is not None and len(request.state) > MAX_STATE_LENGTH:
+        raise errors.InvalidRequestError(
+            description=f"The state may be at most {MAX_STATE_LENGTH} characters.",
+            request=request,
+        )
+    return {}
+
+
 def require_s256(request: Any) -> dict[str, Any]:
     if request.code_challenge is not None and request.code_challenge_method != "S256":
         raise errors.InvalidRequestError(
@@ -109,6 +137,7 @@ class RegistryServer(
                 refuse_repeated_parameters,
                 only_code,
                 require_state,
+                bound_values,
                 require_s256,
             ],
             "post_token": [refuse_pkce_downgrade],

@@ -20,7 +20,7 @@ from oauth2_provider.exceptions import (
     OIDCError,
 )
 from oauth2_provider.forms import ConfirmLogoutForm
-from oauth2_provider.models import get_application_model, get_id_token_model
+from oauth2_provider.models import get_id_token_model
 from oauth2_provider.views import RPInitiatedLogoutView
 
 from trustregistry.common import clock
@@ -30,8 +30,8 @@ from trustregistry.oauth.views.common import (
     SecurePageMixin,
     error_page,
 )
+from trustregistry.registry import selectors as registry_selectors
 
-Application = get_application_model()
 IDToken = get_id_token_model()
 
 
@@ -54,7 +54,7 @@ def _hint_without_its_row(claims: dict[str, Any]) -> Any:
     if not isinstance(client_id, str):
         return None
     subject = str(claims.get("sub", ""))
-    application = Application.objects.filter(client_id=client_id).first()
+    application = registry_selectors.application_for_client(client_id=client_id)
     user = get_user_model().objects.filter(pk=subject).first() if subject.isdigit() else None
     if application is None or user is None:
         return None
@@ -93,7 +93,9 @@ class EndSessionView(ClientRequestByPostMixin, SecurePageMixin, RPInitiatedLogou
 
     def get_request_application(self, id_token: Any, client_id: str | None) -> Any:
         if client_id:
-            application = Application.objects.filter(client_id=client_id).first()
+            # The registry's lookup: a client id no record can have (NUL, too long) is simply
+            # unknown, where the ORM's query would reach PostgreSQL and fail (a 500).
+            application = registry_selectors.application_for_client(client_id=client_id)
             if application is None:
                 raise InvalidOIDCClientError()
             return application
