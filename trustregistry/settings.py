@@ -125,6 +125,11 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     # The same backend, keeping its Redis client between operations
     # (trustregistry/common/redis_cache.py).
     CACHES["default"]["BACKEND"] = "trustregistry.common.redis_cache.RedisCache"
+    # Give up quickly on a cache that does not answer: the throttles then let requests
+    # through (trustregistry/common/throttle.py) rather than holding them.
+    _cache_options = CACHES["default"].setdefault("OPTIONS", {})
+    _cache_options.setdefault("socket_connect_timeout", 1)
+    _cache_options.setdefault("socket_timeout", 1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -11,18 +11,54 @@ Usage on an authentication path::
     ...
     if failed:
         throttle.record_failure(identity, address)   # raises TooManyFailures on the 20th
+
+If the cache cannot be reached (Redis down), the throttle lets requests through and logs one
+line a minute: sign-ins and token requests keep working on the database alone, unthrottled
+until the cache is back, instead of every one of them answering 500. The Redis client gives
+up after a short timeout (settings.CACHES), so a cache that hangs does not hold requests.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import math
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 
 from trustregistry.common import clock
 from trustregistry.common.exceptions import TooManyFailures
+
+logger = logging.getLogger(__name__)
+
+try:  # the errors of a cache that cannot be reached; only Redis has them here
+    from redis.exceptions import RedisError as _CacheDown
+except ImportError:  # pragma: no cover - redis is a dependency
+    _CacheDown = OSError  # type: ignore[assignment,misc]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_last_logged = 0.0
+
+
+def _open_when_the_cache_is_down(method: _F) -> _F:
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        global _last_logged
+        try:
+            return method(*args, **kwargs)
+        except (_CacheDown, OSError) as exc:
+            now = time.monotonic()
+            if now - _last_logged >= 60:
+                _last_logged = now
+                logger.error("throttle: the cache cannot be reached (%s)", type(exc).__name__)
+            return None
+
+    return guarded  # type: ignore[return-value]
 
 
 def _window() -> int:
@@ -57,6 +93,7 @@ class FailureThrottle:
             return None
         return float(started)
 
+    @_open_when_the_cache_is_down
     def check(self, identity: str, address: str) -> None:
         limit = self._limit()
         if limit <= 0:
@@ -70,6 +107,7 @@ class FailureThrottle:
         if started is not None:
             raise TooManyFailures(max(1, math.ceil(started + _window() - now)))
 
+    @_open_when_the_cache_is_down
     def record_failure(self, identity: str, address: str) -> None:
         limit = self._limit()
         if limit <= 0:
@@ -92,6 +130,7 @@ class FailureThrottle:
         if count >= limit:
             raise TooManyFailures(max(1, math.ceil(started + window - now)))
 
+    @_open_when_the_cache_is_down
     def reset(self, identity: str, address: str) -> None:
         cache.delete_many(list(self._keys(identity, address)))
 
