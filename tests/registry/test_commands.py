@@ -302,7 +302,17 @@ def test_an_exported_secret_keeps_its_expiry_through_import(tmp_path):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("expires", ["2030-13-45T00:00:00Z", "soon", "2030-01-01T00:00:00", 5])
+@pytest.mark.parametrize(
+    "expires",
+    [
+        "2030-13-45T00:00:00Z",
+        "soon",
+        "2030-01-01T00:00:00",
+        5,
+        "9999-12-31T23:59:59-23:59",  # past the last date that can be stored
+        "0001-01-01T00:00:00+23:59",
+    ],
+)
 def test_import_names_a_bad_exported_expiry(tmp_path, expires):
     record = {
         "application_uri": "exp.example.com/app",
@@ -315,3 +325,60 @@ def test_import_names_a_bad_exported_expiry(tmp_path, expires):
     with pytest.raises(CommandError, match=r"record 1 \(exp.example.com/app\): secrets\[0\]"):
         call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
     assert not TrustedApplication.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_import_that_only_changes_a_secret_expiry_says_changed(tmp_path):
+    record = {
+        "application_uri": "exp.example.com/app",
+        "names": {"en": "X"},
+        "secret_hashes": [secrets.hash_secret("one")],
+        "secrets": [{"expires": None}],
+    }
+    path = tmp_path / "apps.json"
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    record["secrets"] = [{"expires": "2000-01-01T00:00:00Z"}]  # in effect: revoked
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    out = io.StringIO()
+    call_command("import_trusted_apps", str(path), stdout=out, stderr=io.StringIO())
+    assert out.getvalue().split() == ["changed", "exp.example.com/app"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content", [b"\xff\xfe[]", b'[{"application_uri": "a\xe9"}]'])
+def test_an_import_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path, content):
+    path = tmp_path / "latin1.json"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match="is not UTF-8 text"):
+        call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_an_import_from_a_pipe_may_start_with_a_byte_order_mark(monkeypatch):
+    body = json.dumps([{"application_uri": "bom.example.com/app", "names": {"en": "B"}}])
+
+    class Pipe:
+        buffer = io.BytesIO(b"\xef\xbb\xbf" + body.encode())
+
+    monkeypatch.setattr("sys.stdin", Pipe())
+    call_command("import_trusted_apps", "-", stdout=io.StringIO(), stderr=io.StringIO())
+    assert TrustedApplication.objects.filter(client_id="bom.example.com/app").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"system_user": "bad user/!"}, "system_user"),
+        ({"names": {"en": "N" * 1000}}, "names.en"),
+    ],
+)
+def test_import_names_the_field_as_the_file_writes_it(tmp_path, change, field):
+    record = {"application_uri": "f.example.com/app", "names": {"en": "F"}, **change}
+    path = tmp_path / "apps.json"
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    with pytest.raises(CommandError, match=rf"record 1 \(f.example.com/app\): {field}: "):
+        call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert not TrustedApplication.objects.exists()
+    assert not get_user_model().objects.filter(username="bad user/!").exists()

@@ -216,7 +216,12 @@ def _resolve_system_user(username: str | None, *, create_missing: bool, errors: 
     user = User.objects.filter(username=username).first()
     if user is None:
         if create_missing:
-            return User.objects.create_system_user(username)  # type: ignore[attr-defined]
+            try:
+                return User.objects.create_system_user(username)  # type: ignore[attr-defined]
+            except ValidationError as exc:  # the username's own rules: named as system_user
+                for message in exc.messages:
+                    errors.add("system_user", message)
+                return None
         errors.add("system_user", f"No user named {username!r}.")
         return None
     if not getattr(user, "is_system", False):

@@ -109,7 +109,11 @@ def application_set_names(
         elif current.name == name:
             continue
         current.name = name
-        current.full_clean()
+        try:
+            current.full_clean()
+        except ValidationError as exc:
+            # Named as the caller wrote it: names.<language>, not the model's "name".
+            raise ValidationError({f"names.{lang}": exc.messages}) from exc
         if actor is not None:
             current._history_user = actor  # type: ignore[attr-defined,union-attr]
         current.save()

@@ -22,7 +22,9 @@ class _Refused(Exception):
 
 def _snapshot(app: Any) -> dict[str, Any]:
     data = serialization.application_to_dict(app, include_secret_hashes=True)
-    data.pop("secrets")  # ids and times of secrets are not what the file says
+    # Ids and times of secrets are not what the file says; their expiries are (a changed
+    # expiry can revoke a secret, and must be reported as a change).
+    data["secrets"] = [secret["expires"] for secret in data["secrets"]]
     return data
 
 
@@ -49,6 +51,10 @@ def _exported_expiries(data: Any) -> list[dt.datetime | None] | str | None:
             parsed = None
         if parsed is None or parsed.tzinfo is None:
             return f"secrets[{index}].expires: not an ISO 8601 date and time with its offset."
+        try:
+            parsed = parsed.astimezone(dt.UTC)
+        except OverflowError:  # 9999-12-31T23:59:59-23:59 is past the last storable date
+            return f"secrets[{index}].expires: outside the dates that can be stored."
         expiries.append(parsed)
     return expiries
 
@@ -90,12 +96,18 @@ class Command(BaseCommand):
     def _load(self, path: str) -> list[Any]:
         try:
             if path == "-":
-                text = sys.stdin.read()
+                raw = sys.stdin.buffer.read()
             else:
-                with open(path, encoding="utf-8-sig") as handle:
-                    text = handle.read()
+                with open(path, "rb") as handle:
+                    raw = handle.read()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        try:
+            text = raw.decode("utf-8-sig")  # a byte order mark, from a file or a pipe
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"{path} is not UTF-8 text (byte {exc.start} cannot be read)."
+            ) from exc
         try:
             data = json.loads(text)
         except ValueError as exc:
