@@ -382,3 +382,33 @@ def test_import_names_the_field_as_the_file_writes_it(tmp_path, change, field):
         call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
     assert not TrustedApplication.objects.exists()
     assert not get_user_model().objects.filter(username="bad user/!").exists()
+
+
+@pytest.mark.django_db
+def test_export_to_a_path_it_cannot_write_is_named_and_an_old_file_becomes_owner_only(tmp_path):
+    import os
+    import stat
+
+    factories.TrustedApplicationFactory(client_id="x.example.com/app")
+    for bad in (tmp_path, tmp_path / "missing" / "x.json"):
+        with pytest.raises(CommandError, match="Cannot write"):
+            call_command("export_trusted_apps", str(bad), stderr=io.StringIO())
+    old = tmp_path / "old.json"
+    old.write_text("[]")
+    os.chmod(old, 0o644)
+    call_command("export_trusted_apps", str(old), stderr=io.StringIO())
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert json.loads(old.read_text())[0]["application_uri"] == "x.example.com/app"
+
+
+@pytest.mark.django_db
+def test_exported_public_keys_have_their_members_in_one_order_on_every_database():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = keys.public_key_to_jwk(rsa_key.public_key())
+    app = factories.TrustedApplicationFactory(
+        client_id="k.example.com/app", public_keys=[dict(reversed(list(jwk.items())))]
+    )
+    exported = serialization.application_to_dict(app, include_secret_hashes=False)["public_keys"][0]
+    assert list(exported) == sorted(jwk)

@@ -97,7 +97,12 @@ def application_to_dict(app: TrustedApplication, *, include_secret_hashes: bool)
             "system_user_allowed": app.system_user_allowed,
             "system_user_login_url": app.system_user_login_url,
             "connector_url": app.connector_url,
-            "public_keys": list(app.public_keys or []),
+            # Members sorted: PostgreSQL's jsonb keeps its own order, so an export would
+            # differ from the same record's on SQLite.
+            "public_keys": [
+                dict(sorted(jwk.items())) if isinstance(jwk, dict) else jwk
+                for jwk in app.public_keys or []
+            ],
             "source": app.source,
         }
     )

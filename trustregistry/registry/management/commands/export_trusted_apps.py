@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from trustregistry.registry import selectors, serialization
 
@@ -32,7 +32,11 @@ class Command(BaseCommand):
             return
         # Secret hashes are not secrets, but they are what a caller is checked against:
         # the file is readable by its owner only.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # also when the file was there before, with its own mode
+        except OSError as exc:
+            raise CommandError(f"Cannot write {path}: {exc.strerror}.") from exc
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         self.stderr.write(f"Exported {len(records)} trusted application(s) to {path}.")
