@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from io import StringIO
 
+import pytest
 import time_machine
 from django.core.management import call_command
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
@@ -57,6 +58,14 @@ def test_purge_stops_at_max_batches(flow, confidential_app, internal_user):
         assert "grants: 2 deleted" in out.getvalue()
         assert "run again" in out.getvalue()
         assert Grant.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_one_batch_on_an_empty_database_is_all_the_work_there_is():
+    # Finding nothing spends no batch: it used to say "run again" with nothing left.
+    out = StringIO()
+    call_command("purge_expired", "--max-batches", "1", stdout=out)
+    assert out.getvalue().strip() == "nothing to purge"
 
 
 def test_purge_also_drops_expired_handshake_nonces_on_both_sides(confidential_app):

@@ -29,6 +29,13 @@ def test_hash_secret_reads_standard_input(monkeypatch, interop_json):
     assert out.getvalue().strip() == vector["ApplicationSecretHash"]
 
 
+def test_hash_secret_names_input_that_is_not_utf8(monkeypatch):
+    # Python reads such a byte as a lone surrogate ("surrogateescape"); it used to crash.
+    monkeypatch.setattr("sys.stdin", _Stdin("a\udcffb\n"))
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("hash_secret", stdout=io.StringIO())
+
+
 def test_hash_secret_keeps_spaces_and_refuses_nothing(monkeypatch):
     monkeypatch.setattr("sys.stdin", _Stdin(" a b \n"))
     out = io.StringIO()

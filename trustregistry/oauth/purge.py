@@ -104,21 +104,11 @@ def purge_expired(*, batch_size: int = 1000, max_batches: int | None = None) -> 
         "id tokens",
         get_id_token_model().objects.filter(expires__lt=now, access_token__isnull=True),
     )
-    # The handshake's single-use nonces (both sides) are purged with the rest.
-    from connector.django_app.config import purge_answered_nonces
-    from trustregistry.aas.services import purge_expired_handshakes
+    # The handshake's single-use nonces (both sides) are purged with the rest; like every
+    # kind above, a batch is spent only where there is something to delete.
+    from connector.django_app.models import AnsweredNonce
+    from trustregistry.aas.models import PendingHandshake
 
-    for name, purge_batch in (
-        ("pending handshakes", purge_expired_handshakes),
-        ("answered connector nonces", purge_answered_nonces),
-    ):
-        while report.complete:
-            if not budget.take():
-                report.complete = False
-                break
-            count = purge_batch(batch_size=batch_size)
-            if count:
-                report.add(name, count)
-            if count < batch_size:
-                break
+    run("pending handshakes", PendingHandshake.objects.filter(expires_at__lte=now))
+    run("answered connector nonces", AnsweredNonce.objects.filter(keep_until__lte=now))
     return report

@@ -31,6 +31,11 @@ class Command(BaseCommand):
             secret = stdin.read().removesuffix("\n").removesuffix("\r")
         if not secret:
             raise CommandError("No secret on standard input.")
+        try:
+            secret.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # A byte that is no UTF-8 arrives as a lone surrogate: the hash is of UTF-8 text.
+            raise CommandError("The secret on standard input is not UTF-8 text.") from exc
         self.stdout.write(secrets.hash_secret(secret))
         if options["hex"]:
             self.stdout.write(secrets.hash_secret_hex(secret))
