@@ -51,3 +51,56 @@ def test_login_address_failures_may_not_be_negative(settings):
     assert "trustregistry.E006" in ids()
     settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 0  # off is a valid choice
     assert "trustregistry.E006" not in ids()
+
+
+def test_issuer_with_a_query_or_fragment_is_an_error_and_one_not_ending_in_id_warns(settings):
+    for issuer in ("https://registry.example.com/id?x=1", "https://registry.example.com/id#a"):
+        settings.TRUSTREGISTRY_ISSUER = issuer
+        assert "trustregistry.E002" in ids()
+    settings.TRUSTREGISTRY_ISSUER = "https://registry.example.com/auth"
+    assert ids() == ["trustregistry.W002"]
+
+
+def test_token_lifetime_audience_and_aas_issuer_must_be_usable(settings):
+    settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME = 0
+    assert "trustregistry.E007" in ids()
+    settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME = 3600
+    settings.TRUSTREGISTRY_TOKEN_AUDIENCE = ""
+    settings.TRUSTREGISTRY_AAS_ISSUER = " "
+    assert ids() == ["trustregistry.E008", "trustregistry.E008"]
+    settings.TRUSTREGISTRY_AAS_ISSUER = "SuperOffice AS"  # any name: SuperOffice's is no URL
+    settings.TRUSTREGISTRY_TOKEN_AUDIENCE = "https://registry.example.com/api"
+    assert ids() == []
+
+
+def test_marketplace_system_user_must_be_a_valid_username(settings):
+    settings.TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER = "bad user!"
+    assert "trustregistry.E005" in ids()
+
+
+def test_a_variable_that_cannot_be_read_is_one_line_from_manage_py_not_a_traceback():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for name, value in (
+        ("DATABASE_URL", "garbage"),
+        ("DATABASE_URL", "mysql://u@h/db"),
+        ("CACHE_URL", "foo://x"),
+        ("TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME", "an hour"),
+    ):
+        env = {**os.environ, "DJANGO_DEBUG": "1", name: value}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "check"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        assert f"Configuration error: {name}" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -24,9 +24,22 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
             )
         )
     issuer = settings.TRUSTREGISTRY_ISSUER
-    if not issuer.startswith(("https://", "http://")):
+    if not issuer.startswith(("https://", "http://")) or "?" in issuer or "#" in issuer:
+        # RFC 8414 section 2: an https URL with no query or fragment.
         problems.append(
-            Error("TRUSTREGISTRY_ISSUER must be an absolute URL.", id="trustregistry.E002")
+            Error(
+                "TRUSTREGISTRY_ISSUER must be an absolute URL without query or fragment.",
+                id="trustregistry.E002",
+            )
+        )
+    elif not issuer.endswith("/id"):
+        problems.append(
+            Warning(
+                "TRUSTREGISTRY_ISSUER does not end in /id, where the registry serves its "
+                "endpoints: clients looking for <issuer>/.well-known/openid-configuration "
+                "will not find it.",
+                id="trustregistry.W002",
+            )
         )
     elif issuer.startswith("http://") and not settings.DEBUG and not _is_loopback_url(issuer):
         problems.append(
@@ -50,6 +63,16 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
                 id="trustregistry.E006",
             )
         )
+    if settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME <= 0:
+        problems.append(
+            Error(
+                "TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME must be a positive number of seconds.",
+                id="trustregistry.E007",
+            )
+        )
+    for name in ("TRUSTREGISTRY_TOKEN_AUDIENCE", "TRUSTREGISTRY_AAS_ISSUER"):
+        if not str(getattr(settings, name, "")).strip():
+            problems.append(Error(f"{name} must not be empty.", id="trustregistry.E008"))
     problems.extend(_check_application_uri_settings())
     return problems
 
@@ -69,14 +92,26 @@ def _check_application_uri_settings() -> list[CheckMessage]:
                 )
             )
     username = getattr(settings, "TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER", "")
-    if not username or len(username) > 150:
+    if not username or len(username) > 150 or not _is_username(username):
         problems.append(
             Error(
-                "TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER must be a username (1-150 characters).",
+                "TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER must be a username (1-150 letters, "
+                "digits and @ . + - _).",
                 id="trustregistry.E005",
             )
         )
     return problems
+
+
+def _is_username(value: str) -> bool:
+    from django.contrib.auth.validators import UnicodeUsernameValidator
+    from django.core.exceptions import ValidationError
+
+    try:
+        UnicodeUsernameValidator()(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _is_loopback_url(url: str) -> bool:

@@ -10,11 +10,47 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+_DATABASE_ENGINES = ("django.db.backends.postgresql", "django.db.backends.sqlite3")
+
+
+class _Env(environ.Env):
+    """django-environ, with a value it cannot read named in one line (`manage.py` prints it
+    without a traceback) instead of whatever its parser raised."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):  # type: ignore[no-untyped-def]
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(f"{var} cannot be read: {exc}") from exc
+
+    def db_url(self, var="DATABASE_URL", default=environ.Env.NOTSET, engine=None):  # type: ignore[no-untyped-def]
+        try:
+            config = super().db_url(var, default=default, engine=engine)
+        except ImproperlyConfigured as exc:
+            raise ImproperlyConfigured(f"{var}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - the parser raises KeyError, ValueError, ...
+            raise ImproperlyConfigured(f"{var} is not a database URL.") from exc
+        if config.get("ENGINE") not in _DATABASE_ENGINES:
+            raise ImproperlyConfigured(
+                f"{var} must be a postgres:// (production) or sqlite:// URL."
+            )
+        return config
+
+    def cache_url(self, var="CACHE_URL", default=environ.Env.NOTSET, backend=None):  # type: ignore[no-untyped-def]
+        try:
+            return super().cache_url(var, default=default, backend=backend)
+        except ImproperlyConfigured as exc:
+            raise ImproperlyConfigured(f"{var}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001
+            raise ImproperlyConfigured(f"{var} is not a cache URL (redis://host:port/db).") from exc
+
+
+env = _Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
