@@ -419,3 +419,16 @@ def test_exported_public_keys_have_their_members_in_one_order_on_every_database(
     )
     exported = serialization.application_to_dict(app, include_secret_hashes=False)["public_keys"][0]
     assert list(exported) == sorted(jwk)
+
+
+@pytest.mark.django_db
+def test_an_import_with_two_records_for_one_uri_is_refused(tmp_path):
+    records = [
+        {"application_uri": "d.example.com/app", "names": {"en": "First"}},
+        {"application_uri": "d.example.com/app", "names": {"en": "Second"}},
+    ]
+    path = tmp_path / "apps.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    with pytest.raises(CommandError, match=r"record 2 \(d.example.com/app\): application_uri"):
+        call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert not TrustedApplication.objects.exists()

@@ -59,6 +59,26 @@ def _exported_expiries(data: Any) -> list[dt.datetime | None] | str | None:
     return expiries
 
 
+def _duplicates(records: list[Any]) -> list[str]:
+    """One record per application URI: a second one would silently overwrite the first."""
+    first: dict[str, int] = {}
+    problems = []
+    for index, raw in enumerate(records):
+        if not isinstance(raw, dict):
+            continue
+        uri = raw.get("application_uri", raw.get("ApplicationUri"))
+        if not isinstance(uri, str) or unstorable_text(uri) is not None:
+            continue
+        if uri in first:
+            problems.append(
+                f"record {index + 1} ({uri}): application_uri: record {first[uri] + 1} of the "
+                "file is for this application URI already."
+            )
+        else:
+            first[uri] = index
+    return problems
+
+
 class Command(BaseCommand):
     help = (
         "Create or update trusted applications from FILE ('-' for standard input): a JSON list "
@@ -75,6 +95,7 @@ class Command(BaseCommand):
         problems: list[str] = []
         try:
             with transaction.atomic():
+                problems.extend(_duplicates(records))
                 for index, raw in enumerate(records):
                     self._import_one(index, raw, report, problems)
                 if problems:
