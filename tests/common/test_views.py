@@ -34,6 +34,16 @@ def test_csrf_refusal_on_pages_stays_html(staff_user):
     assert response["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("path", ["/id/connect/authorize", "/id/connect/endsession"])
+def test_csrf_refusal_of_the_consent_and_logout_forms_is_a_page(rf, path):
+    # A person's browser posted these forms (an expired token): not the machines' JSON.
+    from trustregistry.common.views import csrf_failure
+
+    response = csrf_failure(rf.post(path), reason="CSRF token missing.")
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_root_sends_the_administrator_to_the_admin(client):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/"

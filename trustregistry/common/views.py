@@ -7,10 +7,12 @@ from django.views.csrf import csrf_failure as html_csrf_failure
 
 # Machine clients never get an HTML page (SPEC section 6).
 _JSON_PREFIXES = ("/api/", "/id/connect/", "/connector/")
+# Under /id/connect/, but pages a person's browser posts (the consent and logout forms).
+_BROWSER_PAGES = ("/id/connect/authorize", "/id/connect/endsession")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if request.path.startswith(_JSON_PREFIXES):
+    if request.path.startswith(_JSON_PREFIXES) and not request.path.startswith(_BROWSER_PAGES):
         return JsonResponse(
             {
                 "error": "csrf_failed",
