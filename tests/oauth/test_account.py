@@ -237,3 +237,23 @@ def test_the_address_block_page_is_in_the_viewers_language(internal_user, settin
     page = _sign_in(Client(), "alice", "wrong", address, HTTP_ACCEPT_LANGUAGE="bg")
     assert page.status_code == 429
     assert "Твърде много неуспешни опити за вход от вашия адрес" in page.content.decode()
+
+
+def test_refused_sign_ups_from_one_address_are_throttled(client, db):
+    # Sign-up says when a username is taken; asking name after name is slowed down.
+    get_user_model().objects.create_user(username="taken", password=None)
+    attempt = {"username": "taken", "email": "t@example.com", "password1": "a-Long-pass-phrase-9",
+               "password2": "a-Long-pass-phrase-9"}  # fmt: skip
+    for _ in range(19):
+        assert client.post("/id/account/signup", attempt).status_code == 200
+    refused = client.post("/id/account/signup", attempt, HTTP_ACCEPT_LANGUAGE="bg")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Твърде много отказани регистрации" in refused.content.decode()
+    # nor is a good sign-up taken from that address until the window ends
+    good = {**attempt, "username": "fresh"}
+    assert client.post("/id/account/signup", good).status_code == 429
+    assert not get_user_model().objects.filter(username="fresh").exists()
+    # another address is not slowed
+    other = client.post("/id/account/signup", good, REMOTE_ADDR="10.9.9.9")
+    assert other.status_code == 200
+    assert get_user_model().objects.filter(username="fresh", kind="community").exists()

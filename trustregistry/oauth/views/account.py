@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,10 +15,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.generic import FormView, TemplateView
 
 from trustregistry.accounts.backends import login_block
 from trustregistry.accounts.forms import block_message
+from trustregistry.common.exceptions import TooManyFailures
+from trustregistry.common.throttle import FailureThrottle, client_address
 from trustregistry.oauth.views.common import SecurePageMixin
 from trustregistry.registry import selectors
 
@@ -101,9 +105,40 @@ class SignupForm(UserCreationForm):
         return user
 
 
+# Sign-up must say when a username is taken, so it can be asked name after name: refused
+# sign-ups are counted per address and, from the 20th in 5 minutes, answered 429.
+SIGNUP_THROTTLE = FailureThrottle("signup")
+
+
 class SignupView(SecurePageMixin, FormView):
     template_name = "oauth/signup.html"
     form_class = SignupForm
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            SIGNUP_THROTTLE.check("", client_address(request))
+        except TooManyFailures as exc:
+            return self._throttled(self.get_form(), exc)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: SignupForm) -> HttpResponse:
+        try:
+            SIGNUP_THROTTLE.record_failure("", client_address(self.request))
+        except TooManyFailures as exc:
+            return self._throttled(form, exc)
+        return super().form_invalid(form)
+
+    def _throttled(self, form: SignupForm, exc: TooManyFailures) -> HttpResponse:
+        minutes = max(1, math.ceil(exc.retry_after / 60))
+        message = ngettext(
+            "Too many refused sign-ups from your address. Try again in %(minutes)s minute.",
+            "Too many refused sign-ups from your address. Try again in %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+        context = self.get_context_data(form=form, throttle_message=message)
+        response = self.render_to_response(context, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
