@@ -43,6 +43,26 @@ def test_unknown_client_gets_error_page_logged_in_or_not(client, internal_user):
     assert_error_page(client.get(AUTHORIZE, params))
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", "is not registered here"), ("bg", "не са регистрирани тук")],
+)
+def test_the_error_page_speaks_the_persons_language_with_the_detail_below(
+    client, confidential_app, language, text
+):
+    params = {
+        "response_type": "code",
+        "client_id": confidential_app.client_id,
+        "redirect_uri": "https://elsewhere.example.com/cb",
+        "state": "s",
+    }
+    page = client.get(AUTHORIZE, params, HTTP_ACCEPT_LANGUAGE=language)
+    assert_error_page(page)
+    body = page.content.decode()
+    assert text in body
+    assert "Mismatching redirect URI" in body  # oauthlib's words, for whoever debugs
+
+
 def test_disabled_record_gets_error_page(client, confidential_app, internal_user):
     confidential_app.is_enabled = False
     confidential_app.save()

@@ -36,6 +36,12 @@ from trustregistry.oauth.views.common import (
 
 Application = get_application_model()
 
+_CLIENT_OR_ADDRESS_ERRORS = (
+    errors.InvalidClientIdError,
+    errors.MissingClientIdError,
+    errors.MismatchingRedirectURIError,
+    errors.InvalidRedirectURIError,
+)
 _UNKNOWN_CLIENT = _(
     "The application or its return address is not registered here, so you cannot be sent back "
     "to it. Close this page and contact the application's provider."
@@ -222,9 +228,15 @@ class AuthorizeView(ClientRequestByPostMixin, SecurePageMixin, AuthorizationView
         oauthlib_error = error.oauthlib_error
         if redirect and oauthlib_error.redirect_uri:
             return self.redirect(add_iss(response["url"]), application)
+        # No return address: the person reads this page. Who the client or where its return
+        # address is, is said in their language; oauthlib's English goes below as detail.
+        about_the_client = isinstance(oauthlib_error, _CLIENT_OR_ADDRESS_ERRORS)
         return error_page(
             self.request,
             error=oauthlib_error.error,
-            description=oauthlib_error.description or str(_UNKNOWN_CLIENT),
+            description=str(_UNKNOWN_CLIENT)
+            if about_the_client or not oauthlib_error.description
+            else oauthlib_error.description,
+            detail=oauthlib_error.description or "",
             status=oauthlib_error.status_code if oauthlib_error.status_code < 500 else 400,
         )

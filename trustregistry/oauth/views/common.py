@@ -52,14 +52,14 @@ def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse
 
 
 def error_page(
-    request: HttpRequest, *, error: str, description: str, status: int = 400
+    request: HttpRequest, *, error: str, description: str, status: int = 400, detail: str = ""
 ) -> HttpResponse:
-    response = render(
-        request,
-        "oauth/error.html",
-        {"error_code": error, "error_description": description},
-        status=status,
-    )
+    """`description` for the person (translated); `detail`, if any, the protocol's own words
+    for whoever debugs the client (oauthlib's, in English)."""
+    context = {"error_code": error, "error_description": description, "error_detail": detail}
+    if detail == description:
+        context["error_detail"] = ""
+    response = render(request, "oauth/error.html", context, status=status)
     return secure_page(response)
 
 
