@@ -99,6 +99,8 @@ def test_create_ignores_read_only_source(admin_client):
         ({"names": {"bg": "Само български"}}, "names"),
         ({"is_enabled": "yes"}, "is_enabled"),
         ({"system_user": "no-such-user"}, "system_user"),
+        ({"names": {"en": "Shop \u202eevil"}}, "names.en"),  # a bidi override
+        ({"names": {"en": "Shop\ufeff"}}, "names.en"),  # zero-width no-break space
         ({"public_keys": ["not a key"]}, "public_keys"),
         ({"public_keys": [{"kty": "RSA", "n": 123, "e": "AQAB"}]}, "public_keys"),
         (

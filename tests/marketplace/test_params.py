@@ -246,3 +246,10 @@ def test_uninstall_refuses_other_parameters():
     with pytest.raises(MarketplaceRefusal) as exc:
         parse_uninstall(query(applicationUri="a.example/x", scope="read"))
     assert exc.value.problems == ["Unknown parameter scope."]
+
+
+@pytest.mark.parametrize("name", ["Shop\x07", "\u202eevil\ufeff", "Sh\x85op"])
+def test_a_name_with_control_or_invisible_characters_is_refused(name):
+    # A bidi override in the name reverses the consent page's sentence around it.
+    problems = refusal(query(applicationUri="a.example/x", applicationName=name))
+    assert problems == ["applicationName contains control characters."]

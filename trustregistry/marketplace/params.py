@@ -202,7 +202,7 @@ def parse_install(query: Mapping[str, Sequence[str]]) -> InstallRequest:
             problems.append(
                 _("applicationName is longer than %(max)d characters.") % {"max": NAME_MAX_LENGTH}
             )
-        elif any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        elif validators.has_invisible_characters(name):
             problems.append(_("applicationName contains control characters."))
 
     client_type = _choice(

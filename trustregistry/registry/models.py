@@ -295,7 +295,9 @@ class ApplicationName(models.Model):
         TrustedApplication, on_delete=models.CASCADE, related_name="names"
     )
     language = models.CharField(_("language"), max_length=16, choices=settings.LANGUAGES)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(
+        _("name"), max_length=200, validators=[validators.validate_visible_text]
+    )
 
     history = HistoricalRecords()
 

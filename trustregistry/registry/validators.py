@@ -66,6 +66,22 @@ def _valid_host(host: str) -> bool:
     return len(ascii_host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
 
 
+def has_invisible_characters(value: str) -> bool:
+    """Control, format (bidi overrides, zero-width), surrogate, private-use or line/paragraph
+    separator characters: they hide or reorder what a reader sees."""
+    return any(unicodedata.category(ch) in _INVISIBLE for ch in value)
+
+
+def validate_visible_text(value: str) -> None:
+    """For text people read to decide whom they trust (an application's name on the consent
+    page): no character that hides or reorders the rest."""
+    if isinstance(value, str) and has_invisible_characters(value):
+        raise ValidationError(
+            _("The text contains control or invisible characters (such as a bidi override)."),
+            code="invisible_characters",
+        )
+
+
 def validate_redirect_url(value: str, *, label: str = "URL") -> None:
     """A login or logout URL: absolute https (http for loopback), no fragment, wildcard or
     userinfo."""
@@ -73,7 +89,7 @@ def validate_redirect_url(value: str, *, label: str = "URL") -> None:
         raise ValidationError(
             _("%(label)s %(url)r is not a valid URL.") % {"label": label, "url": value}
         )
-    if any(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value):
+    if any(ch.isspace() for ch in value) or has_invisible_characters(value):
         raise ValidationError(
             _("%(label)s %(url)r contains spaces or control characters.")
             % {"label": label, "url": value}
