@@ -9,7 +9,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -165,9 +165,9 @@ def _whole_request(data: bytes) -> bool:
     return True
 
 
-def trickling_server(drips: int, interval: float):  # type: ignore[no-untyped-def]
-    """One connection: reads a request, then answers a header one byte every `interval`
-    seconds (`drips` bytes, so bounded), then completes a valid answer."""
+def _socket_server(connections: int, answer: Callable[[socket.socket], None]):  # type: ignore[no-untyped-def]
+    """Up to `connections` connections on 127.0.0.1, one after another: each reads a whole
+    request, then `answer(conn)` writes what it will (a client that gave up is fine)."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(5)
 
@@ -185,40 +185,7 @@ def trickling_server(drips: int, interval: float):  # type: ignore[no-untyped-de
                     return
                 received += chunk
             try:
-                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
-                for _ in range(drips):
-                    time.sleep(interval)
-                    conn.sendall(b"a")
-                conn.sendall(b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
-            except OSError:
-                return  # the client gave up, as it should
-
-    thread = threading.Thread(target=serve_one, daemon=True)
-    thread.start()
-    return listener, thread
-
-
-def raw_server(answer: bytes, connections: int = 3):  # type: ignore[no-untyped-def]
-    """Up to `connections` connections, one after another: each reads a request, then gets
-    `answer` as it is and is closed."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(5)
-
-    def serve_one() -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            return
-        with conn:
-            conn.settimeout(5)
-            received = b""
-            while not _whole_request(received):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                received += chunk
-            try:
-                conn.sendall(answer)
+                answer(conn)
             except OSError:
                 return
 
@@ -229,3 +196,23 @@ def raw_server(answer: bytes, connections: int = 3):  # type: ignore[no-untyped-
     thread = threading.Thread(target=serve_all, daemon=True)
     thread.start()
     return listener, thread
+
+
+def trickling_server(drips: int, interval: float):  # type: ignore[no-untyped-def]
+    """One connection: reads a request, then answers a header one byte every `interval`
+    seconds (`drips` bytes, so bounded), then completes a valid answer."""
+
+    def trickle(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
+        for _ in range(drips):
+            time.sleep(interval)
+            conn.sendall(b"a")
+        conn.sendall(b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+
+    return _socket_server(1, trickle)
+
+
+def raw_server(answer: bytes, connections: int = 3):  # type: ignore[no-untyped-def]
+    """Up to `connections` connections, one after another: each reads a request, then gets
+    `answer` as it is and is closed."""
+    return _socket_server(connections, lambda conn: conn.sendall(answer))
