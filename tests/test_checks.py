@@ -104,3 +104,16 @@ def test_a_variable_that_cannot_be_read_is_one_line_from_manage_py_not_a_traceba
         assert done.returncode == 1
         assert f"Configuration error: {name}" in done.stderr
         assert "Traceback" not in done.stderr
+    # and --settings is still honoured (read before the settings are)
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    env.pop("DJANGO_SECRET_KEY", None)
+    env.pop("DJANGO_DEBUG", None)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", "--settings=trustregistry.settings_test"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
