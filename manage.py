@@ -7,6 +7,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustregistry.settings")
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
+    from django.db import InterfaceError, OperationalError
 
     try:
         execute_from_command_line(sys.argv)
@@ -14,6 +15,12 @@ def main() -> None:
         # A variable that cannot be read (trustregistry/settings.py): its name and why, not
         # a traceback.
         sys.stderr.write(f"Configuration error: {exc}\n")
+        sys.exit(1)
+    except (OperationalError, InterfaceError) as exc:
+        # The database cannot be reached: say so in a line; nothing was written (every
+        # command's writes are transactions).
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        sys.stderr.write(f"Database error: {first_line}\n")
         sys.exit(1)
 
 

@@ -117,3 +117,26 @@ def test_a_variable_that_cannot_be_read_is_one_line_from_manage_py_not_a_traceba
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_command_with_the_database_down_says_so_in_one_line():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": "postgres://postgres@127.0.0.1:1/x"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    for command in (["export_trusted_apps"], ["purge_expired"]):
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *command],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        assert done.stderr.startswith("Database error: ")
+        assert "Traceback" not in done.stderr
