@@ -78,65 +78,47 @@ def test_marketplace_system_user_must_be_a_valid_username(settings):
     assert "trustregistry.E005" in ids()
 
 
-def test_a_variable_that_cannot_be_read_is_one_line_from_manage_py_not_a_traceback():
+def _manage(*args: str, **env_changes: str | None):  # type: ignore[no-untyped-def]
+    """`manage.py *args` in a process of its own, its environment changed (None: unset)."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, **{k: v for k, v in env_changes.items() if v is not None}}
+    for name in ("DJANGO_SETTINGS_MODULE", *(k for k, v in env_changes.items() if v is None)):
+        env.pop(name, None)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_variable_that_cannot_be_read_is_one_line_from_manage_py_not_a_traceback():
     for name, value in (
         ("DATABASE_URL", "garbage"),
         ("DATABASE_URL", "mysql://u@h/db"),
         ("CACHE_URL", "foo://x"),
         ("TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME", "an hour"),
     ):
-        env = {**os.environ, "DJANGO_DEBUG": "1", name: value}
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        done = subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "check"],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _manage("check", DJANGO_DEBUG="1", **{name: value})
         assert done.returncode == 1
         assert f"Configuration error: {name}" in done.stderr
         assert "Traceback" not in done.stderr
     # and --settings is still honoured (read before the settings are)
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
-    env.pop("DJANGO_SECRET_KEY", None)
-    env.pop("DJANGO_DEBUG", None)
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "check", "--settings=trustregistry.settings_test"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = _manage(
+        "check", "--settings=trustregistry.settings_test", DJANGO_SECRET_KEY=None, DJANGO_DEBUG=None
     )
     assert done.returncode == 0, done.stderr
 
 
 def test_a_command_with_the_database_down_says_so_in_one_line():
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": "postgres://postgres@127.0.0.1:1/x"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    for command in (["export_trusted_apps"], ["purge_expired"]):
-        done = subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", *command],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    for command in ("export_trusted_apps", "purge_expired"):
+        done = _manage(command, DJANGO_DEBUG="1", DATABASE_URL="postgres://postgres@127.0.0.1:1/x")
         assert done.returncode == 1
         assert done.stderr.startswith("Database error: ")
         assert "Traceback" not in done.stderr
