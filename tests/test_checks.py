@@ -102,6 +102,8 @@ def test_a_variable_that_cannot_be_read_is_one_line_from_manage_py_not_a_traceba
     for name, value in (
         ("DATABASE_URL", "garbage"),
         ("DATABASE_URL", "mysql://u@h/db"),
+        # django-environ warned about this one with the parsed URL, password included
+        ("DATABASE_URL", "//admin:s3cret-pw@db.example.com/registry"),
         ("CACHE_URL", "foo://x"),
         ("TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME", "an hour"),
     ):
@@ -109,6 +111,7 @@ def test_a_variable_that_cannot_be_read_is_one_line_from_manage_py_not_a_traceba
         assert done.returncode == 1
         assert f"Configuration error: {name}" in done.stderr
         assert "Traceback" not in done.stderr
+        assert "s3cret-pw" not in done.stderr + done.stdout
     # and --settings is still honoured (read before the settings are)
     done = _manage(
         "check", "--settings=trustregistry.settings_test", DJANGO_SECRET_KEY=None, DJANGO_DEBUG=None

@@ -7,6 +7,7 @@ checks in `trustregistry.checks`.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -30,7 +31,11 @@ class _Env(environ.Env):
 
     def db_url(self, var="DATABASE_URL", default=environ.Env.NOTSET, engine=None):  # type: ignore[no-untyped-def]
         try:
-            config = super().db_url(var, default=default, engine=engine)
+            with warnings.catch_warnings():
+                # django-environ warns about an unknown engine with the parsed URL, password
+                # included; the error below names the variable instead.
+                warnings.simplefilter("ignore")
+                config = super().db_url(var, default=default, engine=engine)
         except ImproperlyConfigured as exc:
             raise ImproperlyConfigured(f"{var}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - the parser raises KeyError, ValueError, ...

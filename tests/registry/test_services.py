@@ -33,6 +33,16 @@ def test_a_hash_already_on_the_record_is_refused_and_pushes_nothing_out():
 
 
 @pytest.mark.django_db
+def test_a_public_record_gets_no_secret_from_any_caller():
+    app = factories.TrustedApplicationFactory(client_type="public")
+    with pytest.raises(ValidationError, match="may hold none"):
+        services.secret_add_hash(application=app, secret_hash=secrets.hash_secret("x"))
+    with pytest.raises(ValidationError, match="may hold none"):
+        services.secret_generate(application=app, replace_all=True)
+    assert not app.secrets.exists()
+
+
+@pytest.mark.django_db
 def test_generate_replacing_all_and_verify(staff_user):
     app = factories.TrustedApplicationFactory(secret="old")
     generated = services.secret_generate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -63,7 +64,9 @@ class RefuseNulInAdminQueries:
         return self.get_response(request)
 
 
+@functools.cache
 def _admin_prefix() -> str:
+    # Once per process: this middleware sees every request, the token endpoint's included.
     from django.urls import reverse
 
     return reverse("admin:index")

@@ -161,6 +161,11 @@ def revoke_live_tokens(application: TrustedApplication) -> None:
 
 
 SECRET_ALREADY_ON_RECORD = _("This secret is already on the record.")
+PUBLIC_HOLDS_NO_SECRET = _(
+    "A public client cannot keep a secret (a secret shipped in a browser or native app is "
+    "readable by anyone), so a public record may hold none. Make it confidential, or leave "
+    "the secret out."
+)
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,9 @@ def secret_add_hash(
     oldest."""
     normalised = secret_hashing.normalise_secret_hash(secret_hash)
     locked = TrustedApplication.objects.select_for_update().get(pk=application.pk)
+    if locked.client_type == "public":
+        # SPEC section 2, for every caller (the admin, the API and import check it sooner).
+        raise ValidationError({"secret_hash": PUBLIC_HOLDS_NO_SECRET})
     existing = list(locked.secrets.order_by("created", "id"))
     if any(old.secret_hash == normalised for old in existing):
         # Added again, it would push the other live secret out while adding nothing.

@@ -108,14 +108,6 @@ class ScopeField(forms.MultipleChoiceField):
         return initial_set != set(data or [])
 
 
-# SPEC section 2: "A public record may hold no secret" (the API and marketplace refuse too).
-PUBLIC_HOLDS_NO_SECRET = _(
-    "A public client cannot keep a secret (a secret shipped in a browser or native app is "
-    "readable by anyone), so a public record may hold none. Make it confidential, or leave "
-    "the secret out."
-)
-
-
 class SecretsOfPublicRecords(forms.BaseInlineFormSet):
     """The secrets inline: a record turning (or staying) public must have every secret ticked
     for deletion."""
@@ -227,7 +219,7 @@ class TrustedApplicationForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("client_type") == "public" and cleaned.get("new_secret_hash"):
-            self.add_error("new_secret_hash", PUBLIC_HOLDS_NO_SECRET)
+            self.add_error("new_secret_hash", services.PUBLIC_HOLDS_NO_SECRET)
         expires = cleaned.get("new_secret_expires")
         if expires and not cleaned.get("new_secret_hash") and "new_secret_hash" not in self.errors:
             self.add_error(
