@@ -293,3 +293,57 @@ def test_a_nonce_is_stored_once_and_its_table_has_no_index_nothing_uses(app_key)
     # equality only: no LIKE index beside it), the record (cascading deletes) and the expiry
     # (purge). The foreign key is no index.
     assert indexes == [("application_id",), ("expires_at",), ("id",), ("nonce",)]
+
+
+def _row_lock_marks(record) -> str:
+    """The record row's xmax: the last transaction that updated, deleted or locked it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT xmax FROM {type(record)._meta.db_table} WHERE id = %s",  # noqa: S608
+            [record.pk],
+        )
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_handshake_writes_nothing_to_the_records_row(app_key):
+    """A foreign-key constraint would lock the record's row (FOR KEY SHARE) in every
+    handshake's commit: a write to its page, shared by every server's handshakes."""
+    record = _record(app_key)
+    before = _row_lock_marks(record)  # creating its related rows may have locked it
+    now = clock.now()
+    found, stored = writes.lookup_and_store(
+        application_uri=record.client_id,
+        nonce="X1",
+        context="",
+        created=now,
+        expires_at=now + dt.timedelta(seconds=60),
+    )
+    assert found is not None and stored
+    writes.store_pending(
+        nonce="X2",
+        application_id=record.pk,
+        context="",
+        created=now,
+        expires_at=now + dt.timedelta(seconds=60),
+    )
+    assert writes.consume_pending(nonce="X1", application_id=record.pk, now=now)
+    assert _row_lock_marks(record) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_record_deletes_its_pending_handshakes(app_key):
+    record = _record(app_key)
+    other = _record(app_key, uri="other.example.com/app")
+    now = clock.now()
+    for nonce, app in (("D1", record), ("D2", record), ("D3", other)):
+        writes.store_pending(
+            nonce=nonce,
+            application_id=app.pk,
+            context="",
+            created=now,
+            expires_at=now + dt.timedelta(seconds=60),
+        )
+    record.delete()
+    assert list(PendingHandshake.objects.values_list("nonce", flat=True)) == ["D3"]

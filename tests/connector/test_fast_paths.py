@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -56,6 +57,49 @@ def test_the_header_is_read_once_but_the_whole_token_is_still_checked(devnet):
     # by the full parse.
     with pytest.raises(HandshakeError):
         _check(f"{head}.{body[:-1]}.{sig}", pinned)
+
+
+_SEGMENTS = [
+    b"",
+    b"A",
+    b"AA",
+    b"AAA",
+    b"AAAA",
+    b"AB",  # non-canonical: the last character carries bits that decode to nothing
+    b"AQ",
+    b"AQ=",
+    b"AQ==",
+    b"AQ===",
+    b"AQI=",
+    b"AQI",
+    b"AQID",
+    b"AQID=",
+    b"=",
+    b"==",
+    b"A=A=",
+    b"AQ+/",
+    b"AQ-_",
+    b"AQ\n",
+    b"AQ ",
+    b"\xc3\xa9AA",
+    b"eyJhbGciOiJSUzI1NiJ9",
+    b"eyJhbGciOiJSUzI1NiJ9=",
+]
+
+
+@pytest.mark.parametrize("segment", _SEGMENTS)
+def test_the_segment_check_is_pyjwts_own_rule(segment):
+    """The connector's regex segment check (speed) accepts and refuses what PyJWT does."""
+
+    def outcome(decode):
+        try:
+            return decode(segment, "header")
+        except jwt.DecodeError:
+            return "refused"
+
+    ours = outcome(tokens._JWS._decode_base64url_segment)
+    assert ours == outcome(jwt.PyJWS._decode_base64url_segment)
+    assert ours != "refused" or segment not in (b"", b"AQ", b"AQ==", b"AQID", b"AQ-_")
 
 
 def test_from_environ_serves_a_connector(tmp_path):

@@ -233,6 +233,21 @@ def test_sec_granted_on_a_change_is_noted_as_confirmed_in_the_history(admin_clie
 
 
 @pytest.mark.django_db
+def test_the_application_uri_is_chosen_once(admin_client):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update")
+    page = admin_client.get(change_url(app)).content.decode()
+    assert 'name="client_id"' not in page and "shop.example.com/app" in page
+    assert 'name="client_id"' in admin_client.get(ADD).content.decode()
+    response = admin_client.post(
+        change_url(app), _change_form(app, client_id="other.example.com/app", scope=["update"])
+    )
+    assert response.status_code == 302, errors_of(response)
+    app.refresh_from_db()
+    assert app.client_id == "shop.example.com/app"
+    assert not TrustedApplication.objects.filter(client_id="other.example.com/app").exists()
+
+
+@pytest.mark.django_db
 def test_pasting_a_hash_the_record_holds_is_a_form_error_and_keeps_both_secrets(admin_client):
     app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", secret="old")
     services.secret_add_hash(application=app, secret_hash=secrets.hash_secret("new"))

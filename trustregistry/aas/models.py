@@ -15,9 +15,17 @@ class PendingHandshake(models.Model):
     # `varchar_pattern_ops` index for LIKE queries, which nothing runs on a nonce, and every
     # handshake would write to it.
     nonce = models.CharField(_("nonce"), max_length=64)
+    # No database-level constraint: PostgreSQL checks one by locking the record's row
+    # (FOR KEY SHARE) in every handshake's commit, a write to the record's page and, with
+    # handshakes of one record on several servers at once, a shared MultiXact. The nonce is
+    # only ever stored by the statement that has just read the record (writes.lookup_and_store,
+    # or after it), deleting the record still deletes its rows (Django's CASCADE), and a row
+    # orphaned by a delete racing a handshake can never be consumed (the consume requires the
+    # enabled record) and expires with the others.
     application = models.ForeignKey(
         settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
         on_delete=models.CASCADE,
+        db_constraint=False,
         related_name="pending_handshakes",
         verbose_name=_("application"),
     )

@@ -224,6 +224,13 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
 
     # ------------------------------------------------------------------ the change form
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The URI is the OAuth client_id, the connector's audience and the key of every import
+        # and API call: renaming it would strand every client and connector configured with
+        # it, so it is chosen once, as the REST API and imports enforce too.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "client_id") if obj is not None else fields
+
     def get_formset_kwargs(
         self, request: HttpRequest, obj: Any, inline: Any, prefix: str
     ) -> dict[str, Any]:
