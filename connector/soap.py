@@ -4,9 +4,10 @@ Requests are parsed with defusedxml with DTDs forbidden: an entity bomb or an ex
 is refused before any expansion. Answers follow the shape of SuperOffice's
 `AuthenticateResponse` (IsSuccessful, ErrorMessage, SignedApplicationToken, ...).
 
-Refused *requests* (not SOAP, wrong action, no token) get a SOAP 1.1 Client fault with HTTP
-400; a refused *token* is a normal `AuthenticateResponse` with IsSuccessful false, which is
-what a mirroring client expects.
+Refused *requests* (not SOAP, wrong action, no token) get a fault with HTTP 400 in the
+request's SOAP version: 1.2 (`env:Sender`, `application/soap+xml`) for a SOAP 1.2 envelope or
+content type, 1.1 (`s:Client`, `text/xml`) otherwise. A refused *token* is a normal
+`AuthenticateResponse` with IsSuccessful false, which is what a mirroring client expects.
 """
 
 from __future__ import annotations
@@ -26,9 +27,20 @@ MAX_SOAP_BYTES = 64 * 1024
 
 
 class SoapRequestError(Exception):
-    def __init__(self, message: str):
+    """`envelope_ns`: the request's SOAP version where its envelope was read, else None."""
+
+    def __init__(self, message: str, envelope_ns: str | None = None):
         super().__init__(message)
         self.message = message
+        self.envelope_ns = envelope_ns
+
+
+def envelope_ns_for(content_type: str | None) -> str:
+    """The SOAP version a request's Content-Type names (SOAP 1.2's HTTP binding uses
+    `application/soap+xml`, SOAP 1.1's `text/xml`): what a fault answers in before, or
+    without, an envelope to read."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return SOAP12_NS if media_type == "application/soap+xml" else SOAP11_NS
 
 
 @dataclass(frozen=True)
@@ -67,13 +79,13 @@ def parse_authenticate_request(body: bytes) -> SoapAuthenticateRequest:
     token_el = header.find(f"{{{MIRRORING_NS}}}SignedToken") if header is not None else None
     token = (token_el.text or "").strip() if token_el is not None else ""
     if not token:
-        raise SoapRequestError("The SOAP header carries no SignedToken.")
+        raise SoapRequestError("The SOAP header carries no SignedToken.", envelope_ns)
     body_el = root.find(f"{{{envelope_ns}}}Body")
     request_el = (
         body_el.find(f"{{{MIRRORING_NS}}}AuthenticateRequest") if body_el is not None else None
     )
     if request_el is None:
-        raise SoapRequestError("The SOAP body is not an AuthenticateRequest.")
+        raise SoapRequestError("The SOAP body is not an AuthenticateRequest.", envelope_ns)
     state_el = request_el.find(f"{{{MIRRORING_NS}}}ClientState")
     client_state = (state_el.text or "") if state_el is not None else ""
     return SoapAuthenticateRequest(
@@ -100,16 +112,17 @@ def authenticate_response(
     return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
 
 
-def fault(message: str, *, envelope_ns: str = SOAP11_NS) -> bytes:
+def fault(message: str, *, envelope_ns: str = SOAP11_NS, sender: bool = True) -> bytes:
+    """A SOAP fault: the request's fault (`sender`) or this side's (e.g. not configured)."""
     envelope, body = _envelope(envelope_ns)
     fault_el = ET.SubElement(body, "s:Fault")
     if envelope_ns == SOAP12_NS:
         code = ET.SubElement(fault_el, "s:Code")
-        ET.SubElement(code, "s:Value").text = "s:Sender"
+        ET.SubElement(code, "s:Value").text = "s:Sender" if sender else "s:Receiver"
         reason = ET.SubElement(fault_el, "s:Reason")
         ET.SubElement(reason, "s:Text", {"xml:lang": "en"}).text = message
     else:
-        ET.SubElement(fault_el, "faultcode").text = "s:Client"
+        ET.SubElement(fault_el, "faultcode").text = "s:Client" if sender else "s:Server"
         ET.SubElement(fault_el, "faultstring").text = message
     return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
 

@@ -46,18 +46,24 @@ def authenticate_json(connector: Connector, body: bytes | None) -> tuple[int, di
     return 200, connector.authenticate(data["SignedToken"]).as_json()
 
 
+def _soap_fault(status: int, message: str, envelope_ns: str) -> tuple[int, str, bytes]:
+    return status, soap.content_type(envelope_ns), soap.fault(message, envelope_ns=envelope_ns)
+
+
 def authenticate_soap(
     connector: Connector, body: bytes | None, soap_action: str | None, content_type: str | None
 ) -> tuple[int, str, bytes]:
-    """(HTTP status, content type, XML) for a Database Mirroring `Authenticate` request."""
+    """(HTTP status, content type, XML) for a Database Mirroring `Authenticate` request.
+    Faults answer in the request's SOAP version (its envelope's, else its Content-Type's)."""
+    version = soap.envelope_ns_for(content_type)
     if body is None:
-        return 413, soap.content_type(soap.SOAP11_NS), soap.fault("The SOAP request is too large.")
+        return _soap_fault(413, "The SOAP request is too large.", version)
     if not soap.action_is_authenticate(soap_action, content_type):
-        return 400, soap.content_type(soap.SOAP11_NS), soap.fault("Unsupported SOAPAction.")
+        return _soap_fault(400, "Unsupported SOAPAction.", version)
     try:
         request = soap.parse_authenticate_request(body)
     except soap.SoapRequestError as exc:
-        return 400, soap.content_type(soap.SOAP11_NS), soap.fault(exc.message)
+        return _soap_fault(400, exc.message, exc.envelope_ns or version)
     result = connector.authenticate(request.signed_token)
     xml = soap.authenticate_response(
         result, envelope_ns=request.envelope_ns, client_state=request.client_state

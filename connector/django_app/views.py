@@ -75,10 +75,15 @@ def mirroring(request: HttpRequest) -> HttpResponse:
     try:
         connector = current_connector()
     except NotConfigured as exc:
+        version = soap.envelope_ns_for(request.META.get("CONTENT_TYPE"))
         response = HttpResponse(
-            soap.fault("connector_not_configured: The connector is not configured."),
+            soap.fault(
+                "connector_not_configured: The connector is not configured.",
+                envelope_ns=version,
+                sender=False,
+            ),
             status=503,
-            content_type=soap.content_type(soap.SOAP11_NS),
+            content_type=soap.content_type(version),
         )
         logger.warning("connector not configured: %s", exc)
         return response

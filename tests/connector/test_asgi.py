@@ -154,3 +154,71 @@ def test_lifespan_is_acknowledged(app):
 
     asyncio.run(app({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+SOAP12_TYPE = f'application/soap+xml; charset=utf-8; action="{soap.AUTHENTICATE_ACTION}"'
+
+
+def _fault_of(xml: bytes) -> tuple[str, str, str]:
+    """(envelope namespace, fault code, fault text) of a SOAP 1.1 or 1.2 fault."""
+    root = ElementTree.fromstring(xml)
+    ns = root.tag[1:].split("}")[0]
+    fault = root.find(f"{{{ns}}}Body/{{{ns}}}Fault")
+    if ns == soap.SOAP12_NS:
+        return (
+            ns,
+            fault.find(f"{{{ns}}}Code/{{{ns}}}Value").text,
+            fault.find(f"{{{ns}}}Reason/{{{ns}}}Text").text,
+        )
+    return ns, fault.find("faultcode").text, fault.find("faultstring").text
+
+
+def test_a_soap_12_request_is_answered_in_soap_12(app, interop, public_key):
+    body = (interop / "soap_authenticate_request_devnet-auth.xml").read_bytes()
+    body12 = body.replace(soap.SOAP11_NS.encode(), soap.SOAP12_NS.encode())
+    assert body12 != body
+    with time_machine.travel(INSIDE, tick=False):
+        status, headers, xml = _call(
+            app, "POST", "/mirroring", body12, [("Content-Type", SOAP12_TYPE)]
+        )
+    assert status == 200 and headers["content-type"].startswith("application/soap+xml")
+    root = ElementTree.fromstring(xml)
+    assert root.tag == f"{{{soap.SOAP12_NS}}}Envelope"
+    assert root.find(f".//{{{soap.MIRRORING_NS}}}IsSuccessful").text == "true"
+
+
+@pytest.mark.parametrize(
+    "body, content_type, expected",
+    [
+        # no envelope to read: the Content-Type names the version
+        (b"not xml", SOAP12_TYPE, (soap.SOAP12_NS, "s:Sender", "not well-formed")),
+        (b"not xml", "text/xml", (soap.SOAP11_NS, "s:Client", "not well-formed")),
+        # an envelope read: its own version
+        (
+            f'<e:Envelope xmlns:e="{soap.SOAP12_NS}"><e:Body/></e:Envelope>'.encode(),
+            SOAP12_TYPE,
+            (soap.SOAP12_NS, "s:Sender", "no SignedToken"),
+        ),
+        (
+            f'<e:Envelope xmlns:e="{soap.SOAP11_NS}"><e:Body/></e:Envelope>'.encode(),
+            "text/xml",
+            (soap.SOAP11_NS, "s:Client", "no SignedToken"),
+        ),
+    ],
+)
+def test_a_refused_request_gets_a_fault_in_its_soap_version(app, body, content_type, expected):
+    headers = [("Content-Type", content_type)]
+    if not content_type.startswith("application/soap+xml"):
+        headers.append(("SOAPAction", soap.AUTHENTICATE_ACTION))
+    status, answer_headers, xml = _call(app, "POST", "/mirroring", body, headers)
+    assert status == 400
+    ns, code, text = _fault_of(xml)
+    assert (ns, code) == expected[:2] and expected[2] in text
+    assert answer_headers["content-type"] == soap.content_type(ns)
+
+
+def test_an_unsupported_soap_12_action_is_a_soap_12_fault(app):
+    content_type = 'application/soap+xml; action="urn:elsewhere"'
+    status, _, xml = _call(app, "POST", "/mirroring", b"<x/>", [("Content-Type", content_type)])
+    assert status == 400
+    assert _fault_of(xml)[:2] == (soap.SOAP12_NS, "s:Sender")

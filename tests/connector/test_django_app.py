@@ -178,6 +178,13 @@ def test_unconfigured_connector_answers_503(client, devnet_settings, setting, to
     assert response.status_code == 503
     assert response.json()["error"] == "connector_not_configured"
     assert _post_soap(client, b"<x/>").status_code == 503
+    soap12 = client.post(
+        "/connector/mirroring", data=b"<x/>", content_type="application/soap+xml; charset=utf-8"
+    )
+    assert soap12.status_code == 503 and soap12["Content-Type"].startswith("application/soap+xml")
+    root = ElementTree.fromstring(soap12.content)
+    code = root.find(f".//{{{soap.SOAP12_NS}}}Code/{{{soap.SOAP12_NS}}}Value")
+    assert code.text == "s:Receiver"
 
 
 @pytest.mark.django_db
