@@ -47,7 +47,12 @@ def test_valid_assertion(key):
 @pytest.mark.parametrize(
     "claims",
     [{"aud": ["https://other"]}, {"iss": "c2"}, {"exp": int(NOW.timestamp()) - 120},
-     {"nbf": int(NOW.timestamp()) + 600}, {"jti": ""}, {"exp": "soon"}],
+     {"nbf": int(NOW.timestamp()) + 600}, {"jti": ""}, {"exp": "soon"},
+     # NaN passes every comparison (all False): it must not pass the checks
+     {"exp": float("nan")}, {"nbf": float("nan")}, {"exp": float("inf")}, {"exp": True},
+     {"exp": str(int(NOW.timestamp()) + 60)},
+     # stored to refuse a replay: PostgreSQL takes neither
+     {"jti": "a\x00b"}, {"jti": "\ud800"}],
 )  # fmt: skip
 def test_invalid_claims(key, claims):
     with pytest.raises(InvalidAssertion):

@@ -219,6 +219,29 @@ def test_refresh_scope_can_narrow_not_grow(flow, confidential_app, internal_user
     assert narrow.json()["scope"] == "update offline_access"
 
 
+def test_a_narrowed_refresh_leaves_the_familys_scope_as_granted(
+    flow, client, confidential_app, internal_user
+):
+    """RFC 6749 section 6: an omitted scope means the scope originally granted, and a new
+    refresh token has the scope of the one it replaces."""
+    first = flow.tokens(confidential_app, internal_user, scope="openid update offline_access")
+    narrow = flow.refresh(confidential_app, first["refresh_token"], scope="update")
+    assert narrow.status_code == 200 and narrow.json()["scope"] == "update"
+    introspected = client.post(
+        "/id/connect/introspect",
+        {"token": narrow.json()["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(confidential_app.client_id, SECRET),
+    ).json()
+    assert introspected["scope"] == "openid update offline_access"
+    again = flow.refresh(confidential_app, narrow.json()["refresh_token"])
+    assert again.status_code == 200
+    assert again.json()["scope"] == "openid update offline_access"
+    wide = flow.refresh(
+        confidential_app, again.json()["refresh_token"], scope="openid update offline_access"
+    )
+    assert wide.status_code == 200, wide.content
+
+
 def test_refresh_drops_scope_the_record_no_longer_trusts(flow, confidential_app, internal_user):
     first = flow.tokens(confidential_app, internal_user, scope="openid update sec offline_access")
     confidential_app.scope = "sec"

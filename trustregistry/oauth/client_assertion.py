@@ -9,6 +9,7 @@ MAX_LIFETIME_SECONDS ahead) and a `jti`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,11 +113,10 @@ def verify_client_assertion(
     if not any(isinstance(a, str) and a in audiences for a in aud_values):
         raise InvalidAssertion("The client assertion's aud does not name this registry.")
     stamp = now.timestamp()
-    try:
-        exp = float(claims["exp"])
-        nbf = float(claims.get("nbf", stamp))
-    except (TypeError, ValueError) as exc:
-        raise InvalidAssertion("The client assertion's exp or nbf is not a number.") from exc
+    exp, nbf = claims["exp"], claims.get("nbf", stamp)
+    if not all(_is_time(value) for value in (exp, nbf)):
+        # NaN would pass every comparison below (each is False) and then fail to convert.
+        raise InvalidAssertion("The client assertion's exp or nbf is not a number.")
     if exp + LEEWAY_SECONDS <= stamp:
         raise InvalidAssertion("The client assertion has expired.")
     if nbf - LEEWAY_SECONDS > stamp:
@@ -124,10 +124,30 @@ def verify_client_assertion(
     if exp - stamp > MAX_LIFETIME_SECONDS:
         raise InvalidAssertion("The client assertion lives too long (at most 10 minutes).")
     jti = claims["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > 255:
+    if not isinstance(jti, str) or not jti or len(jti) > 255 or not _storable(jti):
         raise InvalidAssertion("The client assertion's jti must be a non-empty string.")
     return VerifiedAssertion(
         client_id=client_id,
         jti=jti,
         expires=dt.datetime.fromtimestamp(exp + LEEWAY_SECONDS, tz=dt.UTC),
     )
+
+
+def _is_time(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < 1e11  # within datetime's years; the lifetime checks do the rest
+    )
+
+
+def _storable(text: str) -> bool:
+    """A `jti` is stored to refuse its replay: PostgreSQL takes no NUL and no lone surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

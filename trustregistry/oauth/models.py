@@ -87,11 +87,15 @@ class SignIn(models.Model):
     """When the user signed in for an authorization (OpenID Connect Core section 2,
     `auth_time`): kept with its code until the code is redeemed, then with the refresh-token
     family the code produced, so an ID token from a refresh names the original sign-in
-    (section 12.2), not the user's latest sign-in anywhere (`last_login`)."""
+    (section 12.2), not the user's latest sign-in anywhere (`last_login`); with the family, the
+    scope it was granted."""
 
     code_checksum = models.CharField(_("code checksum"), max_length=64, unique=True)
     token_family = models.UUIDField(_("refresh token family"), null=True, blank=True, unique=True)
     auth_time = models.DateTimeField(_("signed in"))
+    # The scope the code was redeemed for: a refresh that narrows its access token leaves the
+    # family's scope as it was (RFC 6749 section 6). Empty: recorded before this field.
+    scope = models.TextField(_("granted scopes"), blank=True, default="")
     keep_until = models.DateTimeField(_("keep until"), db_index=True)
 
     class Meta:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trustregistry.oauth.models import Consent
+from trustregistry.oauth.models import Consent, SignIn
 
 
 def consent_covers(*, user_id: Any, application: Any, scopes: list[str]) -> bool:
@@ -13,3 +13,11 @@ def consent_covers(*, user_id: Any, application: Any, scopes: list[str]) -> bool
         return False
     consent = Consent.objects.filter(user_id=user_id, application=application).first()
     return consent is not None and set(scopes) <= consent.scopes
+
+
+def family_scope(*, token_family: Any) -> str:
+    """The scope a refresh-token family was granted ("" if unknown: recorded before it was)."""
+    if token_family is None:
+        return ""
+    scope = SignIn.objects.filter(token_family=token_family).values_list("scope", flat=True)
+    return scope.first() or ""

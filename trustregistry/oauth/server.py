@@ -9,6 +9,12 @@ failures going back to the client, no parameter repeated, `response_type` exactl
 challenge without a method, which RFC 7636 would read as plain). One runs last on the code's
 token request: a `code_verifier` for a code issued without a challenge is refused (RFC 9700
 section 2.1.1, the PKCE downgrade), which oauthlib would otherwise ignore.
+
+On every request, before anything reads them: a parameter sent without a value counts as
+omitted (RFC 6749 section 3.1), a `resource` (RFC 8707) other than the registry's own token
+audience is `invalid_target`, and the authorization request refuses what the registry does not
+do rather than ignore it: a `response_mode` other than `query`, and OpenID Connect's `request`
+and `request_uri` (Core section 6: `request_not_supported`, `request_uri_not_supported`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.endpoints import (
     AuthorizationEndpoint,
@@ -27,11 +34,72 @@ from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant as OAuth2
 from oauthlib.oauth2.rfc6749.grant_types import ClientCredentialsGrant
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 from oauthlib.openid.connect.core.endpoints.userinfo import UserInfoEndpoint
+from oauthlib.openid.connect.core.exceptions import RequestNotSupported, RequestURINotSupported
 from oauthlib.openid.connect.core.grant_types import AuthorizationCodeGrant, RefreshTokenGrant
 from oauthlib.openid.connect.core.grant_types.dispatchers import (
     AuthorizationCodeGrantDispatcher,
     AuthorizationTokenGrantDispatcher,
 )
+
+
+class InvalidTargetError(errors.OAuth2Error):
+    """RFC 8707 section 2."""
+
+    error = "invalid_target"
+
+
+# Parameters oauthlib and django-oauth-toolkit read from the request object: blank means omitted.
+_OMITTED_WHEN_BLANK = (
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+    "code_verifier",
+    "nonce",
+    "claims",
+    "resource",
+    "response_mode",
+    "request",
+    "request_uri",
+)
+
+
+def blank_means_omitted(request: Any) -> dict[str, Any]:
+    # RFC 6749 section 3.1; oauthlib would read `scope=` as one scope named "".
+    for name in _OMITTED_WHEN_BLANK:
+        if getattr(request, name, None) == "":
+            setattr(request, name, None)
+    if request.scope is None and request.scopes == [""]:
+        request.scopes = None  # the endpoint split the blank scope before any check ran
+    return {}
+
+
+def only_this_registry_as_resource(request: Any) -> dict[str, Any]:
+    # Every token is for the registry's own audience, whatever is asked: a request naming
+    # another resource cannot get what it asks for (RFC 8707 section 2).
+    resource = getattr(request, "resource", None)
+    if resource is None:
+        return {}
+    values = resource if isinstance(resource, list) else [resource]
+    if any(value != settings.TRUSTREGISTRY_TOKEN_AUDIENCE for value in values):
+        raise InvalidTargetError(
+            description="This registry issues tokens only for the resource "
+            f"{settings.TRUSTREGISTRY_TOKEN_AUDIENCE}.",
+            request=request,
+        )
+    request.resource = values  # django-oauth-toolkit stores a list on the code and tokens
+    return {}
+
+
+def refuse_unsupported_requests(request: Any) -> dict[str, Any]:
+    if getattr(request, "request", None) is not None:
+        raise RequestNotSupported(request=request)
+    if getattr(request, "request_uri", None) is not None:
+        raise RequestURINotSupported(request=request)
+    if request.response_mode not in (None, "query"):
+        raise errors.InvalidRequestError(
+            description="Only response_mode=query is supported.", request=request
+        )
+    return {}
 
 
 def require_state(request: Any) -> dict[str, Any]:
@@ -71,6 +139,7 @@ def refuse_repeated_parameters(request: Any) -> dict[str, Any]:
 
 
 _CODE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}\Z")  # RFC 7636 section 4.2
+_CODE_VERIFIER = _CODE_CHALLENGE  # section 4.1: the same alphabet and lengths
 MAX_NONCE_LENGTH = 255  # what a code keeps of it (django-oauth-toolkit's Grant.nonce)
 MAX_STATE_LENGTH = 2000  # echoed into the redirect's Location header
 
@@ -106,6 +175,15 @@ def require_s256(request: Any) -> dict[str, Any]:
     return {}
 
 
+def well_formed_verifier(request: Any) -> None:
+    if request.code_verifier is not None and not _CODE_VERIFIER.match(request.code_verifier):
+        raise errors.InvalidRequestError(
+            description="The code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~ "
+            "(RFC 7636 section 4.1).",
+            request=request,
+        )
+
+
 def refuse_pkce_downgrade(request: Any) -> None:
     # `tr_grant` is the code's row, read by RegistryValidator.validate_code just before.
     grant = getattr(request, "tr_grant", None)
@@ -131,22 +209,27 @@ class RegistryServer(
         refresh_token_generator: Any = None,
         **_ignored: Any,
     ):
+        token_checks = [blank_means_omitted, only_this_registry_as_resource]
         checks = {
             "pre_auth": [
                 require_redirect_uri,
+                blank_means_omitted,
                 refuse_repeated_parameters,
+                refuse_unsupported_requests,
                 only_code,
                 require_state,
                 bound_values,
                 require_s256,
+                only_this_registry_as_resource,
             ],
+            "pre_token": [*token_checks, well_formed_verifier],
             "post_token": [refuse_pkce_downgrade],
         }
         # Both run the checks, so no `plain` challenge is ever stored on a code.
         self.auth_grant = OAuth2CodeGrant(request_validator, **checks)
         self.openid_connect_auth = AuthorizationCodeGrant(request_validator, **checks)
-        self.credentials_grant = ClientCredentialsGrant(request_validator)
-        self.refresh_grant = RefreshTokenGrant(request_validator)
+        self.credentials_grant = ClientCredentialsGrant(request_validator, pre_token=token_checks)
+        self.refresh_grant = RefreshTokenGrant(request_validator, pre_token=token_checks)
         self.bearer = BearerToken(
             request_validator, token_generator, token_expires_in, refresh_token_generator
         )

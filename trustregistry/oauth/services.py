@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -122,15 +123,25 @@ def sign_in_for_code(*, code: str) -> dt.datetime | None:
     ).first()
 
 
-def sign_in_follow_family(*, code: str, token_family: Any, keep_until: dt.datetime) -> None:
-    """The code was redeemed for a refresh-token family: its sign-in stays with the family."""
+def sign_in_follow_family(
+    *, code: str, token_family: Any, keep_until: dt.datetime, scope: str
+) -> None:
+    """The code was redeemed for a refresh-token family of `scope`: its sign-in stays with the
+    family."""
     SignIn.objects.filter(code_checksum=checksum(code)).update(
-        token_family=token_family, keep_until=keep_until
+        token_family=token_family, keep_until=keep_until, scope=scope
     )
 
 
-def sign_in_for_family(*, token_family: Any, keep_until: dt.datetime) -> dt.datetime | None:
-    """The family's original sign-in, kept as long as the family may still be refreshed."""
+@dataclass(frozen=True)
+class FamilyGrant:
+    auth_time: dt.datetime
+    scope: str  # empty for a family recorded before scopes were
+
+
+def sign_in_for_family(*, token_family: Any, keep_until: dt.datetime) -> FamilyGrant | None:
+    """The family's original sign-in and granted scope, kept as long as the family may still
+    be refreshed."""
     if token_family is None:
         return None
     row = SignIn.objects.filter(token_family=token_family).first()
@@ -138,4 +149,4 @@ def sign_in_for_family(*, token_family: Any, keep_until: dt.datetime) -> dt.date
         return None
     if row.keep_until < keep_until:
         SignIn.objects.filter(pk=row.pk).update(keep_until=keep_until)
-    return row.auth_time
+    return FamilyGrant(auth_time=row.auth_time, scope=row.scope)

@@ -177,13 +177,19 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
         if not policy.user_may_log_in_to(client, rt.user):
             return False
         # A refreshed ID token names the original sign-in (OpenID Connect Core 12.2).
-        request.tr_auth_time = services.sign_in_for_family(
+        family = services.sign_in_for_family(
             token_family=rt.token_family, keep_until=clock.now() + policy.LONGEST_REFRESH_LIFETIME
         )
+        request.tr_auth_time = family.auth_time if family else None
+        request.tr_family_scope = family.scope if family else ""
         return True
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original = super().get_original_scopes(refresh_token, request, *args, **kwargs)
+        # The family's granted scope, not its last access token's: a refresh that asked for
+        # less narrowed only that access token (RFC 6749 section 6).
+        original = getattr(request, "tr_family_scope", "") or super().get_original_scopes(
+            refresh_token, request, *args, **kwargs
+        )
         original = original.split() if isinstance(original, str) else list(original or [])
         # A scope the record no longer trusts is not renewed.
         allowed = policy.allowed_scopes(request.client, grant_type="refresh_token")
@@ -236,7 +242,7 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
                     user_id=request.user.pk if request.user else None,
                     scope=token["scope"],
                     expires=expires,
-                    resource=getattr(request, "resource", None),
+                    resource=_resource_list(request),
                 )
                 return
 
@@ -260,7 +266,10 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
             )
             if family is not None:
                 services.sign_in_follow_family(
-                    code=request.code, token_family=family, keep_until=keep_until
+                    code=request.code,
+                    token_family=family,
+                    keep_until=keep_until,
+                    scope=token["scope"],
                 )
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):  # type: ignore[no-untyped-def]
@@ -272,7 +281,7 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
             id_token=id_token,
             application=request.client,
             source_refresh_token=source_refresh_token,
-            resource=getattr(request, "resource", []) or [],
+            resource=_resource_list(request),
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
@@ -287,7 +296,7 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
             application=request.client,
             access_token=access_token,
             token_family=family or uuid.uuid4(),
-            resource=getattr(request, "resource", []) or [],
+            resource=_resource_list(request),
         )
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
@@ -389,3 +398,12 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
             return False
         user = request_param(request, "user")
         return user is None or str(getattr(user, "pk", "")) == str(hint.get("sub"))
+
+
+def _resource_list(request: Any) -> list[str]:
+    """RFC 8707's `resource` as the token rows keep it, a list: checked before (server.py) to
+    be the registry's own audience, and given once (repeated parameters are refused)."""
+    resource = getattr(request, "resource", None)
+    if resource is None:
+        return []
+    return list(resource) if isinstance(resource, list | tuple) else [resource]

@@ -22,7 +22,7 @@ from trustregistry.accounts.backends import login_block
 from trustregistry.accounts.forms import block_message
 from trustregistry.common.exceptions import TooManyFailures
 from trustregistry.common.throttle import FailureThrottle, client_address
-from trustregistry.oauth.views.common import SecurePageMixin
+from trustregistry.oauth.views.common import SecurePageMixin, UiLocalesMixin, ui_locales_of_next
 from trustregistry.registry import selectors
 
 User = get_user_model()
@@ -48,9 +48,12 @@ def _application_for_next(next_url: str) -> Any:
     return selectors.application_get_enabled(application_uri=client_id) if client_id else None
 
 
-class LoginView(SecurePageMixin, auth_views.LoginView):
+class LoginView(UiLocalesMixin, SecurePageMixin, auth_views.LoginView):
     template_name = "oauth/login.html"
     redirect_authenticated_user = False
+
+    def ui_locales_from(self, request: HttpRequest) -> str:
+        return ui_locales_of_next(_safe_next(request))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

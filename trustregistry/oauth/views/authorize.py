@@ -30,8 +30,10 @@ from trustregistry.oauth.validators import SESSION_USER_KEY
 from trustregistry.oauth.views.common import (
     ClientRequestByPostMixin,
     SecurePageMixin,
+    UiLocalesMixin,
     add_iss,
     error_page,
+    parameter_problem,
 )
 
 Application = get_application_model()
@@ -48,6 +50,10 @@ _UNKNOWN_CLIENT = _(
 )
 
 
+_UNREADABLE = _(
+    "This sign-in request cannot be read, so you cannot be sent back to the application. "
+    "Close this page and contact the application's provider."
+)
 CONSENT_MARKER = "tr_consent"
 
 
@@ -57,15 +63,26 @@ class ConsentForm(AllowForm):
     tr_consent = forms.CharField(required=False, widget=forms.HiddenInput())
 
 
-class AuthorizeView(ClientRequestByPostMixin, SecurePageMixin, AuthorizationView):
+class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, AuthorizationView):
     """An authorization request may come by POST from the client's own page (OpenID Connect
     Core 3.1.2.1), cross-site; the consent form posts back here, CSRF-checked."""
 
     template_name = "oauth/consent.html"
     form_class = ConsentForm
     form_marker = CONSENT_MARKER
+    # GET and POST only (OpenID Connect): View would take PUT as POST.
+    http_method_names = ["get", "post", "head", "options"]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        problem = parameter_problem(request)
+        if problem is not None:
+            return error_page(
+                request,
+                error="invalid_request",
+                description=str(_UNREADABLE),
+                detail=problem[0],
+                status=problem[1],
+            )
         # Lets the validator answer prompt=none (login_required vs consent_required) and know
         # when this session signed in (the code's auth_time).
         signed_in = request.user.is_authenticated
@@ -93,6 +110,9 @@ class AuthorizeView(ClientRequestByPostMixin, SecurePageMixin, AuthorizationView
         if "login" in set(request.GET.get("prompt", "").split()):
             return self.handle_prompt_login()
         oauth_request = credentials.pop("request", None)
+        # A resource was checked to be the registry's own audience, which every token names
+        # anyway; django-oauth-toolkit would store the bare string where it wants a list.
+        credentials.pop("resource", None)
         application = getattr(oauth_request, "client", None) or Application.objects.get(
             client_id=credentials["client_id"]
         )

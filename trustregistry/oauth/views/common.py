@@ -6,12 +6,15 @@ import base64
 import binascii
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
+from django.utils import translation
 
 from trustregistry.common.exceptions import TooManyFailures
 from trustregistry.common.throttle import FailureThrottle, client_address
@@ -46,9 +49,64 @@ class SecurePageMixin:
         return secure_page(super().dispatch(request, *args, **kwargs))  # type: ignore[misc]
 
 
+def ui_locale(ui_locales: str) -> str | None:
+    """The first language of OpenID Connect's `ui_locales` (space-separated BCP 47 tags,
+    preferred first, Core section 3.1.2.1) the registry speaks, or None."""
+    for tag in ui_locales.split()[:10]:
+        try:
+            return translation.get_supported_language_variant(tag)
+        except LookupError:
+            continue
+    return None
+
+
+class UiLocalesMixin:
+    """Pages of an authorization request speak its `ui_locales` where the registry can (else
+    the browser's language, as the locale middleware chose it). `ui_locales_from` gives the
+    parameter's value for the request."""
+
+    def ui_locales_from(self, request: HttpRequest) -> str:
+        return request.GET.get("ui_locales", "")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            wanted = self.ui_locales_from(request)
+        except SuspiciousOperation:  # an unreadable request: the view answers that itself
+            wanted = ""
+        language = ui_locale(wanted)
+        if language is not None:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+
+
+def ui_locales_of_next(next_url: str) -> str:
+    """`ui_locales` of the authorization request a login page continues to."""
+    values = parse_qs(urlsplit(next_url).query).get("ui_locales") or [""]
+    return values[0]
+
+
 def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse:
     """RFC 6749 section 5.2 error body."""
     return no_store(JsonResponse({"error": error, "error_description": description}, status=status))
+
+
+def parameter_problem(request: HttpRequest) -> tuple[str, int] | None:
+    """Why the request's parameters cannot be read as an OAuth endpoint must read them, with
+    the HTTP status to answer, or None. A form body Django refuses to parse (not UTF-8, too
+    many fields, too large, a multipart body without its boundary) would get Django's HTML
+    400 page; a NUL character reaches PostgreSQL, which refuses it in any text comparison
+    (a 500)."""
+    try:
+        params = [*request.GET.lists(), *request.POST.lists()]
+    except RequestDataTooBig:
+        return "The request body is too large.", 413
+    except (BadRequest, SuspiciousOperation, MultiPartParserError, UnicodeDecodeError):
+        return "The request body cannot be read as a UTF-8 form.", 400
+    for name, values in params:
+        if "\x00" in name or any("\x00" in value for value in values):
+            return "Parameters may not contain NUL characters.", 400
+    return None
 
 
 def error_page(

@@ -28,12 +28,13 @@ from trustregistry.api.authentication import effective_scopes
 from trustregistry.api.token_lookup import check_bearer_token
 from trustregistry.common import clock
 from trustregistry.keys.services import jwks
-from trustregistry.oauth import access_tokens, policy, scopes, services
+from trustregistry.oauth import access_tokens, policy, scopes, selectors, services
 from trustregistry.oauth.views.common import (
     JsonMethodNotAllowed,
     fix_client_challenge,
     no_store,
     oauth_error,
+    parameter_problem,
     throttled_client_auth,
 )
 
@@ -115,6 +116,10 @@ class _MachineEndpoint(JsonMethodNotAllowed):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         request.sensitive_post_parameters = self.sensitive_post_parameters  # type: ignore[attr-defined]
+        if request.method == "POST":
+            problem = parameter_problem(request)
+            if problem is not None:
+                return oauth_error("invalid_request", problem[0], status=problem[1])
         try:
             return View.dispatch(self, request, *args, **kwargs)  # type: ignore[arg-type,return-value]
         except RequestDataTooBig:
@@ -262,7 +267,8 @@ def _introspect_refresh(token: str, *, client: Any) -> dict[str, Any]:
         "username": row.user.get_username(),
         "sub": str(row.user.pk),
         "scope": _scope_now(
-            row.access_token.scope if row.access_token else "",
+            selectors.family_scope(token_family=row.token_family)
+            or (row.access_token.scope if row.access_token else ""),
             application=row.application,
             user=row.user,
         ),
@@ -279,7 +285,10 @@ class RegistryUserInfoView(JsonMethodNotAllowed, UserInfoView):
 
     def _create_userinfo_response(self, request: HttpRequest) -> HttpResponse:
         in_header = request.headers.get("Authorization", "").lower().startswith("bearer ")
-        if "access_token" in request.GET or (in_header and "access_token" in request.POST):
+        problem = parameter_problem(request)
+        if problem is not None:
+            response = _bearer_error("invalid_request", problem[0], status=problem[1])
+        elif "access_token" in request.GET or (in_header and "access_token" in request.POST):
             response = _bearer_error(
                 "invalid_request",
                 "Send the access token in the Authorization header (or a POST body), once.",

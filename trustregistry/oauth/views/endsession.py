@@ -72,6 +72,8 @@ class EndSessionView(ClientRequestByPostMixin, SecurePageMixin, RPInitiatedLogou
     template_name = "oauth/endsession.html"
     form_class = ConfirmForm
     form_marker = CONFIRM_MARKER
+    # GET and POST only (OpenID Connect): View would take PUT as POST.
+    http_method_names = ["get", "post", "head", "options"]
 
     def validate_logout_request_user(self, id_token_hint: str | None, client_id: str | None):  # type: ignore[no-untyped-def]
         if not id_token_hint:
