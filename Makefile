@@ -16,7 +16,7 @@ DEV_ENV := DJANGO_DEBUG=on \
 	CONNECTOR_TRUSTED_ISSUER=http://$(HOST):$(PORT)/id \
 	CONNECTOR_AAS_JWKS_URL=http://$(HOST):$(PORT)/id/.well-known/openid-configuration/jwks
 
-.PHONY: venv run test chromium lint typecheck clean
+.PHONY: venv run test chromium lint typecheck messages compile-messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,27 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy trustregistry connector
+
+# Translations (needs GNU gettext; the tests do not). `make messages` brings the Bulgarian
+# catalogues of the registry, keys and aas apps up to date with their sources (the registry's
+# templates live in templates/registry and templates/admin/registry, linked in for the run);
+# translate the new entries, then `make compile-messages` writes each django.mo beside its .po.
+I18N_ENV := DJANGO_SETTINGS_MODULE=trustregistry.settings_test PYTHONPATH=$(CURDIR)
+messages: venv
+	cd trustregistry/registry && mkdir -p templates/admin \
+	  && ln -sfn ../../../templates/registry templates/registry \
+	  && ln -sfn ../../../../templates/admin/registry templates/admin/registry \
+	  && { $(I18N_ENV) $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py makemessages -l bg --symlinks \
+	       --add-location=file; status=$$?; rm -r templates; exit $$status; }
+	for app in keys aas; do \
+	  (cd trustregistry/$$app && $(I18N_ENV) $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py \
+	    makemessages -l bg --add-location=file) || exit 1; \
+	done
+
+compile-messages:
+	for po in trustregistry/*/locale/bg/LC_MESSAGES/django.po; do \
+	  msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -69,6 +69,19 @@ def _fresh_key_caches():  # type: ignore[no-untyped-def]
     clear_public_key_cache()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():  # type: ignore[no-untyped-def]
+    """Each test starts and ends in the default language. LocaleMiddleware activates a
+    request's language (Accept-Language: bg) in the thread that served it and leaves it
+    there, and the registry's texts have a Bulgarian catalogue: a test calling them outside a
+    request would otherwise read whichever language the test before it asked for."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def interop() -> Path:
     """The folder of real vendor data (SuperOffice, ERP.net, RFC vectors)."""

@@ -300,3 +300,12 @@ def test_other_methods_are_refused(staff_user):
     client.force_login(staff_user)
     assert client.put(link(INSTALL, applicationUri="a.example/x")).status_code == 405
     assert client.delete(link(UNINSTALL, applicationUri="a.example/x")).status_code == 405
+
+
+def test_the_registrys_validator_messages_follow_the_language_here_too(admin_client):
+    """The application URI's rule is the registry's validator (its catalogue translates it)."""
+    bad = link(INSTALL, applicationUri="has space/app")
+    bg = admin_client.get(bad, HTTP_ACCEPT_LANGUAGE="bg").content.decode()
+    assert "URI на приложението трябва да е от 1 до 200 знака" in bg
+    en = admin_client.get(bad).content.decode()
+    assert "The application URI must be 1-200 characters" in en

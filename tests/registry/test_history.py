@@ -59,3 +59,25 @@ def test_secret_hashes_are_not_in_the_history_tables():
     app = factories.TrustedApplicationFactory(secret="top-secret")
     record = app.secrets.get().history.first()
     assert not hasattr(record, "secret_hash")
+
+
+def test_stored_reasons_are_shown_in_the_viewers_language():
+    from django.utils import translation
+
+    stored = "disabled; sec trusted (confirmed)"
+    failed = "handshake tested: failed (The connector refused the handshake: busy; try later)"
+    with translation.override("bg"):
+        assert history.readable_reason(stored) == "забранено; доверие за sec (потвърдено)"
+        assert history.readable_reason("a reason a script chose") == "a reason a script chose"
+        # A connector's own words stay as it wrote them, "; " included.
+        assert history.readable_reason(failed) == (
+            "проверено ръкостискане: неуспешно (Конекторът отказа ръкостискането: busy; try later)"
+        )
+        assert history.readable_reason(
+            "handshake tested: failed (The connector answered HTTP 404 without a handshake answer.)"
+        ) == (
+            "проверено ръкостискане: неуспешно (Конекторът отговори с HTTP 404 без отговор на "
+            "ръкостискането.)"
+        )
+    assert history.readable_reason(stored) == stored
+    assert history.readable_reason(failed) == failed

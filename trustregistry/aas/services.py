@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from connector.keys import KeyFormatError, jwk_to_public_key
 from connector.tokens import (
@@ -41,6 +43,9 @@ from connector.tokens import (
 )
 from trustregistry.aas import outbound, writes
 from trustregistry.aas.errors import (
+    CONNECTOR_ANSWERED_STATUS,
+    CONNECTOR_ANSWERED_WITHOUT_HANDSHAKE,
+    CONNECTOR_REFUSED,
     ApplicationDisabled,
     ConnectorUnreachable,
     HandshakeFailed,
@@ -78,10 +83,10 @@ def _check_record(application: TrustedApplication) -> None:
     if not application.is_enabled:
         raise ApplicationDisabled()
     if not application.connector_url:
-        raise HandshakeFailed("The application record has no connector URL.")
+        raise HandshakeFailed(gettext_noop("The application record has no connector URL."))
     if not application.public_keys:
         raise HandshakeFailed(
-            "The application record has no public key to check the connector with."
+            gettext_noop("The application record has no public key to check the connector with.")
         )
 
 
@@ -176,7 +181,9 @@ def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
     try:
         validators.validate_connector_url(url)
     except ValidationError as exc:
-        raise HandshakeFailed("The application record's connector URL is not valid.") from exc
+        raise HandshakeFailed(
+            gettext_noop("The application record's connector URL is not valid.")
+        ) from exc
     payload = json.dumps({"SignedToken": attempt.signed_token}).encode()
     try:
         reply = outbound.post(
@@ -190,22 +197,24 @@ def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
     except TimeoutError as exc:
         # str(exc) may carry the host: log only the class.
         logger.warning("handshake %s: connector timed out (%s)", uri, type(exc).__name__)
-        raise ConnectorUnreachable("The connector did not answer in time.") from exc
+        raise ConnectorUnreachable(gettext_noop("The connector did not answer in time.")) from exc
     except ssl.SSLCertVerificationError as exc:
         logger.warning("handshake %s: connector's TLS certificate not trusted", uri)
         raise ConnectorUnreachable(
-            "The connector's TLS certificate is not trusted for its host name."
+            gettext_noop("The connector's TLS certificate is not trusted for its host name.")
         ) from exc
     except (OSError, http.client.HTTPException, ValueError) as exc:
         logger.warning("handshake %s: connector unreachable (%s)", uri, type(exc).__name__)
         raise ConnectorUnreachable() from exc
     if reply.too_large(MAX_REPLY_BYTES):
         logger.warning("handshake %s: connector answer too large", uri)
-        raise HandshakeFailed("The connector's answer is too large.")
+        raise HandshakeFailed(gettext_noop("The connector's answer is too large."))
     body = reply.body
     status = reply.status
     if 300 <= status < 400:
-        raise HandshakeFailed("The connector answered with a redirect, which is not followed.")
+        raise HandshakeFailed(
+            gettext_noop("The connector answered with a redirect, which is not followed.")
+        )
     try:
         answer = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: "[[[[…" within the size cap
@@ -214,13 +223,13 @@ def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
         logger.warning(
             "handshake %s: connector answered HTTP %s without a handshake answer", uri, status
         )
-        raise HandshakeFailed(f"The connector answered HTTP {status} without a handshake answer.")
+        raise HandshakeFailed(CONNECTOR_ANSWERED_WITHOUT_HANDSHAKE, params={"status": status})
     if answer.get("Succeeded") is not True:
         reason = _clean_reason(answer.get("Reason"), url)
         logger.info("handshake %s: connector refused: %s", uri, reason)
-        raise HandshakeFailed(f"The connector refused the handshake: {reason}")
+        raise HandshakeFailed(CONNECTOR_REFUSED, params={"reason": reason})
     if status != 200:
-        raise HandshakeFailed(f"The connector answered HTTP {status}.")
+        raise HandshakeFailed(CONNECTOR_ANSWERED_STATUS, params={"status": status})
     return answer
 
 
@@ -236,7 +245,7 @@ def _consume_nonce(*, nonce: str, application: TrustedApplication) -> None:
     if not TrustedApplication.objects.filter(pk=application.pk, is_enabled=True).exists():
         raise ApplicationDisabled()
     logger.warning("handshake %s: reply for a used or expired nonce", application.client_id)
-    raise HandshakeFailed("The reply's nonce was already used or has expired.")
+    raise HandshakeFailed(gettext_noop("The reply's nonce was already used or has expired."))
 
 
 def complete_handshake(*, attempt: HandshakeAttempt, reply_token: Any) -> None:
@@ -257,6 +266,7 @@ def complete_handshake(*, attempt: HandshakeAttempt, reply_token: Any) -> None:
         )
     except HandshakeError as exc:
         logger.warning("handshake %s: reply refused: %s", application.client_id, exc.reason)
+        # One of CONNECTOR_REPLY_REASONS (errors.py): translated when the admin shows it.
         raise HandshakeFailed(exc.reason) from exc
     _consume_nonce(nonce=attempt.nonce, application=application)
 
@@ -279,22 +289,24 @@ class Resolved:
 
 def _validate_context(context: Any) -> str:
     if not isinstance(context, str) or not context.strip():
-        raise InvalidResolveRequest("The context (tenant context id) is required.")
+        raise InvalidResolveRequest(gettext_noop("The context (tenant context id) is required."))
     if len(context) > MAX_CONTEXT_LENGTH or not context.isprintable():
-        raise InvalidResolveRequest("The context must be at most 200 printable characters.")
+        raise InvalidResolveRequest(
+            gettext_noop("The context must be at most 200 printable characters.")
+        )
     return context
 
 
 def resolve_connector(*, url: Any, context: Any = None) -> Resolved:
     """`https://...` unchanged; `app://<uri>` to the connector URL after a handshake."""
     if not isinstance(url, str) or not url or len(url) > 2000:
-        raise InvalidResolveRequest(
-            'The body must be {"url": "app://<application uri>", "context": "<id>"}.'
-        )
+        raise InvalidResolveRequest()
     if url.lower().startswith("https://"):
         return Resolved(url=url)  # a legacy connector setting: no handshake to run
     if not url.startswith(APP_SCHEME):
-        raise InvalidResolveRequest("The url must be app://<application uri> or an https:// URL.")
+        raise InvalidResolveRequest(
+            gettext_noop("The url must be app://<application uri> or an https:// URL.")
+        )
     application_uri = url[len(APP_SCHEME) :]
     try:
         validators.validate_application_uri(application_uri)
@@ -333,7 +345,8 @@ HANDSHAKE_TEST_CONTEXT = "handshake-test"
 
 def run_handshake_test(*, application: TrustedApplication, actor: Any) -> HandshakeTestResult:
     """Run the handshake against the record's connector and note who ran it and the outcome
-    in the record's history. The message never contains the connector URL."""
+    in the record's history (in English: the history stores data, and its page translates
+    it). The message, in the active language, never contains the connector URL."""
     from trustregistry.registry.services import history_note
 
     try:
@@ -341,10 +354,10 @@ def run_handshake_test(*, application: TrustedApplication, actor: Any) -> Handsh
     except ResolveError as exc:
         note = f"handshake tested: failed ({exc.message})"
         history_note(application=application, actor=actor, reason=note)
-        return HandshakeTestResult(ok=False, message=exc.message)
+        return HandshakeTestResult(ok=False, message=exc.translated())
     history_note(application=application, actor=actor, reason="handshake tested: ok")
     return HandshakeTestResult(
-        ok=True, message="The connector proved it holds the application's key."
+        ok=True, message=_("The connector proved it holds the application's key.")
     )
 
 

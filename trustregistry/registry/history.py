@@ -7,13 +7,63 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
 
 # Bookkeeping columns whose changes say nothing to an administrator.
 _HIDDEN_FIELDS = {"updated", "created", "last_used_at", "client_secret", "id"}
+
+
+# The reasons the product's own flows store with a change (in English: they are data, and the
+# history tables keep them as written). Listed here for the catalogue; the history page shows
+# them in the viewer's language, and any other reason as it was stored.
+KNOWN_REASONS = (
+    gettext_noop("created"),
+    gettext_noop("changed"),
+    gettext_noop("saved"),
+    gettext_noop("deleted"),
+    gettext_noop("updated"),
+    gettext_noop("enabled"),
+    gettext_noop("disabled"),
+    gettext_noop("changed in the admin"),
+    gettext_noop("saved in the admin"),
+    gettext_noop("sec trusted (confirmed)"),
+    gettext_noop("secret hash added"),
+    gettext_noop("secret generated"),
+    gettext_noop("secret rotated"),
+    gettext_noop("handshake tested: ok"),
+    gettext_noop("created (API)"),
+    gettext_noop("updated (API)"),
+    gettext_noop("disabled (API)"),
+    gettext_noop("imported"),
+    gettext_noop("demo data"),
+    gettext_noop("demo key replaced"),
+    gettext_noop("marketplace install"),
+    gettext_noop("marketplace reinstall"),
+    gettext_noop("marketplace uninstall"),
+)
+_KNOWN = frozenset(KNOWN_REASONS)
+_HANDSHAKE_FAILED = re.compile(r"handshake tested: failed \((?P<reason>.*)\)\Z", re.S)
+
+
+def readable_reason(reason: str) -> str:
+    """A stored reason ("disabled; sec trusted (confirmed)") in the active language: each
+    known part translated, anything else (a reason an import or a script chose) as stored."""
+    failed = _HANDSHAKE_FAILED.match(reason)
+    if failed:
+        # Stored alone. Its detail is one of the AAS's messages, and may hold "; " itself
+        # (imported here: the aas app builds on the registry, not the other way round).
+        from trustregistry.aas.errors import readable_message
+
+        detail = readable_message(failed.group("reason"))
+        return _("handshake tested: failed (%(reason)s)") % {"reason": detail}
+    return "; ".join(_(part) if part in _KNOWN else part for part in reason.split("; "))
 
 
 @dataclass(frozen=True)
@@ -42,12 +92,12 @@ def _show(name: str, value: Any, users: dict[int, str]) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if name == "system_user":
-        return users.get(value, f"user #{value}")
+        return users.get(value, _("user #%(id)s") % {"id": value})
     if name == "public_keys" and isinstance(value, list):
         # Keys are long; their thumbprints identify them.
         return ", ".join(f"{k.get('kty', '?')} {k.get('kid', '?')}" for k in value)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
@@ -57,7 +107,7 @@ def _show(name: str, value: Any, users: dict[int, str]) -> str:
 
 def _who(record: Any) -> str:
     user = record.history_user
-    return user.get_username() if user is not None else "system"
+    return user.get_username() if user is not None else _("system")
 
 
 def application_history(app: TrustedApplication) -> list[HistoryEvent]:
@@ -78,7 +128,7 @@ def application_history(app: TrustedApplication) -> list[HistoryEvent]:
     for record in records:
         changes: list[Change] = []
         if previous is None:
-            what = record.history_change_reason or "created"
+            what = readable_reason(record.history_change_reason or "created")
         else:
             delta = record.diff_against(previous, excluded_fields=list(_HIDDEN_FIELDS))
             for change in delta.changes:
@@ -89,9 +139,11 @@ def application_history(app: TrustedApplication) -> list[HistoryEvent]:
                         _show(change.field, change.new, users),
                     )
                 )
-            what = record.history_change_reason or ("changed" if changes else "saved")
+            what = readable_reason(
+                record.history_change_reason or ("changed" if changes else "saved")
+            )
         if record.history_type == "-":
-            what = "deleted"
+            what = _("deleted")
         events.append(HistoryEvent(record.history_date, _who(record), what, changes))
         previous = record
 
@@ -107,13 +159,13 @@ def _name_events(app: TrustedApplication) -> list[HistoryEvent]:
     last_by_id: dict[int, Any] = {}
     for record in history.select_related("history_user").order_by("history_date", "history_id"):
         before = last_by_id.get(record.id)
-        label = f"name ({record.language})"
+        label = _("name (%(language)s)") % {"language": record.language}
         if record.history_type == "+":
             events.append(
                 HistoryEvent(
                     record.history_date,
                     _who(record),
-                    "name added",
+                    _("name added"),
                     [Change(label, "—", record.name)],
                 )
             )
@@ -122,7 +174,7 @@ def _name_events(app: TrustedApplication) -> list[HistoryEvent]:
                 HistoryEvent(
                     record.history_date,
                     _who(record),
-                    "name removed",
+                    _("name removed"),
                     [Change(label, record.name, "—")],
                 )
             )
@@ -132,7 +184,7 @@ def _name_events(app: TrustedApplication) -> list[HistoryEvent]:
                 HistoryEvent(
                     record.history_date,
                     _who(record),
-                    "name changed",
+                    _("name changed"),
                     [Change(label, old, record.name)],
                 )
             )
@@ -144,15 +196,16 @@ def _secret_events(app: TrustedApplication) -> list[HistoryEvent]:
     history = ApplicationSecret.history.model.objects.filter(application_id=app.pk)
     events = []
     for record in history.select_related("history_user").order_by("history_date", "history_id"):
-        expires = record.expires.isoformat(timespec="minutes") if record.expires else "never"
-        label = f"secret #{record.id}"
+        expires = record.expires.isoformat(timespec="minutes") if record.expires else _("never")
+        label = _("secret #%(id)s") % {"id": record.id}
+        expiry = _("expires %(when)s") % {"when": expires}
         if record.history_type == "+":
             events.append(
                 HistoryEvent(
                     record.history_date,
                     _who(record),
-                    "secret added",
-                    [Change(label, "—", f"expires {expires}")],
+                    _("secret added"),
+                    [Change(label, "—", expiry)],
                 )
             )
         elif record.history_type == "-":
@@ -160,8 +213,8 @@ def _secret_events(app: TrustedApplication) -> list[HistoryEvent]:
                 HistoryEvent(
                     record.history_date,
                     _who(record),
-                    "secret removed",
-                    [Change(label, f"expires {expires}", "—")],
+                    _("secret removed"),
+                    [Change(label, expiry, "—")],
                 )
             )
         else:
@@ -169,8 +222,8 @@ def _secret_events(app: TrustedApplication) -> list[HistoryEvent]:
                 HistoryEvent(
                     record.history_date,
                     _who(record),
-                    "secret changed",
-                    [Change(label, "", f"expires {expires}")],
+                    _("secret changed"),
+                    [Change(label, "", expiry)],
                 )
             )
     return events

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AbstractApplication
 from simple_history.models import HistoricalRecords
@@ -335,7 +336,10 @@ class ApplicationSecret(models.Model):
         ordering = ["created", "id"]
 
     def __str__(self) -> str:
-        return f"secret #{self.pk} of {self.application_id}"
+        return gettext("secret #%(id)s of %(application)s") % {
+            "id": self.pk,
+            "application": self.application_id,
+        }
 
     def is_live(self, at=None) -> bool:  # type: ignore[no-untyped-def]
         return self.expires is None or self.expires > (at or clock.now())

@@ -8,6 +8,7 @@ from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -83,10 +84,10 @@ def sha256_tool(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         secret = request.POST.get("secret", "")
         if not secret:
-            context["error"] = "Enter a secret."
+            context["error"] = _("Enter a secret.")
             status = 400
         elif len(secret) > MAX_SECRET_LENGTH:
-            context["error"] = "The secret is too long."
+            context["error"] = _("The secret is too long.")
             status = 400
         else:
             context["secret_hash"] = secrets.hash_secret(secret)

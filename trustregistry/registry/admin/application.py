@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_application_model
 
@@ -28,6 +29,11 @@ from trustregistry.registry.models import ApplicationName, ApplicationSecret, Tr
 # registry's admin replaces it.
 if admin.site.is_registered(get_application_model()):
     admin.site.unregister(get_application_model())
+
+
+# Labels of django-oauth-toolkit's own fields that the change form shows (the "Record"
+# section): DOT ships no Bulgarian catalogue, so its msgids are in this app's.
+DOT_FIELD_LABELS = (gettext_noop("created"), gettext_noop("updated"))
 
 
 class ApplicationNameInline(admin.TabularInline):

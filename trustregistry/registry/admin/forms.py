@@ -4,11 +4,14 @@ the catalogue, a pasted secret hash, and the confirmation before `sec` is truste
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from connector.keys import KeyFormatError, normalise_public_keys
@@ -18,6 +21,70 @@ from trustregistry.registry import secrets as secret_hashing
 from trustregistry.registry import services, validators
 from trustregistry.registry.models import TrustedApplication
 
+# The messages of `connector.keys` (the connector package has no translations of its own) and of
+# `registry.secrets` (kept free of Django), listed for the catalogue: the form shows them in the
+# viewer's language.
+KEY_FORMAT_MESSAGES = (
+    gettext_noop("The RSA XML key is not well-formed XML."),
+    gettext_noop("An XML key must be an <RSAKeyValue> element."),
+    gettext_noop("The RSA XML key needs <Modulus> and <Exponent>."),
+    gettext_noop("The RSA XML key has an invalid Modulus or Exponent."),
+    gettext_noop("The RSA XML private key is not a consistent RSA key."),
+    gettext_noop("A JWK must be a JSON object."),
+    gettext_noop("Only the EC curves P-256, P-384 and P-521 are supported."),
+    gettext_noop("A JWK must have kty RSA or EC."),
+    gettext_noop("Only RSA and EC public keys are supported."),
+    gettext_noop("This is a private key: paste only the public key."),
+    gettext_noop("The PEM block is not a readable public key or certificate."),
+    gettext_noop("No key was given."),
+    gettext_noop("The key text is too long."),
+    gettext_noop("The PEM text has no complete BEGIN/END block."),
+    gettext_noop("The JSON key is not valid JSON."),
+    gettext_noop(
+        "Unrecognised key format: paste PEM (public key or certificate), "
+        "<RSAKeyValue> XML, or a JWK/JWKS."
+    ),
+    gettext_noop("No key was found in the text."),
+    gettext_noop("A JSON key must be a JWK object, a list of JWKs or a JWKS."),
+    gettext_noop("This JWK holds a private key: paste only the public key."),
+    gettext_noop("The private key file is neither UTF-8 nor UTF-16 text (PEM or XML)."),
+    gettext_noop("The private key is neither readable PEM nor <RSAKeyValue> XML."),
+    gettext_noop("Only RSA and EC private keys are supported."),
+    gettext_noop("The certificate is neither PEM nor DER X.509."),
+    gettext_noop(
+        "A secret hash is base64(sha256(secret)): 44 characters ending in '=', or 64 hex digits."
+    ),
+)
+# The messages `connector.keys` builds with a value in them.
+_KEY_FORMAT_PATTERNS = (
+    (
+        re.compile(r"RSA keys must be at least (?P<bits>\d+) bits\.\Z"),
+        gettext_noop("RSA keys must be at least %(bits)s bits."),
+    ),
+    (
+        re.compile(r"RSA keys must be at most (?P<bits>\d+) bits\.\Z"),
+        gettext_noop("RSA keys must be at most %(bits)s bits."),
+    ),
+    (
+        re.compile(r"The (?P<kty>RSA|EC) JWK is missing a member or has an invalid value\.\Z"),
+        gettext_noop("The %(kty)s JWK is missing a member or has an invalid value."),
+    ),
+    (
+        re.compile(r"The RSA XML private key lacks <(?P<member>\w+)>\.\Z"),
+        gettext_noop("The RSA XML private key lacks <%(member)s>."),
+    ),
+)
+
+
+def readable_key_error(message: str) -> str:
+    """A key or secret-hash message of the connector package or `registry.secrets`, in the
+    active language (as it is, if it is none the catalogue knows)."""
+    for pattern, template in _KEY_FORMAT_PATTERNS:
+        found = pattern.match(message)
+        if found:
+            return gettext(template) % found.groupdict()
+    return gettext(message)
+
 
 class UrlListField(forms.CharField):
     """Comma-separated URLs in the form, a list in the model; each URL checked by itself so
@@ -25,7 +92,7 @@ class UrlListField(forms.CharField):
 
     widget = forms.Textarea(attrs={"rows": 2, "cols": 80})
 
-    def __init__(self, *, label_for_errors: str, **kwargs: Any) -> None:
+    def __init__(self, *, label_for_errors: str | Promise, **kwargs: Any) -> None:
         self.label_for_errors = label_for_errors
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
@@ -41,7 +108,7 @@ class UrlListField(forms.CharField):
     def validate(self, value: list[str]) -> None:  # type: ignore[override]
         if self.required and not value:
             raise ValidationError(self.error_messages["required"], code="required")
-        validators.validate_url_list(value, label=self.label_for_errors)
+        validators.validate_url_list(value, label=str(self.label_for_errors))
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         try:
@@ -74,7 +141,7 @@ class PublicKeysField(forms.CharField):
         try:
             return normalise_public_keys(text)
         except KeyFormatError as exc:
-            raise ValidationError(str(exc), code="invalid_key") from exc
+            raise ValidationError(readable_key_error(str(exc)), code="invalid_key") from exc
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         try:
@@ -133,14 +200,14 @@ class SecretsOfPublicRecords(forms.BaseInlineFormSet):
 class TrustedApplicationForm(forms.ModelForm):
     login_urls = UrlListField(
         label=_("login URLs"),
-        label_for_errors="Login URL",
+        label_for_errors=_("Login URL"),
         help_text=_(
             "Redirect URIs, comma-separated: https (http only for localhost/loopback), exact."
         ),
     )
     logout_urls = UrlListField(
         label=_("logout URLs"),
-        label_for_errors="Logout URL",
+        label_for_errors=_("Logout URL"),
         help_text=_(
             "Allowed post-logout redirect URIs, comma-separated; same rules as login URLs."
         ),
@@ -200,7 +267,7 @@ class TrustedApplicationForm(forms.ModelForm):
         try:
             normalised = secret_hashing.normalise_secret_hash(value)
         except secret_hashing.SecretHashFormatError as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError(readable_key_error(str(exc))) from exc
         if self.instance.pk and self.instance.secrets.filter(secret_hash=normalised).exists():
             raise ValidationError(services.SECRET_ALREADY_ON_RECORD)
         return normalised
