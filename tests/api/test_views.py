@@ -82,6 +82,23 @@ def test_create_an_existing_uri_is_409(admin_client):
     assert response.json()["error"] == "already_exists"
 
 
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_one_uri_created_by_many_at_once_is_one_201_and_409s(admin_client):
+    """A create racing another past the view's existence check is a 409, not a 500."""
+    from django.test import Client
+
+    from tests.registry.test_services import _race
+
+    header = admin_client.defaults["HTTP_AUTHORIZATION"]
+
+    def work(_i: int) -> int:
+        return _json(Client(HTTP_AUTHORIZATION=header), "post", APPS, NEW_RECORD).status_code
+
+    statuses = _race(8, work)
+    assert sorted(statuses) == [201] + [409] * 7, statuses
+
+
 def test_create_ignores_read_only_source(admin_client):
     response = _json(admin_client, "post", APPS, {**NEW_RECORD, "source": "marketplace"})
     assert response.status_code == 201

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -257,3 +258,32 @@ def test_refused_sign_ups_from_one_address_are_throttled(client, db):
     other = client.post("/id/account/signup", good, REMOTE_ADDR="10.9.9.9")
     assert other.status_code == 200
     assert get_user_model().objects.filter(username="fresh", kind="community").exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_one_username_signed_up_at_once_is_one_user_and_form_errors():
+    from django.test import Client
+
+    from tests.registry.test_services import _race
+
+    for round_ in range(5):
+        username = f"racer{round_}"
+
+        def work(i: int, username: str = username, round_: int = round_):
+            response = Client().post(
+                "/id/account/signup",
+                {
+                    "username": username,
+                    "email": "racer@example.com",
+                    "password1": "correct horse battery 9",
+                    "password2": "correct horse battery 9",
+                },
+                REMOTE_ADDR=f"10.1.{round_}.{i}",  # the sign-up throttle counts per address
+            )
+            return response.status_code, "already exists" in response.content.decode()
+
+        outcomes = _race(10, work)
+        assert all(status == 200 for status, _taken in outcomes), outcomes
+        assert sum(1 for _status, taken in outcomes if taken) == 9
+        assert get_user_model().objects.filter(username=username).count() == 1

@@ -432,3 +432,31 @@ def test_an_import_with_two_records_for_one_uri_is_refused(tmp_path):
     with pytest.raises(CommandError, match=r"record 2 \(d.example.com/app\): application_uri"):
         call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
     assert not TrustedApplication.objects.exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_imports_run_at_once_create_the_missing_system_user_once(tmp_path):
+    from tests.registry.test_services import _race
+
+    factories.TrustedApplicationFactory(client_id="sys.example.com/app")
+    path = tmp_path / "apps.json"
+    record = {
+        "application_uri": "sys.example.com/app",
+        "names": {"en": "Sys"},
+        "system_user": "import-race-system",
+        "system_user_allowed": True,
+        "client_type": "confidential",
+    }
+    path.write_text(json.dumps([record]))
+
+    def work(_i: int) -> str:
+        out = io.StringIO()
+        call_command("import_trusted_apps", str(path), stdout=out, stderr=io.StringIO())
+        return out.getvalue()
+
+    outcomes = _race(3, work)
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    user = get_user_model().objects.get(username="import-race-system")
+    assert user.is_system
+    assert TrustedApplication.objects.get(client_id="sys.example.com/app").system_user == user

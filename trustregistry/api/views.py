@@ -116,24 +116,31 @@ class TrustedApplicationListView(TrustedApplicationAccess):
         data = _body(request)
         uri = data.get("application_uri")
         if isinstance(uri, str) and selectors.application_get(application_uri=uri) is not None:
-            return Response(
-                {
-                    "error": "already_exists",
-                    "message": f"An application with the URI '{uri}' already exists.",
-                },
-                status=status.HTTP_409_CONFLICT,
+            return _already_exists(uri)
+        try:
+            app, _created = serialization.application_upsert(
+                data=data,
+                actor=request.user,
+                existing=None,
+                partial=False,
+                must_create=True,
+                reason="created (API)",
             )
-        app, _created = serialization.application_upsert(
-            data=data,
-            actor=request.user,
-            existing=None,
-            partial=False,
-            must_create=True,
-            reason="created (API)",
-        )
+        except services.ApplicationExists as exc:  # created by a concurrent request
+            return _already_exists(exc.application_uri)
         response = Response(_record(app), status=status.HTTP_201_CREATED)
         response["Location"] = f"/api/trusted-applications/{app.client_id}/"
         return response
+
+
+def _already_exists(uri: str) -> Response:
+    return Response(
+        {
+            "error": "already_exists",
+            "message": f"An application with the URI '{uri}' already exists.",
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
 
 
 class TrustedApplicationDetailView(TrustedApplicationAccess):

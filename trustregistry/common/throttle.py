@@ -78,11 +78,18 @@ class FailureThrottle:
         return int(getattr(settings, self.limit_setting, 20))
 
     def _keys(self, identity: str, address: str) -> tuple[str, str]:
+        """(the count's key prefix, the window start's key). Each window counts under its own
+        key (the prefix and the window's start), so a new window never has to clear an old
+        count, which concurrent first failures would otherwise clear under each other."""
         # Hash the identity: a client id or username is caller-controlled input and must not
         # shape the cache key (length, control characters).
         digest = hashlib.sha256(f"{identity}\x00{address}".encode()).hexdigest()[:40]
         base = f"tr:throttle:{self.scope}:{digest}"
         return f"{base}:n", f"{base}:t"
+
+    @staticmethod
+    def _count_key(prefix: str, started: float) -> str:
+        return f"{prefix}:{int(started * 1000)}"
 
     def _window_started(self, started_key: str, now: float) -> float | None:
         """When the current window began, or None when there is none: the cache's expiry ends
@@ -98,13 +105,12 @@ class FailureThrottle:
         limit = self._limit()
         if limit <= 0:
             return
-        count_key, started_key = self._keys(identity, address)
-        count = cache.get(count_key) or 0
-        if count < limit:
-            return
+        prefix, started_key = self._keys(identity, address)
         now = clock.now().timestamp()
         started = self._window_started(started_key, now)
-        if started is not None:
+        if started is None:
+            return
+        if (cache.get(self._count_key(prefix, started)) or 0) >= limit:
             raise TooManyFailures(max(1, math.ceil(started + _window() - now)))
 
     @_open_when_the_cache_is_down
@@ -112,27 +118,39 @@ class FailureThrottle:
         limit = self._limit()
         if limit <= 0:
             return
-        count_key, started_key = self._keys(identity, address)
+        prefix, started_key = self._keys(identity, address)
         window = _window()
         now = clock.now().timestamp()
         started = self._window_started(started_key, now)
         if started is None:
-            cache.delete(count_key)
-            if cache.add(count_key, 0, window):
-                cache.set(started_key, now, window)
-            started = now
+            # A new window: add() lets exactly one of concurrent first failures start it, and
+            # the others count in it. (set(): a start the cache still keeps although the
+            # registry's clock has moved past its window.)
+            if not cache.add(started_key, now, window):
+                started = self._window_started(started_key, now)
+                if started is None:
+                    cache.set(started_key, now, window)
+            started = started if started is not None else now
+        count_key = self._count_key(prefix, started)
+        cache.add(count_key, 0, window)
         try:
             count = cache.incr(count_key)
-        except ValueError:  # expired between add and incr
-            cache.set(count_key, 1, window)
+        except ValueError:  # expired between add and incr: the window is over, start one
             cache.set(started_key, now, window)
-            count, started = 1, now
+            started = now
+            cache.set(self._count_key(prefix, started), 1, window)
+            count = 1
         if count >= limit:
             raise TooManyFailures(max(1, math.ceil(started + window - now)))
 
     @_open_when_the_cache_is_down
     def reset(self, identity: str, address: str) -> None:
-        cache.delete_many(list(self._keys(identity, address)))
+        prefix, started_key = self._keys(identity, address)
+        started = cache.get(started_key)
+        keys = [started_key]
+        if isinstance(started, int | float):
+            keys.append(self._count_key(prefix, started))
+        cache.delete_many(keys)
 
 
 def client_address(request) -> str:  # type: ignore[no-untyped-def]

@@ -107,13 +107,11 @@ def marketplace_install(
             raise StaleConfirmation() from exc
     else:
         reinstalled = application.uninstalled_at is not None
-        # Not an editable field of the registry services: set on the instance, so the one
-        # full save of application_update (and its history row) carries it.
-        application.uninstalled_at = None
         registry_services.application_update(
             application=application,
             actor=actor,
             reason=REASON_REINSTALL if reinstalled else REASON_INSTALL,
+            uninstalled_at=None,
             **fields,
         )
         if request.application_name:

@@ -122,6 +122,25 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
             request.claims = json.loads(grant.claims)
         return True
 
+    def get_code_challenge(self, code: str, request: Any) -> str | None:
+        grant = self._code_row(code, request)
+        return (grant.code_challenge or None) if grant is not None else None
+
+    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
+        grant = self._code_row(code, request)
+        return (grant.code_challenge_method or None) if grant is not None else None
+
+    @staticmethod
+    def _code_row(code: str, request: Any) -> Any:
+        """The code's row as validate_code read it. django-oauth-toolkit reads it again with
+        `get()`, which raised (a 500) when a concurrent exchange had redeemed the code in
+        between; this exchange then fails in `_redeem_code`, which revokes the winner's
+        tokens as for any second use."""
+        grant = getattr(request, "tr_grant", None)
+        if grant is not None and grant.code == code:
+            return grant
+        return Grant.objects.filter(code=code, application=request.client).first()
+
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         if getattr(request, "using_default_redirect_uri", False):
             # Every code was asked for with a redirect_uri (server.require_redirect_uri), so
@@ -210,6 +229,12 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
                 # After DOT's transaction rolled back (a revocation inside it would be undone
                 # with it); the winner has committed, its RedeemedCode row is visible now.
                 services.redeemed_code_revoke_tokens(application=request.client, code=request.code)
+            if getattr(request, "tr_refresh_raced", False):
+                # Two uses of one refresh token at once are a reuse like any other (RFC 9700
+                # section 4.14.2): the winner's new tokens go with the family.
+                services.refresh_family_revoke(
+                    token_family=request.refresh_token_instance.token_family
+                )
             raise
 
     def _save_bearer_token(self, token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -229,6 +254,9 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
         elif grant_type == "refresh_token":
             previous = request.refresh_token_instance
             if not services.refresh_token_claim(refresh_token=previous):
+                # A concurrent refresh with the same token won: this is a reuse, and the
+                # family is revoked once this transaction is rolled back (save_bearer_token).
+                request.tr_refresh_raced = True
                 raise errors.InvalidGrantError(
                     description="The refresh token has already been used.", request=request
                 )

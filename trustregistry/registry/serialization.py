@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from connector.keys import KeyFormatError, normalise_public_keys
 from trustregistry.registry import selectors, services
@@ -222,13 +222,20 @@ def _resolve_system_user(username: str | None, *, create_missing: bool, errors: 
     if user is None:
         if create_missing:
             try:
-                return User.objects.create_system_user(username)  # type: ignore[attr-defined]
-            except ValidationError as exc:  # the username's own rules: named as system_user
-                for message in exc.messages:
-                    errors.add("system_user", message)
-                return None
-        errors.add("system_user", f"No user named {username!r}.")
-        return None
+                with transaction.atomic():
+                    return User.objects.create_system_user(username)  # type: ignore[attr-defined]
+            except (ValidationError, IntegrityError) as exc:
+                # Created by a concurrent import meanwhile? Then it is checked as any user.
+                user = User.objects.filter(username=username).first()
+                if user is None and isinstance(exc, IntegrityError):
+                    raise
+                if user is None:  # the username's own rules: named as system_user
+                    for message in exc.messages:  # type: ignore[union-attr]
+                        errors.add("system_user", message)
+                    return None
+        if user is None:
+            errors.add("system_user", f"No user named {username!r}.")
+            return None
     if not getattr(user, "is_system", False):
         errors.add("system_user", f"The user {username!r} is not of kind 'system'.")
         return None
@@ -312,6 +319,10 @@ def application_upsert(
             )
         else:
             app = existing
+            if secret_hashes == [] and client_type == ClientType.PUBLIC:
+                # Turning public: the secrets go first (a public record may hold none).
+                services.secret_replace_all(application=app, secret_hashes=[], actor=actor)
+                secret_hashes = None
             changed = {k: v for k, v in wanted.items() if _current(app, k) != _comparable(k, v)}
             if changed:
                 services.application_update(
@@ -328,6 +339,8 @@ def application_upsert(
                 if secret_expiries is not None and len(secret_expiries) == len(secret_hashes)
                 else None,
             )
+    except services.ApplicationExists:
+        raise
     except ValidationError as exc:
         raise ValidationError(_model_error_dict(exc)) from exc
     return app, created

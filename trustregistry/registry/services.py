@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from trustregistry.common import clock
@@ -36,6 +36,16 @@ EDITABLE_FIELDS = (
 )
 
 
+class ApplicationExists(ValidationError):
+    """A record with this application URI exists (the URI is unique)."""
+
+    def __init__(self, application_uri: str):
+        self.application_uri = application_uri
+        super().__init__(
+            {"client_id": [f"An application with the URI {application_uri!r} already exists."]}
+        )
+
+
 def _attach_actor(app: TrustedApplication, actor: Any, reason: str | None) -> None:
     # django-simple-history reads these when it writes the historical row.
     if actor is not None and getattr(actor, "pk", None) is not None:
@@ -57,28 +67,52 @@ def application_create(
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
     app = TrustedApplication(client_id=application_uri, **fields)
-    app.full_clean()
+    try:
+        app.full_clean()
+    except ValidationError as exc:
+        if "client_id" in exc.error_dict and _uri_taken(application_uri):
+            raise ApplicationExists(application_uri) from exc
+        raise
     _attach_actor(app, actor, reason or "created")
-    app.save()
+    try:
+        with transaction.atomic():
+            app.save()
+    except IntegrityError as exc:
+        # Created by a concurrent request since full_clean() looked.
+        if _uri_taken(application_uri):
+            raise ApplicationExists(application_uri) from exc
+        raise
     application_set_names(application=app, names=names, actor=actor)
     return app
+
+
+def _uri_taken(application_uri: str) -> bool:
+    return TrustedApplication.objects.filter(client_id=application_uri).exists()
 
 
 @transaction.atomic
 def application_update(
     *, application: TrustedApplication, actor: Any = None, reason: str | None = None, **fields: Any
 ) -> TrustedApplication:
-    unknown = set(fields) - set(EDITABLE_FIELDS)
+    # `uninstalled_at`: the marketplace's own field (a reinstall clears it), not editable.
+    unknown = set(fields) - {*EDITABLE_FIELDS, "uninstalled_at"}
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
+    # The row is locked and read again before the change: a save writes every field, and a
+    # field this call does not change (say, a disable committed meanwhile) must keep its value.
+    _lock(application)
+    application.refresh_from_db()
     was_enabled = application.is_enabled
     for name, value in fields.items():
         setattr(application, name, value)
     application.full_clean()
+    if application.client_type == "public" and application.secrets.exists():
+        raise ValidationError({"client_type": PUBLIC_STILL_HOLDS_SECRETS})
     _attach_actor(application, actor, reason)
     application.save()
-    if was_enabled and not application.is_enabled:
-        # As `application_set_enabled`: the REST API and import disable through here too.
+    if was_enabled != application.is_enabled:
+        # As `application_set_enabled`: the REST API and import disable and enable through
+        # here too.
         revoke_live_tokens(application)
     return application
 
@@ -129,19 +163,34 @@ def application_set_enabled(
     *, application: TrustedApplication, enabled: bool, actor: Any = None, reason: str | None = None
 ) -> TrustedApplication:
     """Disabling takes effect everywhere at once: every token check reads the flag."""
+    _lock(application)
+    application.is_enabled = (
+        type(application).objects.values_list("is_enabled", flat=True).get(pk=application.pk)
+    )
     if application.is_enabled == enabled:
         return application
     application.is_enabled = enabled
     _attach_actor(application, actor, reason or ("enabled" if enabled else "disabled"))
     application.save(update_fields=["is_enabled", "updated"])
-    if not enabled:
-        revoke_live_tokens(application)
+    revoke_live_tokens(application)
     return application
 
 
+def _lock(application: TrustedApplication) -> None:
+    """Lock the record's row for the rest of the transaction. Every write to a record or its
+    secrets takes this lock first, so concurrent writes of one record run one after the other
+    and always lock in the same order (record, then secrets): no deadlock, no lost update."""
+    TrustedApplication.objects.select_for_update().filter(pk=application.pk).values_list(
+        "pk", flat=True
+    ).first()
+
+
 def revoke_live_tokens(application: TrustedApplication) -> None:
-    # Token checks also read is_enabled, so this is belt and braces: a re-enabled record must
-    # not bring old tokens back to life.
+    """Run when a record is disabled and again when it is enabled. Token checks also read
+    is_enabled, so disabled tokens fail anyway; this makes sure a re-enabled record brings no
+    old token back to life. At the enable it catches the tokens of requests that were under
+    way when the record was disabled: validated while it was enabled, written after the
+    disable's revocation ran."""
     from oauth2_provider.models import (
         get_access_token_model,
         get_grant_model,
@@ -161,6 +210,9 @@ def revoke_live_tokens(application: TrustedApplication) -> None:
 
 
 SECRET_ALREADY_ON_RECORD = _("This secret is already on the record.")
+PUBLIC_STILL_HOLDS_SECRETS = _(
+    "The record still holds secrets: a public client may hold none. Remove them with the change."
+)
 PUBLIC_HOLDS_NO_SECRET = _(
     "A public client cannot keep a secret (a secret shipped in a browser or native app is "
     "readable by anyone), so a public record may hold none. Make it confidential, or leave "
@@ -224,6 +276,7 @@ def secret_generate(
     `replace_all` removes every other secret first (a fresh start); otherwise the new secret
     sits beside the newest one (rotation: at most two, the oldest goes). `reason` also notes
     the event in the record's own history ("secret generated", "secret rotated")."""
+    _lock(application)
     if replace_all:
         for old in application.secrets.all():
             if actor is not None:
@@ -262,6 +315,14 @@ def secret_replace_all(
         raise ValidationError({"secret_hashes": str(exc)}) from exc
     expiry_of = dict(zip(normalised, expiries, strict=True)) if expiries is not None else {}
     wanted = list(dict.fromkeys(normalised))
+    _lock(application)
+    client_type = (
+        TrustedApplication.objects.filter(pk=application.pk)
+        .values_list("client_type", flat=True)
+        .first()
+    )
+    if wanted and client_type == "public":
+        raise ValidationError({"secret_hashes": PUBLIC_HOLDS_NO_SECRET})
     current = {s.secret_hash: s for s in application.secrets.all()}
     for h, s in current.items():
         if h not in wanted:

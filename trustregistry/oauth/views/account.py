@@ -10,6 +10,8 @@ from django import forms
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -149,7 +151,13 @@ class SignupView(SecurePageMixin, FormView):
         return context
 
     def form_valid(self, form: SignupForm) -> HttpResponse:
-        user = form.save()
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except (IntegrityError, ValidationError):
+            # Taken by a concurrent sign-up since the form checked: said as the form says it.
+            form.add_error("username", form.instance.unique_error_message(User, ["username"]))
+            return self.form_invalid(form)
         login(self.request, user, backend="trustregistry.accounts.backends.KindAwareModelBackend")
         next_url = _safe_next(self.request)
         if next_url:

@@ -263,8 +263,8 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
             reasons.append("sec trusted (confirmed)")
         obj._change_reason = "; ".join(reasons) or "saved in the admin"
         obj.save()
-        if change and "is_enabled" in form.changed_data and not obj.is_enabled:
-            services.revoke_live_tokens(obj)
+        if change and "is_enabled" in form.changed_data:
+            services.revoke_live_tokens(obj)  # disabled or enabled: see revoke_live_tokens
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
