@@ -94,3 +94,39 @@ def test_client_credentials_tokens_stay_dead_after_the_api_re_enables(service_ap
     _set_enabled_by_api(api, service_app, True)
     assert _me(token) == 401
     assert _me(cc(Client(), service_app).json()["access_token"]) == 200
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_disable_racing_refreshes_neither_deadlocks_nor_lets_their_tokens_live_on(
+    confidential_app, internal_user
+):
+    """The disable locks the record while refreshes write tokens that reference it (their
+    foreign keys take a key-share lock on it): the disable must wait for them, never deadlock,
+    and enabling again must leave none of what they wrote working."""
+    from oauth2_provider.models import RefreshToken
+
+    from tests.oauth.conftest import Flow
+    from tests.registry.test_services import _race
+    from trustregistry.registry import services
+    from trustregistry.registry.models import TrustedApplication
+
+    for _round in range(3):
+        refresh_tokens = [
+            Flow(Client()).tokens(confidential_app, internal_user)["refresh_token"]
+            for _ in range(5)
+        ]
+
+        def work(i: int, refresh_tokens: list[str] = refresh_tokens):
+            if i == len(refresh_tokens):
+                record = TrustedApplication.objects.get(pk=confidential_app.pk)
+                return services.application_set_enabled(application=record, enabled=False)
+            return Flow(Client()).refresh(confidential_app, refresh_tokens[i]).status_code
+
+        outcomes = _race(len(refresh_tokens) + 1, work)
+        assert isinstance(outcomes[-1], TrustedApplication), outcomes  # no deadlock error
+        assert all(o in (200, 400, 401) for o in outcomes[:-1]), outcomes  # 401: disabled
+        services.application_set_enabled(application=outcomes[-1], enabled=True)
+        assert not RefreshToken.objects.filter(
+            application=confidential_app, revoked__isnull=True
+        ).exists()

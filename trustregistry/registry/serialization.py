@@ -273,9 +273,7 @@ def application_upsert(
         else:
             existing = selectors.application_for_client(client_id=uri)
             if existing is not None and must_create:
-                errors.add(
-                    "application_uri", f"An application with the URI {uri!r} already exists."
-                )
+                raise services.ApplicationExists(uri, field="application_uri")
     elif uri is not None and uri != existing.client_id:
         errors.add("application_uri", "The application URI cannot be changed.")
 
@@ -339,8 +337,8 @@ def application_upsert(
                 if secret_expiries is not None and len(secret_expiries) == len(secret_hashes)
                 else None,
             )
-    except services.ApplicationExists:
-        raise
+    except services.ApplicationExists as exc:  # named as on the wire
+        raise services.ApplicationExists(exc.application_uri, field="application_uri") from exc
     except ValidationError as exc:
         raise ValidationError(_model_error_dict(exc)) from exc
     return app, created

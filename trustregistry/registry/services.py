@@ -39,10 +39,10 @@ EDITABLE_FIELDS = (
 class ApplicationExists(ValidationError):
     """A record with this application URI exists (the URI is unique)."""
 
-    def __init__(self, application_uri: str):
+    def __init__(self, application_uri: str, *, field: str = "client_id"):
         self.application_uri = application_uri
         super().__init__(
-            {"client_id": [f"An application with the URI {application_uri!r} already exists."]}
+            {field: [f"An application with the URI {application_uri!r} already exists."]}
         )
 
 
@@ -106,7 +106,7 @@ def application_update(
     for name, value in fields.items():
         setattr(application, name, value)
     application.full_clean()
-    if application.client_type == "public" and application.secrets.exists():
+    if application.client_type == "public" and _secrets_now(application).exists():
         raise ValidationError({"client_type": PUBLIC_STILL_HOLDS_SECRETS})
     _attach_actor(application, actor, reason)
     application.save()
@@ -180,9 +180,16 @@ def _lock(application: TrustedApplication) -> None:
     """Lock the record's row for the rest of the transaction. Every write to a record or its
     secrets takes this lock first, so concurrent writes of one record run one after the other
     and always lock in the same order (record, then secrets): no deadlock, no lost update."""
-    TrustedApplication.objects.select_for_update().filter(pk=application.pk).values_list(
+    TrustedApplication.objects.select_for_update(no_key=True).filter(pk=application.pk).values_list(
         "pk", flat=True
     ).first()
+
+
+def _secrets_now(application: TrustedApplication) -> Any:
+    """The record's secrets as the database holds them now (under `_lock`): never the
+    `secrets` a caller may have prefetched before the lock, which a concurrent write has
+    made stale."""
+    return ApplicationSecret.objects.filter(application_id=application.pk).order_by("created", "id")
 
 
 def revoke_live_tokens(application: TrustedApplication) -> None:
@@ -237,7 +244,7 @@ def secret_add_hash(
     """Store a secret hash (base64 or hex). At most two live secrets: a third replaces the
     oldest."""
     normalised = secret_hashing.normalise_secret_hash(secret_hash)
-    locked = TrustedApplication.objects.select_for_update().get(pk=application.pk)
+    locked = TrustedApplication.objects.select_for_update(no_key=True).get(pk=application.pk)
     if locked.client_type == "public":
         # SPEC section 2, for every caller (the admin, the API and import check it sooner).
         raise ValidationError({"secret_hash": PUBLIC_HOLDS_NO_SECRET})
@@ -278,7 +285,7 @@ def secret_generate(
     the event in the record's own history ("secret generated", "secret rotated")."""
     _lock(application)
     if replace_all:
-        for old in application.secrets.all():
+        for old in _secrets_now(application):
             if actor is not None:
                 old._history_user = actor  # type: ignore[attr-defined]
             old.delete()
@@ -323,7 +330,7 @@ def secret_replace_all(
     )
     if wanted and client_type == "public":
         raise ValidationError({"secret_hashes": PUBLIC_HOLDS_NO_SECRET})
-    current = {s.secret_hash: s for s in application.secrets.all()}
+    current = {s.secret_hash: s for s in _secrets_now(application)}
     for h, s in current.items():
         if h not in wanted:
             if actor is not None:
