@@ -586,3 +586,42 @@ def test_disabling_in_the_form_revokes_live_tokens(admin_client):
     token.refresh_from_db()
     assert not app.is_enabled and token.expires <= clock.now()
     assert app.history.first().history_change_reason.startswith("disabled")
+
+
+@pytest.mark.django_db
+def test_a_change_form_shown_before_a_disable_does_not_undo_it(admin_client):
+    """The form carries is_enabled as it was shown; saving another change must keep a
+    disable committed meanwhile (by the REST API, say)."""
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update")
+    shown = admin_client.get(change_url(app)).context["adminform"].form["tr_shown"].value()
+    data = _change_form(app, scope=["update"], system_user_login_url="https://a.example/x")
+    data["is_enabled"] = "on"  # as the page showed it
+    data["tr_shown"] = shown
+    services.application_set_enabled(application=app, enabled=False)
+    response = admin_client.post(change_url(app), data)
+    assert response.status_code == 302, errors_of(response)
+    app.refresh_from_db()
+    assert not app.is_enabled
+    assert app.system_user_login_url == "https://a.example/x"
+
+
+@pytest.mark.django_db
+def test_a_change_the_administrator_made_is_saved_whatever_the_record_became(admin_client):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update")
+    shown = admin_client.get(change_url(app)).context["adminform"].form["tr_shown"].value()
+    data = _change_form(app, scope=["update"], is_enabled=None)  # unticked on the page
+    data["tr_shown"] = shown
+    response = admin_client.post(change_url(app), data)
+    assert response.status_code == 302, errors_of(response)
+    app.refresh_from_db()
+    assert not app.is_enabled
+    assert app.history.first().history_change_reason.startswith("disabled")
+    # A scope taken away elsewhere stays away; one the administrator added is added.
+    services.application_set_enabled(application=app, enabled=True)
+    shown = admin_client.get(change_url(app)).context["adminform"].form["tr_shown"].value()
+    type(app).objects.filter(pk=app.pk).update(basic_auth_allowed=True)
+    data = _change_form(app, scope=["update", "crm"])
+    data["tr_shown"] = shown
+    assert admin_client.post(change_url(app), data).status_code == 302
+    app.refresh_from_db()
+    assert app.scope.split() == ["update", "crm"] and app.basic_auth_allowed

@@ -4,6 +4,7 @@ with full_clean() before save; every change lands in the record's history with i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,30 @@ def application_update(
     if was_enabled != application.is_enabled:
         # As `application_set_enabled`: the REST API and import disable and enable through
         # here too.
+        revoke_live_tokens(application)
+    return application
+
+
+@transaction.atomic
+def application_save_edited(
+    *, application: TrustedApplication, changed: Collection[str], actor: Any = None
+) -> TrustedApplication:
+    """Save a record edited in a form (the admin's change form): the fields in `changed` as
+    the form set them, every other field as the database holds it now, read under the
+    record's lock. A form carries every field as it was shown, so a plain save would undo a
+    change committed meanwhile elsewhere (a disable by the REST API) that this edit never
+    touched. Enabling or disabling revokes the record's tokens, as `application_set_enabled`."""
+    _lock(application)
+    current = TrustedApplication.objects.get(pk=application.pk)
+    for field in TrustedApplication._meta.concrete_fields:
+        if field.primary_key or field.name in changed or field.name == "updated":
+            continue
+        setattr(application, field.attname, getattr(current, field.attname))
+    # Validated by the form (its full_clean); a second one here could only fail as a 500.
+    if actor is not None and getattr(actor, "pk", None) is not None:
+        application._history_user = actor  # type: ignore[attr-defined]
+    application.save()
+    if "is_enabled" in changed and application.is_enabled != current.is_enabled:
         revoke_live_tokens(application)
     return application
 

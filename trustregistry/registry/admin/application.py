@@ -119,7 +119,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     form = TrustedApplicationForm
     inlines = [ApplicationNameInline, ApplicationSecretInline]
     fieldsets = (
-        (_("Identity"), {"fields": ("client_id", "is_enabled", "source")}),
+        (_("Identity"), {"fields": ("client_id", "is_enabled", "source", "tr_shown")}),
         (
             _("Client type and secrets"),
             {"fields": ("client_type", "new_secret_hash", "new_secret_expires")},
@@ -250,21 +250,23 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         reasons = []
+        changed = form.changed_by_the_administrator() if change else form.changed_data
         if not change:
             reasons.append("created")
         else:
-            if "is_enabled" in form.changed_data:
+            if "is_enabled" in changed:
                 reasons.append("enabled" if obj.is_enabled else "disabled")
-            others = [f for f in form.changed_data if f not in ("is_enabled", "confirm_sec")]
+            others = [f for f in changed if f not in ("is_enabled", "confirm_sec")]
             others = [f for f in others if not f.startswith("new_secret")]
             if others:
                 reasons.append("changed in the admin")
         if form.sec_newly_granted():
             reasons.append("sec trusted (confirmed)")
         obj._change_reason = "; ".join(reasons) or "saved in the admin"
-        obj.save()
-        if change and "is_enabled" in form.changed_data:
-            services.revoke_live_tokens(obj)  # disabled or enabled: see revoke_live_tokens
+        if change:
+            services.application_save_edited(application=obj, changed=changed, actor=request.user)
+        else:
+            obj.save()
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

@@ -216,6 +216,7 @@ class TrustedApplicationForm(forms.ModelForm):
         label=_("scope"),
         help_text=_("The permissions the app is trusted with; reading needs no scope."),
     )
+    tr_shown = forms.CharField(required=False, widget=forms.HiddenInput())
     confirm_sec = forms.BooleanField(
         required=False,
         label=_("I confirm: trust this application with 'sec'"),
@@ -272,11 +273,58 @@ class TrustedApplicationForm(forms.ModelForm):
             raise ValidationError(services.SECRET_ALREADY_ON_RECORD)
         return normalised
 
+    # The values of these fields as the page showed them travel with the form (`tr_shown`),
+    # so saving can tell what the administrator changed from what merely differs from the
+    # record now: services.application_save_edited keeps every field the administrator left
+    # as shown as the database holds it, and a disable (or a scope taken away) committed
+    # elsewhere while the page was open stays. Without `tr_shown` (a form posted by a script)
+    # every submitted value counts as changed, as before.
+    GUARDED_FIELDS = (
+        "is_enabled",
+        "client_type",
+        "scope",
+        "basic_auth_allowed",
+        "impersonate_internal_allowed",
+        "impersonate_community_allowed",
+        "system_user_allowed",
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Read now: validation copies the new scope onto the instance, and `save_model` asks
         # afterwards whether sec was newly granted.
         self._scope_before = self.instance.scope if self.instance.pk else ""
+        if self.instance.pk and "tr_shown" in self.fields:
+            self.fields["tr_shown"].initial = json.dumps(
+                {
+                    name: self._comparable(name, getattr(self.instance, name))
+                    for name in self.GUARDED_FIELDS
+                }
+            )
+
+    @staticmethod
+    def _comparable(name: str, value: Any) -> Any:
+        if name == "scope":
+            words = value if isinstance(value, list | tuple) else str(value or "").split()
+            return sorted(words)
+        return value
+
+    def changed_by_the_administrator(self) -> list[str]:
+        """`changed_data` without the guarded fields submitted as they were shown."""
+        try:
+            shown = json.loads(self.cleaned_data.get("tr_shown") or "null")
+        except ValueError:
+            shown = None
+        if not isinstance(shown, dict):
+            return list(self.changed_data)
+        untouched = {
+            name
+            for name in self.GUARDED_FIELDS
+            if name in shown
+            and name in self.cleaned_data
+            and self._comparable(name, self.cleaned_data[name]) == shown[name]
+        }
+        return [name for name in self.changed_data if name not in untouched and name != "tr_shown"]
 
     def sec_newly_granted(self) -> bool:
         wanted = scope_catalogue.split(self.cleaned_data.get("scope") or "")
