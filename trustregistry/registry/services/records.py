@@ -1,11 +1,12 @@
-"""Writes to trusted-application records. One action each, keyword-only, atomic, validated
-with full_clean() before save; every change lands in the record's history with its actor."""
+"""Writes to trusted-application records: create, change, enable and disable, names, history
+notes. One action each, keyword-only, atomic, validated with full_clean() before save; every
+change lands in the record's history with its actor. Every write to a record or its secrets
+locks the record first (`_lock`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -14,8 +15,6 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from trustregistry.common import clock
-from trustregistry.registry import secrets as secret_hashing
-from trustregistry.registry import selectors
 from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
 
 # Fields a caller may set through create/update (the JSON of SPEC section 6 minus names/secrets).
@@ -134,8 +133,7 @@ def application_save_edited(
             continue
         setattr(application, field.attname, getattr(current, field.attname))
     # Validated by the form (its full_clean); a second one here could only fail as a 500.
-    if actor is not None and getattr(actor, "pk", None) is not None:
-        application._history_user = actor  # type: ignore[attr-defined]
+    _attach_actor(application, actor, None)  # the form's caller set the reason
     application.save()
     if "is_enabled" in changed and application.is_enabled != current.is_enabled:
         revoke_live_tokens(application)
@@ -241,159 +239,9 @@ def revoke_live_tokens(application: TrustedApplication) -> None:
     get_grant_model().objects.filter(application=application).delete()
 
 
-SECRET_ALREADY_ON_RECORD = _("This secret is already on the record.")
 PUBLIC_STILL_HOLDS_SECRETS = _(
     "The record still holds secrets: a public client may hold none. Remove them with the change."
 )
-PUBLIC_HOLDS_NO_SECRET = _(
-    "A public client cannot keep a secret (a secret shipped in a browser or native app is "
-    "readable by anyone), so a public record may hold none. Make it confidential, or leave "
-    "the secret out."
-)
-
-
-@dataclass(frozen=True)
-class GeneratedSecret:
-    secret: ApplicationSecret
-    plain: str  # shown once, never stored
-
-
-@transaction.atomic
-def secret_add_hash(
-    *,
-    application: TrustedApplication,
-    secret_hash: str,
-    expires: dt.datetime | None = None,
-    actor: Any = None,
-) -> ApplicationSecret:
-    """Store a secret hash (base64 or hex). At most two live secrets: a third replaces the
-    oldest."""
-    normalised = secret_hashing.normalise_secret_hash(secret_hash)
-    locked = TrustedApplication.objects.select_for_update(no_key=True).get(pk=application.pk)
-    if locked.client_type == "public":
-        # SPEC section 2, for every caller (the admin, the API and import check it sooner).
-        raise ValidationError({"secret_hash": PUBLIC_HOLDS_NO_SECRET})
-    existing = list(locked.secrets.order_by("created", "id"))
-    if any(old.secret_hash == normalised for old in existing):
-        # Added again, it would push the other live secret out while adding nothing.
-        raise ValidationError({"secret_hash": SECRET_ALREADY_ON_RECORD})
-    for old in existing[: max(0, len(existing) - (ApplicationSecret.MAX_PER_APPLICATION - 1))]:
-        if actor is not None:
-            old._history_user = actor  # type: ignore[attr-defined]
-        old.delete()
-    secret = ApplicationSecret(
-        application=locked, secret_hash=normalised, expires=expires, created=clock.now()
-    )
-    secret.full_clean()
-    if actor is not None:
-        secret._history_user = actor  # type: ignore[attr-defined]
-    secret.save()
-    if hasattr(application, "_prefetched_objects_cache"):
-        application._prefetched_objects_cache.pop("secrets", None)
-    return secret
-
-
-@transaction.atomic
-def secret_generate(
-    *,
-    application: TrustedApplication,
-    expires: dt.datetime | None = None,
-    actor: Any = None,
-    length: int = 40,
-    replace_all: bool = False,
-    reason: str | None = None,
-) -> GeneratedSecret:
-    """A new random secret; only its hash is stored, the plain value is returned once.
-
-    `replace_all` removes every other secret first (a fresh start); otherwise the new secret
-    sits beside the newest one (rotation: at most two, the oldest goes). `reason` also notes
-    the event in the record's own history ("secret generated", "secret rotated")."""
-    _lock(application)
-    if replace_all:
-        for old in _secrets_now(application):
-            if actor is not None:
-                old._history_user = actor  # type: ignore[attr-defined]
-            old.delete()
-    plain = secret_hashing.generate_secret(length)
-    secret = secret_add_hash(
-        application=application,
-        secret_hash=secret_hashing.hash_secret(plain),
-        expires=expires,
-        actor=actor,
-    )
-    if reason:
-        history_note(application=application, actor=actor, reason=reason)
-    return GeneratedSecret(secret=secret, plain=plain)
-
-
-@transaction.atomic
-def secret_replace_all(
-    *,
-    application: TrustedApplication,
-    secret_hashes: list[str],
-    actor: Any = None,
-    expiries: list[dt.datetime | None] | None = None,
-) -> None:
-    """Set the record's secret hashes to exactly these (import, API write of `secret_hashes`).
-    `expiries`, aligned with `secret_hashes` (an import carries them from the exported
-    `secrets`), set each one's expiry, so an expired secret stays expired."""
-    from django.core.exceptions import ValidationError
-
-    if len(secret_hashes) > ApplicationSecret.MAX_PER_APPLICATION:
-        raise ValidationError({"secret_hashes": "At most two secret hashes."})
-    try:
-        normalised = [secret_hashing.normalise_secret_hash(h) for h in secret_hashes]
-    except secret_hashing.SecretHashFormatError as exc:
-        raise ValidationError({"secret_hashes": str(exc)}) from exc
-    expiry_of = dict(zip(normalised, expiries, strict=True)) if expiries is not None else {}
-    wanted = list(dict.fromkeys(normalised))
-    _lock(application)
-    client_type = (
-        TrustedApplication.objects.filter(pk=application.pk)
-        .values_list("client_type", flat=True)
-        .first()
-    )
-    if wanted and client_type == "public":
-        raise ValidationError({"secret_hashes": PUBLIC_HOLDS_NO_SECRET})
-    current = {s.secret_hash: s for s in _secrets_now(application)}
-    for h, s in current.items():
-        if h not in wanted:
-            if actor is not None:
-                s._history_user = actor  # type: ignore[attr-defined]
-            s.delete()
-    for h in wanted:
-        secret = current.get(h)
-        if secret is None:
-            secret = ApplicationSecret(application=application, secret_hash=h, created=clock.now())
-        elif h not in expiry_of or secret.expires == expiry_of[h]:
-            continue
-        if h in expiry_of:
-            secret.expires = expiry_of[h]
-        if actor is not None:
-            secret._history_user = actor  # type: ignore[attr-defined,union-attr]
-        secret.save()
-    if hasattr(application, "_prefetched_objects_cache"):
-        application._prefetched_objects_cache.pop("secrets", None)
-
-
-def secret_verify(*, application: TrustedApplication, secret: str) -> bool:
-    """Check `secret` against every live secret of the record in constant time; marks last use."""
-    now = clock.now()
-    matched: ApplicationSecret | None = None
-    for candidate in selectors.application_secrets(application=application):
-        # Compare against every candidate, so timing does not tell which one matched.
-        if secret_hashing.secret_matches(secret, candidate.secret_hash) and candidate.is_live(now):
-            matched = candidate
-    if matched is None:
-        return False
-    if _stale(matched.last_used, now):
-        ApplicationSecret.objects.filter(pk=matched.pk).update(last_used=now)
-    application_mark_used(application=application, now=now)
-    return True
-
-
-# "Last used" is kept to the minute: writing it on every request would add a commit (a WAL
-# flush on PostgreSQL) to every token request and serialise busy clients on one row.
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
 
 
