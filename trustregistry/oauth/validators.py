@@ -8,15 +8,12 @@ lack (redeemed codes, used assertion ids, consents) lives in `trustregistry.oaut
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from oauth2_provider.exceptions import FatalClientError
 from oauth2_provider.models import (
     get_access_token_model,
     get_application_model,
@@ -28,9 +25,10 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from trustregistry.common import clock
-from trustregistry.oauth import access_tokens, policy, services, sign_ins, token_writes, tokens
+from trustregistry.oauth import access_tokens, policy, services, sign_ins, tokens
 from trustregistry.oauth import selectors as oauth_selectors
 from trustregistry.oauth.client_auth import ClientAuthentication, request_param
+from trustregistry.oauth.token_saving import TokenSaving
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ RefreshToken = get_refresh_token_model()
 SESSION_USER_KEY = "TR_SESSION_USER"
 
 
-class RegistryValidator(ClientAuthentication, OAuth2Validator):
+class RegistryValidator(ClientAuthentication, TokenSaving):
     oidc_claim_scope = {
         **OAuth2Validator.oidc_claim_scope,
         "user_type": "openid",
@@ -174,17 +172,6 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
         # The code was consumed inside the token transaction (_redeem_code).
         return None
 
-    def _redeem_code(self, request: Any) -> None:
-        deleted, _ = Grant.objects.filter(code=request.code, application=request.client).delete()
-        if not deleted:
-            # A concurrent exchange of the same code won; this one must issue nothing, and
-            # once this transaction is rolled back the winner's tokens are revoked
-            # (save_bearer_token), as for any second use of a code.
-            request.tr_code_raced = True
-            raise errors.InvalidGrantError(
-                description="The authorization code has already been used.", request=request
-            )
-
     # ------------------------------------------------------------------ refresh tokens
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -213,143 +200,6 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
         # A scope the record no longer trusts is not renewed.
         allowed = policy.allowed_scopes(request.client, grant_type="refresh_token")
         return [s for s in original if s in allowed]
-
-    # ------------------------------------------------------------------ saving tokens
-
-    def save_bearer_token(self, token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if request.grant_type == "client_credentials":
-            # Client credentials write one row (the access token: no refresh token, no ID
-            # token, no code). One INSERT in autocommit is atomic by itself; DOT's transaction
-            # around it only adds a BEGIN and a COMMIT round trip to every such token.
-            return self._save_bearer_token(token, request, *args, **kwargs)
-        try:
-            return super().save_bearer_token(token, request, *args, **kwargs)
-        except errors.InvalidGrantError:
-            if getattr(request, "tr_code_raced", False):
-                # After DOT's transaction rolled back (a revocation inside it would be undone
-                # with it); the winner has committed, its RedeemedCode row is visible now.
-                services.redeemed_code_revoke_tokens(application=request.client, code=request.code)
-            if getattr(request, "tr_refresh_raced", False):
-                # Two uses of one refresh token at once are a reuse like any other (RFC 9700
-                # section 4.14.2): the winner's new tokens go with the family.
-                services.refresh_family_revoke(
-                    token_family=request.refresh_token_instance.token_family
-                )
-            raise
-
-    def _save_bearer_token(self, token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if "scope" not in token:
-            raise FatalClientError("Failed to renew access token: missing scope")
-        self._check_and_set_request_resource(request)
-        grant_type = request.grant_type
-        expires = getattr(request, "tr_access_expires", None) or (
-            clock.now() + dt.timedelta(seconds=int(token.get("expires_in", 3600)))
-        )
-        request.user = tokens.token_user(request)
-        previous = None
-        if grant_type == "authorization_code":
-            self._redeem_code(request)
-            if policy.OFFLINE_ACCESS not in (request.scopes or []):
-                token.pop("refresh_token", None)
-        elif grant_type == "refresh_token":
-            previous = request.refresh_token_instance
-            if not services.refresh_token_claim(refresh_token=previous):
-                # A concurrent refresh with the same token won: this is a reuse, and the
-                # family is revoked once this transaction is rolled back (save_bearer_token).
-                request.tr_refresh_raced = True
-                raise errors.InvalidGrantError(
-                    description="The refresh token has already been used.", request=request
-                )
-        else:
-            token.pop("refresh_token", None)
-            if grant_type == "client_credentials":
-                # One row and nothing links to it: one precompiled INSERT (token_writes).
-                token_writes.insert_access_token(
-                    raw_token=token["access_token"],
-                    application_id=request.client.pk,
-                    user_id=request.user.pk if request.user else None,
-                    scope=token["scope"],
-                    expires=expires,
-                    resource=_resource_list(request),
-                )
-                return
-
-        access_token = self._create_access_token(
-            expires, request, token, source_refresh_token=previous
-        )
-        family = None
-        if token.get("refresh_token"):
-            refresh = self._create_refresh_token(
-                request, token["refresh_token"], access_token, previous
-            )
-            family = refresh.token_family
-        if grant_type == "authorization_code":
-            keep_until = clock.now() + policy.LONGEST_REFRESH_LIFETIME
-            services.redeemed_code_record(
-                application=request.client,
-                code=request.code,
-                access_token_checksum=access_token.token_checksum,
-                token_family=family,
-                keep_until=keep_until,
-            )
-            if family is not None:
-                services.sign_in_follow_family(
-                    code=request.code,
-                    token_family=family,
-                    keep_until=keep_until,
-                    scope=token["scope"],
-                )
-
-    def _create_access_token(self, expires, request, token, source_refresh_token=None):  # type: ignore[no-untyped-def]
-        id_token = getattr(request, "tr_id_token", None) if token.get("id_token") else None
-        access_token = AccessToken(
-            user=request.user,
-            scope=token["scope"],
-            expires=expires,
-            id_token=id_token,
-            application=request.client,
-            source_refresh_token=source_refresh_token,
-            resource=_resource_list(request),
-        )
-        self._set_token_value(access_token, token["access_token"])
-        access_token.save()
-        return access_token
-
-    def _create_refresh_token(
-        self, request, refresh_token_code, access_token, previous_refresh_token
-    ):  # type: ignore[no-untyped-def]
-        family = previous_refresh_token.token_family if previous_refresh_token else None
-        refresh_token = RefreshToken(
-            user=request.user,
-            application=request.client,
-            access_token=access_token,
-            token_family=family or uuid.uuid4(),
-            resource=_resource_list(request),
-        )
-        self._set_token_value(refresh_token, refresh_token_code)
-        refresh_token.save()
-        return refresh_token
-
-    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        """RFC 7009, for the authenticated client's own tokens only. Revoking either token of
-        a refresh family ends the whole family, its access tokens included."""
-        if not isinstance(token, str) or request.client is None:
-            return
-        digest = services.checksum(token)
-        client = request.client
-        refresh = RefreshToken.objects.filter(token_checksum=digest, application=client).first()
-        if refresh is None:
-            access = AccessToken.objects.filter(token_checksum=digest, application=client).first()
-            if access is None:
-                return
-            refresh = RefreshToken.objects.filter(access_token=access).first()
-            if refresh is None:
-                access.delete()
-                return
-        if refresh.token_family:
-            services.refresh_family_revoke(token_family=refresh.token_family)
-        else:
-            refresh.revoke()
 
     # ------------------------------------------------------------------ bearer tokens (userinfo)
 
@@ -426,12 +276,3 @@ class RegistryValidator(ClientAuthentication, OAuth2Validator):
             return False
         user = request_param(request, "user")
         return user is None or str(getattr(user, "pk", "")) == str(hint.get("sub"))
-
-
-def _resource_list(request: Any) -> list[str]:
-    """RFC 8707's `resource` as the token rows keep it, a list: checked before (server.py) to
-    be the registry's own audience, and given once (repeated parameters are refused)."""
-    resource = getattr(request, "resource", None)
-    if resource is None:
-        return []
-    return list(resource) if isinstance(resource, list | tuple) else [resource]

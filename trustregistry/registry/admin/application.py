@@ -17,13 +17,16 @@ from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_application_model
 
 from trustregistry.registry import history, risks, services
-from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry.admin.forms import (
-    ApplicationNameFormSet,
-    SecretsOfPublicRecords,
     TrustedApplicationForm,
 )
-from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
+from trustregistry.registry.admin.parts import (
+    ApplicationNameInline,
+    ApplicationSecretInline,
+    ConnectorFilter,
+    ScopeFilter,
+)
+from trustregistry.registry.models import ApplicationName, TrustedApplication
 
 # django-oauth-toolkit registers its own admin for the (swapped) application model; the
 # registry's admin replaces it.
@@ -34,78 +37,6 @@ if admin.site.is_registered(get_application_model()):
 # Labels of django-oauth-toolkit's own fields that the change form shows (the "Record"
 # section): DOT ships no Bulgarian catalogue, so its msgids are in this app's.
 DOT_FIELD_LABELS = (gettext_noop("created"), gettext_noop("updated"))
-
-
-class ApplicationNameInline(admin.TabularInline):
-    model = ApplicationName
-    formset = ApplicationNameFormSet
-    fields = ("language", "name")
-    min_num = 0
-    verbose_name = _("name")
-    verbose_name_plural = _("names (one per language; the default language is required)")
-
-    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
-        present = obj.names.count() if obj is not None and obj.pk else 0
-        return max(0, len(settings.LANGUAGES) - present)
-
-    def get_max_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
-        return len(settings.LANGUAGES)
-
-
-class ApplicationSecretInline(admin.TabularInline):
-    model = ApplicationSecret
-    formset = SecretsOfPublicRecords
-    fields = ("hash_prefix", "created", "expires", "last_used")
-    readonly_fields = ("hash_prefix", "created", "expires", "last_used")
-    extra = 0
-    can_delete = True
-    verbose_name = _("live secret")
-    verbose_name_plural = _("secrets (tick 'delete' to revoke one)")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # secrets are added by pasting a hash or generating one
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description=_("hash"))
-    def hash_prefix(self, obj: ApplicationSecret) -> str:
-        # Enough to tell two secrets apart, not enough to be worth stealing.
-        return f"{obj.secret_hash[:6]}…"
-
-
-class ScopeFilter(admin.SimpleListFilter):
-    title = _("scope")
-    parameter_name = "scope_has"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [(name, name) for name in scope_catalogue.CATALOGUE]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        token = self.value()
-        if token not in scope_catalogue.CATALOGUE:
-            return queryset
-        return queryset.filter(
-            Q(scope=token)
-            | Q(scope__startswith=f"{token} ")
-            | Q(scope__endswith=f" {token}")
-            | Q(scope__contains=f" {token} ")
-        )
-
-
-class ConnectorFilter(admin.SimpleListFilter):
-    title = _("connector")
-    parameter_name = "connector"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("yes", _("has a connector URL")), ("no", _("no connector URL"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.exclude(connector_url="")
-        if self.value() == "no":
-            return queryset.filter(connector_url="")
-        return queryset
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

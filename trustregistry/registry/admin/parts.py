@@ -1,0 +1,91 @@
+"""The pieces of the trusted-application admin's pages: the names and secrets inlines of the
+change form and the list's filters by scope and by connector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from trustregistry.registry import scopes as scope_catalogue
+from trustregistry.registry.admin.forms import (
+    ApplicationNameFormSet,
+    SecretsOfPublicRecords,
+)
+from trustregistry.registry.models import ApplicationName, ApplicationSecret
+
+
+class ApplicationNameInline(admin.TabularInline):
+    model = ApplicationName
+    formset = ApplicationNameFormSet
+    fields = ("language", "name")
+    min_num = 0
+    verbose_name = _("name")
+    verbose_name_plural = _("names (one per language; the default language is required)")
+
+    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        present = obj.names.count() if obj is not None and obj.pk else 0
+        return max(0, len(settings.LANGUAGES) - present)
+
+    def get_max_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return len(settings.LANGUAGES)
+
+
+class ApplicationSecretInline(admin.TabularInline):
+    model = ApplicationSecret
+    formset = SecretsOfPublicRecords
+    fields = ("hash_prefix", "created", "expires", "last_used")
+    readonly_fields = ("hash_prefix", "created", "expires", "last_used")
+    extra = 0
+    can_delete = True
+    verbose_name = _("live secret")
+    verbose_name_plural = _("secrets (tick 'delete' to revoke one)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # secrets are added by pasting a hash or generating one
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("hash"))
+    def hash_prefix(self, obj: ApplicationSecret) -> str:
+        # Enough to tell two secrets apart, not enough to be worth stealing.
+        return f"{obj.secret_hash[:6]}…"
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    title = _("scope")
+    parameter_name = "scope_has"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(name, name) for name in scope_catalogue.CATALOGUE]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        token = self.value()
+        if token not in scope_catalogue.CATALOGUE:
+            return queryset
+        return queryset.filter(
+            Q(scope=token)
+            | Q(scope__startswith=f"{token} ")
+            | Q(scope__endswith=f" {token}")
+            | Q(scope__contains=f" {token} ")
+        )
+
+
+class ConnectorFilter(admin.SimpleListFilter):
+    title = _("connector")
+    parameter_name = "connector"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("has a connector URL")), ("no", _("no connector URL"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.exclude(connector_url="")
+        if self.value() == "no":
+            return queryset.filter(connector_url="")
+        return queryset
