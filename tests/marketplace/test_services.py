@@ -251,12 +251,14 @@ def test_plan_warns_about_sec_and_a_non_domain_uri():
 
 
 def test_losing_a_race_to_create_the_record_is_a_stale_confirmation(staff_user, monkeypatch):
-    from django.db import IntegrityError
-
     from trustregistry.registry import services as registry_services
 
+    real_create = registry_services.application_create
+
     def concurrent_insert(**kwargs):
-        raise IntegrityError("duplicate key value violates unique constraint")
+        # Another install commits the same URI between the plan and this create.
+        TrustedApplication.objects.create(client_id=kwargs["application_uri"])
+        return real_create(**kwargs)
 
     monkeypatch.setattr(registry_services, "application_create", concurrent_insert)
     with pytest.raises(services.StaleConfirmation):

@@ -73,7 +73,7 @@ def test_a_foreign_resource_at_the_token_endpoint_is_invalid_target(client, serv
         ({"request": "eyJhbGciOiJub25lIn0.eyJub25jZSI6Im4ifQ."}, "request_not_supported"),
         ({"request_uri": "https://app.example.com/req.jwt"}, "request_uri_not_supported"),
         ({"response_mode": "fragment"}, "invalid_request"),
-        ({"response_mode": "form_post"}, "invalid_request"),
+        ({"response_mode": "web_message"}, "invalid_request"),
     ],
 )
 def test_unsupported_request_features_are_refused_not_ignored(
@@ -86,10 +86,16 @@ def test_unsupported_request_features_are_refused_not_ignored(
     assert "#" not in response["Location"]
 
 
-def test_response_mode_query_is_accepted(client, flow, confidential_app, internal_user):
-    client.force_login(internal_user)
-    page = client.get(AUTHORIZE, flow.authorize_params(confidential_app, response_mode="query"))
-    assert page.status_code == 200
+@pytest.mark.parametrize("mode", ["query", "form_post"])
+def test_response_mode_query_and_form_post_get_the_code_in_the_query(
+    client, flow, confidential_app, internal_user, mode
+):
+    """form_post is what ASP.NET Core's OpenID Connect handler asks for by default; it takes
+    a code-flow answer in the query too."""
+    flow.code(confidential_app, internal_user)  # consent remembered: the answer comes at once
+    response = client.get(AUTHORIZE, flow.authorize_params(confidential_app, response_mode=mode))
+    params = _redirected_error(response)
+    assert "code" in params and "#" not in response["Location"]
 
 
 # ------------------------------------------------------------------ PKCE verifier shape

@@ -590,23 +590,45 @@ def test_disabling_in_the_form_revokes_live_tokens(admin_client):
 
 @pytest.mark.django_db
 def test_a_change_form_shown_before_a_disable_does_not_undo_it(admin_client):
-    """The form carries is_enabled as it was shown; saving another change must keep a
-    disable committed meanwhile (by the REST API, say)."""
+    """The form carries is_enabled as it was shown; saved after a disable committed meanwhile
+    (by the REST API, say), it is refused rather than enabling the record again."""
     app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update")
     shown = admin_client.get(change_url(app)).context["adminform"].form["tr_shown"].value()
     data = _change_form(app, scope=["update"], system_user_login_url="https://a.example/x")
-    data["is_enabled"] = "on"  # as the page showed it
-    data["tr_shown"] = shown
+    data["tr_shown"] = shown  # is_enabled "on", as the page showed it
     services.application_set_enabled(application=app, enabled=False)
     response = admin_client.post(change_url(app), data)
-    assert response.status_code == 302, errors_of(response)
+    assert response.status_code == 200
+    assert "changed elsewhere" in response.content.decode()
     app.refresh_from_db()
-    assert not app.is_enabled
-    assert app.system_user_login_url == "https://a.example/x"
+    assert not app.is_enabled and app.system_user_login_url == ""
 
 
 @pytest.mark.django_db
-def test_a_change_the_administrator_made_is_saved_whatever_the_record_became(admin_client):
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        lambda app: services.application_update(application=app, scope="update crm"),
+        lambda app: services.secret_generate(application=app),  # a rotation
+        lambda app: type(app).objects.filter(pk=app.pk).update(basic_auth_allowed=True),
+    ],
+)
+def test_any_guarded_change_made_elsewhere_refuses_the_save(admin_client, elsewhere):
+    app = factories.TrustedApplicationFactory(
+        client_id="shop.example.com/app", scope="update", secret="s1"
+    )
+    shown = admin_client.get(change_url(app)).context["adminform"].form["tr_shown"].value()
+    elsewhere(app)
+    data = _change_form(app, scope=["update"], system_user_login_url="https://a.example/x")
+    data["tr_shown"] = shown
+    response = admin_client.post(change_url(app), data)
+    assert response.status_code == 200 and "changed elsewhere" in response.content.decode()
+    app.refresh_from_db()
+    assert app.system_user_login_url == ""
+
+
+@pytest.mark.django_db
+def test_a_change_the_administrator_made_is_saved(admin_client):
     app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update")
     shown = admin_client.get(change_url(app)).context["adminform"].form["tr_shown"].value()
     data = _change_form(app, scope=["update"], is_enabled=None)  # unticked on the page
@@ -616,12 +638,3 @@ def test_a_change_the_administrator_made_is_saved_whatever_the_record_became(adm
     app.refresh_from_db()
     assert not app.is_enabled
     assert app.history.first().history_change_reason.startswith("disabled")
-    # A scope taken away elsewhere stays away; one the administrator added is added.
-    services.application_set_enabled(application=app, enabled=True)
-    shown = admin_client.get(change_url(app)).context["adminform"].form["tr_shown"].value()
-    type(app).objects.filter(pk=app.pk).update(basic_auth_allowed=True)
-    data = _change_form(app, scope=["update", "crm"])
-    data["tr_shown"] = shown
-    assert admin_client.post(change_url(app), data).status_code == 302
-    app.refresh_from_db()
-    assert app.scope.split() == ["update", "crm"] and app.basic_auth_allowed

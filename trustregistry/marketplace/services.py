@@ -76,7 +76,7 @@ def marketplace_install(
 ) -> InstallResult:
     """Create or update the record as the link describes, if it is still what the actor reviewed."""
     application = (
-        TrustedApplication.objects.select_for_update()
+        TrustedApplication.objects.select_for_update(no_key=True)
         .filter(client_id=request.application_uri)
         .first()
     )
@@ -102,7 +102,7 @@ def marketplace_install(
                 reason=REASON_INSTALL,
                 **fields,
             )
-        except IntegrityError as exc:
+        except registry_services.ApplicationExists as exc:
             # Another install of the same URI committed first: what was reviewed is stale.
             raise StaleConfirmation() from exc
     else:
@@ -135,7 +135,9 @@ def marketplace_install(
 def marketplace_uninstall(*, application_uri: str, actor: Any) -> TrustedApplication:
     """Disable the record and mark it uninstalled; never deleted, a reinstall revives it."""
     application = (
-        TrustedApplication.objects.select_for_update().filter(client_id=application_uri).first()
+        TrustedApplication.objects.select_for_update(no_key=True)
+        .filter(client_id=application_uri)
+        .first()
     )
     if application is None:
         raise ApplicationNotFound()

@@ -13,7 +13,8 @@ section 2.1.1, the PKCE downgrade), which oauthlib would otherwise ignore.
 On every request, before anything reads them: a parameter sent without a value counts as
 omitted (RFC 6749 section 3.1), a `resource` (RFC 8707) other than the registry's own token
 audience is `invalid_target`, and the authorization request refuses what the registry does not
-do rather than ignore it: a `response_mode` other than `query`, and OpenID Connect's `request`
+do rather than ignore it: a `response_mode` other than `query` (`form_post` is answered as
+`query`), and OpenID Connect's `request`
 and `request_uri` (Core section 6: `request_not_supported`, `request_uri_not_supported`).
 """
 
@@ -95,9 +96,13 @@ def refuse_unsupported_requests(request: Any) -> dict[str, Any]:
         raise RequestNotSupported(request=request)
     if getattr(request, "request_uri", None) is not None:
         raise RequestURINotSupported(request=request)
-    if request.response_mode not in (None, "query"):
+    # form_post is answered in the query, as the registry always has: the code flow's
+    # clients that ask for it by default (ASP.NET Core's OpenID Connect handler) accept that.
+    # fragment would put the code where a code-flow client does not look for it.
+    if request.response_mode not in (None, "query", "form_post"):
         raise errors.InvalidRequestError(
-            description="Only response_mode=query is supported.", request=request
+            description="Only response_mode=query is supported (form_post is answered as query).",
+            request=request,
         )
     return {}
 

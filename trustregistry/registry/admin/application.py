@@ -181,13 +181,13 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         reasons = []
-        changed = form.changed_by_the_administrator() if change else form.changed_data
+        changed = form.changed_data
         if not change:
             reasons.append("created")
         else:
             if "is_enabled" in changed:
                 reasons.append("enabled" if obj.is_enabled else "disabled")
-            others = [f for f in changed if f not in ("is_enabled", "confirm_sec")]
+            others = [f for f in changed if f not in ("is_enabled", "confirm_sec", "tr_shown")]
             others = [f for f in others if not f.startswith("new_secret")]
             if others:
                 reasons.append("changed in the admin")
@@ -195,7 +195,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
             reasons.append("sec trusted (confirmed)")
         obj._change_reason = "; ".join(reasons) or "saved in the admin"
         if change:
-            services.application_save_edited(application=obj, changed=changed, actor=request.user)
+            services.application_save_edited(application=obj, actor=request.user)
         else:
             obj.save()
 

@@ -19,7 +19,7 @@ from trustregistry.common import clock
 from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry import secrets as secret_hashing
 from trustregistry.registry import services, validators
-from trustregistry.registry.models import TrustedApplication
+from trustregistry.registry.models import ApplicationSecret, TrustedApplication
 
 # The messages of `connector.keys` (the connector package has no translations of its own) and of
 # `registry.secrets` (kept free of Django), listed for the catalogue: the form shows them in the
@@ -273,16 +273,16 @@ class TrustedApplicationForm(forms.ModelForm):
             raise ValidationError(services.SECRET_ALREADY_ON_RECORD)
         return normalised
 
-    # The values of these fields as the page showed them travel with the form (`tr_shown`),
-    # so saving can tell what the administrator changed from what merely differs from the
-    # record now: services.application_save_edited keeps every field the administrator left
-    # as shown as the database holds it, and a disable (or a scope taken away) committed
-    # elsewhere while the page was open stays. Without `tr_shown` (a form posted by a script)
-    # every submitted value counts as changed, as before.
+    # What the page showed of these (and of the record's secrets) travels with the form
+    # (`tr_shown`). If any of it differs from the record when the form comes back, someone
+    # changed the record elsewhere meanwhile (a disable by the REST API, a rotated secret):
+    # the save is refused rather than silently undoing that change or mixing the two into a
+    # record nobody chose. Without `tr_shown` (a form posted by a script) nothing is compared.
     GUARDED_FIELDS = (
         "is_enabled",
         "client_type",
         "scope",
+        "system_user",
         "basic_auth_allowed",
         "impersonate_internal_allowed",
         "impersonate_community_allowed",
@@ -294,37 +294,33 @@ class TrustedApplicationForm(forms.ModelForm):
         # Read now: validation copies the new scope onto the instance, and `save_model` asks
         # afterwards whether sec was newly granted.
         self._scope_before = self.instance.scope if self.instance.pk else ""
-        if self.instance.pk and "tr_shown" in self.fields:
+        if self.instance.pk and "tr_shown" in self.fields and not self.is_bound:
             self.fields["tr_shown"].initial = json.dumps(
-                {
-                    name: self._comparable(name, getattr(self.instance, name))
-                    for name in self.GUARDED_FIELDS
-                }
+                self.guarded_state(TrustedApplication.objects.get(pk=self.instance.pk))
             )
 
-    @staticmethod
-    def _comparable(name: str, value: Any) -> Any:
-        if name == "scope":
-            words = value if isinstance(value, list | tuple) else str(value or "").split()
-            return sorted(words)
-        return value
-
-    def changed_by_the_administrator(self) -> list[str]:
-        """`changed_data` without the guarded fields submitted as they were shown."""
-        try:
-            shown = json.loads(self.cleaned_data.get("tr_shown") or "null")
-        except ValueError:
-            shown = None
-        if not isinstance(shown, dict):
-            return list(self.changed_data)
-        untouched = {
-            name
-            for name in self.GUARDED_FIELDS
-            if name in shown
-            and name in self.cleaned_data
-            and self._comparable(name, self.cleaned_data[name]) == shown[name]
+    @classmethod
+    def guarded_state(cls, record: TrustedApplication) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            name: getattr(record, name) for name in cls.GUARDED_FIELDS if name != "system_user"
         }
-        return [name for name in self.changed_data if name not in untouched and name != "tr_shown"]
+        state["scope"] = sorted(str(record.scope or "").split())
+        state["system_user"] = record.system_user_id
+        state["secrets"] = sorted(
+            ApplicationSecret.objects.filter(application_id=record.pk).values_list("pk", flat=True)
+        )
+        return state
+
+    def changed_elsewhere(self) -> list[str]:
+        """What the page showed that the record no longer holds (empty without `tr_shown`)."""
+        try:
+            shown = json.loads(self.data.get("tr_shown") or "null")
+        except (ValueError, TypeError):
+            shown = None
+        if not isinstance(shown, dict) or not self.instance.pk:
+            return []
+        now = self.guarded_state(TrustedApplication.objects.get(pk=self.instance.pk))
+        return sorted(name for name, value in now.items() if name in shown and shown[name] != value)
 
     def sec_newly_granted(self) -> bool:
         wanted = scope_catalogue.split(self.cleaned_data.get("scope") or "")
@@ -333,6 +329,15 @@ class TrustedApplicationForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        elsewhere = self.changed_elsewhere()
+        if elsewhere:
+            raise ValidationError(
+                _(
+                    "This record was changed elsewhere since this page was opened (%(fields)s). "
+                    "Reload the page and make your change again."
+                )
+                % {"fields": ", ".join(elsewhere)}
+            )
         if cleaned.get("client_type") == "public" and cleaned.get("new_secret_hash"):
             self.add_error("new_secret_hash", services.PUBLIC_HOLDS_NO_SECRET)
         expires = cleaned.get("new_secret_expires")

@@ -6,7 +6,6 @@ locks the record first (`_lock`)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
@@ -118,26 +117,20 @@ def application_update(
 
 
 @transaction.atomic
-def application_save_edited(
-    *, application: TrustedApplication, changed: Collection[str], actor: Any = None
-) -> TrustedApplication:
-    """Save a record edited in a form (the admin's change form): the fields in `changed` as
-    the form set them, every other field as the database holds it now, read under the
-    record's lock. A form carries every field as it was shown, so a plain save would undo a
-    change committed meanwhile elsewhere (a disable by the REST API) that this edit never
-    touched. Enabling or disabling revokes the record's tokens, as `application_set_enabled`."""
+def application_save_edited(*, application: TrustedApplication, actor: Any = None) -> None:
+    """Save a record as an edit form validated it (the admin's change form, which refuses a
+    record changed elsewhere since its page was shown), under the record's lock. Enabling or
+    disabling revokes the record's tokens, as `application_set_enabled`."""
     _lock(application)
-    current = TrustedApplication.objects.get(pk=application.pk)
-    for field in TrustedApplication._meta.concrete_fields:
-        if field.primary_key or field.name in changed or field.name == "updated":
-            continue
-        setattr(application, field.attname, getattr(current, field.attname))
-    # Validated by the form (its full_clean); a second one here could only fail as a 500.
+    was_enabled = (
+        TrustedApplication.objects.filter(pk=application.pk)
+        .values_list("is_enabled", flat=True)
+        .first()
+    )
     _attach_actor(application, actor, None)  # the form's caller set the reason
     application.save()
-    if "is_enabled" in changed and application.is_enabled != current.is_enabled:
+    if was_enabled != application.is_enabled:
         revoke_live_tokens(application)
-    return application
 
 
 @transaction.atomic
