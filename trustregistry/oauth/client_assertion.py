@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 
 from connector.keys import jwk_to_public_key
+from trustregistry.common.text import unstorable_text
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ("RS256", "ES256")
@@ -124,7 +125,7 @@ def verify_client_assertion(
     if exp - stamp > MAX_LIFETIME_SECONDS:
         raise InvalidAssertion("The client assertion lives too long (at most 10 minutes).")
     jti = claims["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > 255 or not _storable(jti):
+    if not isinstance(jti, str) or not jti or len(jti) > 255 or unstorable_text(jti) is not None:
         raise InvalidAssertion("The client assertion's jti must be a non-empty string.")
     return VerifiedAssertion(
         client_id=client_id,
@@ -140,14 +141,3 @@ def _is_time(value: Any) -> bool:
         and math.isfinite(value)
         and abs(value) < 1e11  # within datetime's years; the lifetime checks do the rest
     )
-
-
-def _storable(text: str) -> bool:
-    """A `jti` is stored to refuse its replay: PostgreSQL takes no NUL and no lone surrogate."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

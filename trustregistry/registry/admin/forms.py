@@ -315,7 +315,7 @@ class TrustedApplicationForm(forms.ModelForm):
         """What the page showed that the record no longer holds (empty without `tr_shown`)."""
         try:
             shown = json.loads(self.data.get("tr_shown") or "null")
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # "[[[[…": not what the page sent
             shown = None
         if not isinstance(shown, dict) or not self.instance.pk:
             return []
