@@ -1,6 +1,6 @@
-"""The AAS's Bulgarian catalogue (trustregistry/aas/locale/bg): complete, in step with its
-sources and its compiled .mo; the handshake's messages stay English for the API and the
-history, and come translated for the admin. No database, no GNU gettext."""
+"""The AAS's Bulgarian catalogue (trustregistry/aas/locale/bg; its completeness is checked
+with the others in tests/test_catalogues.py): the handshake's messages stay English for the
+API and the history, and come translated for the admin. No database, no GNU gettext."""
 
 import ast
 
@@ -8,20 +8,6 @@ from django.utils import translation
 
 from tests import catalogues
 from trustregistry.aas import errors
-
-APP = "aas"
-
-
-def test_every_entry_is_translated_with_its_placeholders_and_compiled():
-    assert catalogues.catalogue_problems(APP) == []
-
-
-def test_every_string_marked_for_translation_has_a_bulgarian_entry():
-    assert catalogues.untranslated_marked_strings(APP) == []
-
-
-def test_the_catalogue_holds_no_entry_nothing_marks():
-    assert catalogues.stale_entries(APP) == []
 
 
 def test_every_reason_the_aas_check_of_a_reply_gives_is_in_the_catalogue():

@@ -1,6 +1,6 @@
-"""The registry's Bulgarian catalogue (trustregistry/registry/locale/bg): complete, in step with
-its sources and its compiled .mo, and in agreement with the project's other catalogues. No
-database, no GNU gettext: the .po is read by tests/catalogues.py."""
+"""The registry's Bulgarian catalogue (trustregistry/registry/locale/bg; its completeness is
+checked with the others in tests/test_catalogues.py): the scanners, and agreement with the
+project's other catalogues. No database, no GNU gettext: the .po is read by tests/catalogues.py."""
 
 import ast
 import gettext
@@ -13,21 +13,6 @@ from trustregistry.registry import secrets
 from trustregistry.registry.admin import forms
 
 APP = "registry"
-
-
-def test_every_entry_is_translated_with_its_placeholders_and_compiled():
-    assert catalogues.catalogue_problems(APP) == []
-
-
-def test_every_string_marked_for_translation_has_a_bulgarian_entry():
-    assert catalogues.untranslated_marked_strings(APP) == [], (
-        "run `make messages`, translate the new entries of "
-        "trustregistry/registry/locale/bg/LC_MESSAGES/django.po, then `make compile-messages`"
-    )
-
-
-def test_the_catalogue_holds_no_entry_nothing_marks():
-    assert catalogues.stale_entries(APP) == []
 
 
 def test_the_scanners_find_every_kind_of_marking(tmp_path):
