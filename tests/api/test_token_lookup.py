@@ -50,9 +50,13 @@ def _case_live():  # type: ignore[no-untyped-def]
     return _user_token()[0]
 
 
-def _case_system_user():  # type: ignore[no-untyped-def]
+def _system_token():  # type: ignore[no-untyped-def]
     app = factories.ServiceApplicationFactory(scope="sec")
-    return issue_access_token(application=app, user=app.system_user, scope="sec")[0]
+    return issue_access_token(application=app, user=app.system_user, scope="sec")[0], app
+
+
+def _case_system_user():  # type: ignore[no-untyped-def]
+    return _system_token()[0]
 
 
 def _case_revoked():  # type: ignore[no-untyped-def]
@@ -86,6 +90,24 @@ def _case_inactive_user():  # type: ignore[no-untyped-def]
     return raw
 
 
+def _case_kind_withdrawn():  # type: ignore[no-untyped-def]
+    raw, _, app = _user_token()
+    type(app).objects.filter(pk=app.pk).update(impersonate_internal_allowed=False)
+    return raw
+
+
+def _case_client_credentials_withdrawn():  # type: ignore[no-untyped-def]
+    raw, app = _system_token()
+    type(app).objects.filter(pk=app.pk).update(system_user_allowed=False)
+    return raw
+
+
+def _case_system_user_replaced():  # type: ignore[no-untyped-def]
+    raw, app = _system_token()
+    type(app).objects.filter(pk=app.pk).update(system_user=factories.SystemUserFactory())
+    return raw
+
+
 def _case_garbage():  # type: ignore[no-untyped-def]
     return "not.a.token"
 
@@ -100,6 +122,9 @@ def _case_garbage():  # type: ignore[no-untyped-def]
         _case_disabled,
         _case_disabled_by_service,
         _case_inactive_user,
+        _case_kind_withdrawn,
+        _case_client_credentials_withdrawn,
+        _case_system_user_replaced,
         _case_garbage,
     ],
 )

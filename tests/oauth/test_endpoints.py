@@ -172,6 +172,7 @@ def test_introspection_answers_the_scopes_a_token_may_still_use(
         "update"
     ]
     confidential_app.scope = "update sec"
+    confidential_app.impersonate_community_allowed = True  # the user stays allowed, as community
     confidential_app.save()
     tokens = flow.tokens(confidential_app, internal_user, scope="openid update sec offline_access")
     internal_user.kind = "community"

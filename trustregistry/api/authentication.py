@@ -120,7 +120,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         except InvalidAccessToken as exc:
             raise self._fail(exc.reason) from exc
         application = live.application
-        user = live.user or application.system_user
+        user = live.user
         if user is None or not user.is_active:
             raise self._fail("The access token does not act as an active user.")
         scopes = effective_scopes(granted=live.scopes, application=application, user=user)

@@ -1,11 +1,11 @@
 """The bearer check of the API's hot path: one precompiled query per request.
 
 `trustregistry.oauth.access_tokens.check_access_token` is the reference: a live token is
-recorded, not expired, of an enabled record and an active user. Its ORM query (three wide
-models joined, compiled and instantiated per call) cost most of a bearer request under load;
-this module asks the same question with the same rules, selecting only the columns the API
-needs, with SQL compiled once per process. `tests/api/test_token_lookup.py` runs both over the
-same cases so they cannot drift apart.
+recorded, not expired, of an enabled record and an active user the record still lets it act
+as. Its ORM query (three wide models joined, compiled and instantiated per call) cost most of
+a bearer request under load; this module asks the same question with the same rules,
+selecting only the columns the API needs, with SQL compiled once per process.
+`tests/api/test_token_lookup.py` runs both over the same cases so they cannot drift apart.
 
 The signature, `typ`, `iss`, `aud` and `exp` checks stay in `access_tokens.decode_access_token`.
 """
@@ -23,6 +23,7 @@ from oauth2_provider.models import get_access_token_model
 
 from trustregistry.common import clock
 from trustregistry.common.db import prepared_cursor
+from trustregistry.oauth import policy
 from trustregistry.oauth.access_tokens import (
     InvalidAccessToken,
     decode_access_token,
@@ -38,7 +39,18 @@ def _in_model_order(model: Any, names: set[str]) -> tuple[str, ...]:
 
 _TOKEN_COLUMNS = ("expires", "scope")
 _APPLICATION_COLUMNS = _in_model_order(
-    TrustedApplication, {"id", "client_id", "is_enabled", "scope", "system_user_id"}
+    TrustedApplication,
+    {
+        "id",
+        "client_id",
+        "client_type",
+        "is_enabled",
+        "scope",
+        "system_user_id",
+        "system_user_allowed",
+        "impersonate_internal_allowed",
+        "impersonate_community_allowed",
+    },
 )
 _USER_COLUMNS = _in_model_order(
     get_user_model(), {"id", "username", "kind", "is_active", "is_staff", "is_superuser"}
@@ -51,7 +63,7 @@ _SELECT = (
 _BOOLEAN_INDEXES = frozenset(
     i
     for i, name in enumerate(_SELECT)
-    if name.endswith(("is_enabled", "is_active", "is_staff", "is_superuser"))
+    if name.endswith(("is_enabled", "is_active", "is_staff", "is_superuser", "_allowed"))
 )
 
 _compiled: dict[str, str] = {}
@@ -118,6 +130,11 @@ def check_bearer_token(raw: str) -> BearerToken:
             raise InvalidAccessToken("The user of this access token is inactive.")
         user = get_user_model().from_db(alias, list(_USER_COLUMNS), list(user_values))
     application = TrustedApplication.from_db(alias, list(_APPLICATION_COLUMNS), list(app_values))
+    withdrawn = policy.token_user_allowed(
+        application, user_id=user_row["id"], user_kind=user_row["kind"]
+    )
+    if withdrawn:
+        raise InvalidAccessToken(withdrawn)
     return BearerToken(
         claims=claims,
         scopes=frozenset((scope or "").split()),

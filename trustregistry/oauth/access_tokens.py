@@ -23,6 +23,7 @@ from oauth2_provider.models import get_access_token_model, set_token_value
 from trustregistry.common import clock
 from trustregistry.keys.models import KeyPurpose
 from trustregistry.keys.services import get_active_key, public_key_for_kid
+from trustregistry.oauth import policy
 
 ACCESS_TOKEN_TYP = "at+jwt"
 LEEWAY_SECONDS = 30
@@ -197,8 +198,9 @@ class LiveAccessToken:
 
 
 def check_access_token(token: str) -> LiveAccessToken:
-    """A live access token: valid JWT, recorded, not expired or revoked, its record enabled and
-    its user active. Raises InvalidAccessToken with the reason."""
+    """A live access token: valid JWT, recorded, not expired or revoked, its record enabled,
+    its user active and still allowed by the record (`policy.token_user_allowed`). Raises
+    InvalidAccessToken with the reason."""
     claims = decode_access_token(token)
     row = (
         get_access_token_model()
@@ -214,6 +216,11 @@ def check_access_token(token: str) -> LiveAccessToken:
         raise InvalidAccessToken("The application of this access token is disabled.")
     if row.user is not None and not row.user.is_active:
         raise InvalidAccessToken("The user of this access token is inactive.")
+    withdrawn = policy.token_user_allowed(
+        row.application, user_id=row.user_id, user_kind=getattr(row.user, "kind", None)
+    )
+    if withdrawn:
+        raise InvalidAccessToken(withdrawn)
     return LiveAccessToken(token=row, claims=claims)
 
 

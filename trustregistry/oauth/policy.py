@@ -62,6 +62,27 @@ def may_use_grant(application: Any, grant_type: str) -> bool:
     return False
 
 
+def token_user_allowed(application: Any, *, user_id: Any, user_kind: str | None) -> str | None:
+    """Why the record no longer lets a token act as this user, or None if it still does.
+
+    A token outlives the permission that let it be issued: client credentials as the record's
+    system user, or a sign-in by a user of this kind. Withdrawn on the record, that permission
+    stops the tokens it gave at once, as disabling the record does (SPEC section 2), instead of
+    leaving them to run for up to an hour."""
+    if user_kind == "system" or user_id is None:
+        if (
+            application.system_user_allowed
+            and is_confidential(application)
+            and user_id is not None
+            and application.system_user_id == user_id
+        ):
+            return None
+        return "The application no longer allows client credentials as this user."
+    if application.allows_user_kind(user_kind or ""):
+        return None
+    return "The application no longer allows this kind of user to sign in."
+
+
 def user_may_log_in_to(application: Any, user: Any) -> bool:
     return bool(
         user is not None

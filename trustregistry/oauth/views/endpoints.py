@@ -257,6 +257,8 @@ def _introspect_refresh(token: str, *, client: Any) -> dict[str, Any]:
     )
     if row is None or not row.application.is_enabled or not row.user.is_active:
         return {"active": False}
+    if policy.token_user_allowed(row.application, user_id=row.user_id, user_kind=row.user.kind):
+        return {"active": False}  # the refresh grant would refuse it: the kind was withdrawn
     expires = row.created + policy.refresh_lifetime(row.application)
     if expires <= clock.now():
         return {"active": False}

@@ -15,7 +15,6 @@ from trustregistry.registry.services.records import (
     LAST_USED_RESOLUTION,
     PUBLIC_STILL_HOLDS_SECRETS,
     ApplicationExists,
-    _revoke_live_tokens,
     application_create,
     application_mark_used,
     application_save_edited,
@@ -23,8 +22,8 @@ from trustregistry.registry.services.records import (
     application_set_names,
     application_update,
     history_note,
-    revoke_live_tokens,
 )
+from trustregistry.registry.services.revocation import revoke_live_tokens, revoke_withdrawn_tokens
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -34,7 +33,6 @@ __all__ = [
     "SECRET_ALREADY_ON_RECORD",
     "ApplicationExists",
     "GeneratedSecret",
-    "_revoke_live_tokens",
     "application_create",
     "application_mark_used",
     "application_save_edited",
@@ -43,6 +41,7 @@ __all__ = [
     "application_update",
     "history_note",
     "revoke_live_tokens",
+    "revoke_withdrawn_tokens",
     "secret_add_hash",
     "secret_generate",
     "secret_replace_all",

@@ -15,6 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 from trustregistry.common import clock
 from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
+from trustregistry.registry.services.revocation import (
+    Permissions,
+    revoke_live_tokens,
+    revoke_withdrawn_tokens,
+)
 
 # Fields a caller may set through create/update (the JSON of SPEC section 6 minus names/secrets).
 EDITABLE_FIELDS = (
@@ -102,6 +107,7 @@ def application_update(
     _lock(application)
     application.refresh_from_db()
     was_enabled = application.is_enabled
+    before = Permissions.of(application)
     for name, value in fields.items():
         setattr(application, name, value)
     application.full_clean()
@@ -113,6 +119,8 @@ def application_update(
         # As `application_set_enabled`: the REST API and import disable and enable through
         # here too.
         revoke_live_tokens(application)
+    else:
+        revoke_withdrawn_tokens(application, before=before)
     return application
 
 
@@ -120,17 +128,16 @@ def application_update(
 def application_save_edited(*, application: TrustedApplication, actor: Any = None) -> None:
     """Save a record as an edit form validated it (the admin's change form, which refuses a
     record changed elsewhere since its page was shown), under the record's lock. Enabling or
-    disabling revokes the record's tokens, as `application_set_enabled`."""
+    disabling revokes the record's tokens, as `application_set_enabled`; withdrawing a
+    permission revokes the tokens it gave (`revoke_withdrawn_tokens`)."""
     _lock(application)
-    was_enabled = (
-        TrustedApplication.objects.filter(pk=application.pk)
-        .values_list("is_enabled", flat=True)
-        .first()
-    )
+    stored = TrustedApplication.objects.filter(pk=application.pk).first()
     _attach_actor(application, actor, None)  # the form's caller set the reason
     application.save()
-    if was_enabled != application.is_enabled:
+    if stored is None or stored.is_enabled != application.is_enabled:
         revoke_live_tokens(application)
+    else:
+        revoke_withdrawn_tokens(application, before=Permissions.of(stored))
 
 
 @transaction.atomic
@@ -208,30 +215,6 @@ def _secrets_now(application: TrustedApplication) -> Any:
     return ApplicationSecret.objects.filter(application_id=application.pk).order_by("created", "id")
 
 
-def revoke_live_tokens(application: TrustedApplication) -> None:
-    """Run when a record is disabled and again when it is enabled. Token checks also read
-    is_enabled, so disabled tokens fail anyway; this makes sure a re-enabled record brings no
-    old token back to life. At the enable it catches the tokens of requests that were under
-    way when the record was disabled: validated while it was enabled, written after the
-    disable's revocation ran."""
-    from oauth2_provider.models import (
-        get_access_token_model,
-        get_grant_model,
-        get_refresh_token_model,
-    )
-
-    now = clock.now()
-    get_refresh_token_model().objects.filter(application=application, revoked__isnull=True).update(
-        revoked=now
-    )
-    get_access_token_model().objects.filter(application=application, expires__gt=now).update(
-        expires=now
-    )
-    # Authorization codes not yet redeemed: gone, or one issued before a disable could be
-    # redeemed after the record is enabled again.
-    get_grant_model().objects.filter(application=application).delete()
-
-
 PUBLIC_STILL_HOLDS_SECRETS = _(
     "The record still holds secrets: a public client may hold none. Remove them with the change."
 )
@@ -255,6 +238,3 @@ def history_note(*, application: TrustedApplication, actor: Any, reason: str) ->
     """Record an event that changes no field (a handshake test, an install) in the history."""
     _attach_actor(application, actor, reason[:100])
     application.save(update_fields=["updated"])
-
-
-_revoke_live_tokens = revoke_live_tokens  # the name other modules may already use

@@ -1,0 +1,237 @@
+"""Withdrawing a permission on a record stops the tokens it gave at once, everywhere the
+registry is asked (the API, introspection, userinfo, the refresh grant), and giving it back
+brings none of them back (`registry.services.revocation`, `oauth.policy.token_user_allowed`)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
+
+from tests import factories
+from tests.oauth.conftest import SECRET, basic, cc
+from trustregistry.common import clock
+from trustregistry.oauth.access_tokens import issue_access_token
+from trustregistry.oauth.services import checksum
+from trustregistry.registry import services
+from trustregistry.registry.models import TrustedApplication
+
+pytestmark = pytest.mark.django_db
+
+
+def _me(token: str) -> int:
+    return Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+
+
+def _me_json(token: str) -> dict:
+    return Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+
+
+def _introspect(app: TrustedApplication, token: str) -> dict:
+    response = Client().post(
+        "/id/connect/introspect",
+        {"token": token},
+        HTTP_AUTHORIZATION=basic(app.client_id, SECRET),
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def _refresh_row(raw: str) -> RefreshToken:
+    return RefreshToken.objects.get(token_checksum=checksum(raw))
+
+
+def _userinfo(token: str) -> int:
+    return Client().get("/id/connect/userinfo", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+
+
+def _update(app: TrustedApplication, **fields) -> None:
+    services.application_update(
+        application=TrustedApplication.objects.get(pk=app.pk), actor=None, **fields
+    )
+
+
+def _flags_in_table_only(app: TrustedApplication, **fields) -> None:
+    """Change the record without the services (no revocation): what the token checks
+    decide on their own."""
+    TrustedApplication.objects.filter(pk=app.pk).update(**fields)
+
+
+# ------------------------------------------------------------------ client credentials
+
+
+def test_turning_client_credentials_off_stops_their_tokens_and_turning_on_revives_none(
+    service_app, confidential_app
+):
+    token = cc(Client(), service_app).json()["access_token"]
+    assert _me(token) == 200
+    _update(service_app, system_user_allowed=False)
+    assert _me(token) == 401
+    assert _introspect(confidential_app, token) == {"active": False}
+    _update(service_app, system_user_allowed=True)
+    assert _me(token) == 401  # revoked, not only refused while the flag was off
+    assert _me(cc(Client(), service_app).json()["access_token"]) == 200
+
+
+def test_the_check_itself_refuses_tokens_of_a_withdrawn_permission(service_app):
+    """Without the services' revocation (a change straight in the table), the token check
+    alone refuses: what stops a token written by a request under way during the change."""
+    token = cc(Client(), service_app).json()["access_token"]
+    _flags_in_table_only(service_app, system_user_allowed=False)
+    response = Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert "no longer allows client credentials" in response["WWW-Authenticate"]
+    _flags_in_table_only(service_app, system_user_allowed=True)
+    assert _me(token) == 200
+
+
+def test_a_new_system_user_stops_the_old_ones_tokens(service_app):
+    token = cc(Client(), service_app).json()["access_token"]
+    old_user = service_app.system_user
+    new_user = factories.SystemUserFactory(username="sync-2")
+    _flags_in_table_only(service_app, system_user=new_user)
+    assert _me(token) == 401  # by the check: the token acts as someone the record no longer names
+    _flags_in_table_only(service_app, system_user=old_user)
+    assert _me(token) == 200
+    _update(service_app, system_user=new_user)
+    assert _me(token) == 401
+    _update(service_app, system_user=old_user)
+    assert _me(token) == 401  # and by the revocation: naming the old user again revives nothing
+    fresh = cc(Client(), service_app).json()["access_token"]
+    assert _me_json(fresh)["username"] == old_user.username
+
+
+# ------------------------------------------------------------------ sign-in (impersonation)
+
+
+def test_turning_a_user_kind_off_stops_its_tokens_everywhere(
+    flow, confidential_app, internal_user, service_app
+):
+    tokens = flow.tokens(confidential_app, internal_user)
+    access, refresh = tokens["access_token"], tokens["refresh_token"]
+    code = flow.code(confidential_app, internal_user)
+    assert _me(access) == 200 and _userinfo(access) == 200
+    _update(
+        confidential_app,
+        impersonate_internal_allowed=False,
+        impersonate_community_allowed=True,
+    )
+    assert _me(access) == 401
+    assert _userinfo(access) == 401
+    assert _introspect(service_app, access) == {"active": False}
+    assert _introspect(confidential_app, refresh) == {"active": False}
+    refreshed = flow.refresh(confidential_app, refresh)
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    assert not Grant.objects.filter(application=confidential_app).exists()
+    _update(confidential_app, impersonate_internal_allowed=True)
+    assert _me(access) == 401
+    assert _introspect(confidential_app, refresh) == {"active": False}
+    exchanged = flow.exchange(confidential_app, code)
+    assert exchanged.status_code == 400 and exchanged.json()["error"] == "invalid_grant"
+    assert _me(flow.tokens(confidential_app, internal_user)["access_token"]) == 200
+
+
+def test_a_withdrawn_kind_revokes_only_the_tokens_of_that_kind(
+    flow, confidential_app, internal_user, community_user
+):
+    _update(confidential_app, impersonate_community_allowed=True)
+    internal = flow.tokens(confidential_app, internal_user)
+    community = flow.tokens(confidential_app, community_user)
+    _update(confidential_app, impersonate_community_allowed=False)
+    assert _me(internal["access_token"]) == 200
+    assert _me(community["access_token"]) == 401
+    assert _refresh_row(internal["refresh_token"]).revoked is None
+    assert _refresh_row(community["refresh_token"]).revoked is not None
+
+
+def test_a_user_whose_kind_changes_to_one_the_record_does_not_allow_is_stopped(
+    flow, confidential_app, internal_user
+):
+    access = flow.tokens(confidential_app, internal_user)["access_token"]
+    internal_user.kind = "community"
+    internal_user.save()
+    assert _me(access) == 401
+    internal_user.kind = "internal"
+    internal_user.save()
+    assert _me(access) == 200
+
+
+def test_changes_that_withdraw_nothing_revoke_nothing(
+    flow, confidential_app, internal_user, service_app
+):
+    person = flow.tokens(confidential_app, internal_user)["access_token"]
+    service = cc(Client(), service_app).json()["access_token"]
+    _update(confidential_app, logout_urls=["https://app.example.com/bye"], scope="update")
+    _update(confidential_app, impersonate_community_allowed=True)  # a permission given
+    _update(service_app, basic_auth_allowed=True)
+    assert _me(person) == 200 and _me(service) == 200
+    assert AccessToken.objects.filter(expires__lte=clock.now()).count() == 0
+
+
+# ------------------------------------------------------------------ every way a record changes
+
+WITHDRAWN = {"impersonate_internal_allowed": False, "impersonate_community_allowed": True}
+
+
+def _withdraw_by_admin(staff, app, tmp_path):
+    from tests.registry.test_admin import _change_form, change_url, errors_of
+
+    admin = Client()
+    admin.force_login(staff)
+    data = _change_form(app, scope=["update"], impersonate_community_allowed="on")
+    del data["impersonate_internal_allowed"]  # an unticked checkbox is not sent
+    response = admin.post(change_url(app), data)
+    assert response.status_code == 302, errors_of(response)
+
+
+def _withdraw_by_api(staff, app, tmp_path):
+    console = factories.TrustedApplicationFactory(
+        client_id="admin.example.com/console", scope="sec update"
+    )
+    raw, _ = issue_access_token(application=console, user=staff, scope="sec update")
+    response = Client().patch(
+        f"/api/trusted-applications/{app.client_id}/",
+        json.dumps(WITHDRAWN),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert response.status_code == 200, response.content
+
+
+def _withdraw_by_import(staff, app, tmp_path):
+    path = tmp_path / "apps.json"
+    call_command("export_trusted_apps", str(path), stdout=io.StringIO())
+    records = [r for r in json.loads(path.read_text()) if r["application_uri"] == app.client_id]
+    records[0].update(WITHDRAWN)
+    path.write_text(json.dumps(records))
+    call_command("import_trusted_apps", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def _withdraw_by_marketplace(staff, app, tmp_path):
+    from tests.marketplace.test_views import confirm
+
+    link = f"/manage/apps/install?applicationUri={app.client_id}&impersonate=none"
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff)
+    response = confirm(browser, link)
+    assert response.status_code == 200, response.content[:2000]
+
+
+@pytest.mark.parametrize(
+    "withdraw",
+    [_withdraw_by_admin, _withdraw_by_api, _withdraw_by_import, _withdraw_by_marketplace],
+)
+def test_every_way_of_withdrawing_revokes(staff_user, internal_user, tmp_path, withdraw):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update")
+    token, row = issue_access_token(application=app, user=internal_user, scope="update")
+    assert _me(token) == 200
+    withdraw(staff_user, app, tmp_path)
+    assert TrustedApplication.objects.get(pk=app.pk).impersonate_internal_allowed is False
+    row.refresh_from_db()
+    assert row.expires <= clock.now()  # revoked in the table, not only refused
+    _flags_in_table_only(app, impersonate_internal_allowed=True)
+    assert _me(token) == 401
