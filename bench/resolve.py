@@ -503,6 +503,8 @@ def _run(tmp: str, count: int, budget: float, connector_server: str) -> None:
                 application_uri=f"bench-{run}.example.com/eis",
                 names={"en": "Bench EIS"},
                 scope="sec",
+                # Its tokens act as an internal user, as a sign-in would give them.
+                impersonate_internal_allowed=True,
             )
             user = User.objects.create_user(username=f"bench-{run}", password=None, is_staff=True)
             token, _ = issue_access_token(application=eis, user=user, scope="sec")
