@@ -114,9 +114,10 @@ def main() -> None:
         client.force_login(admin)
         url = "/admin/registry/trustedapplication/"
         mid = f"{RECORDS // 2:06d}"
+        far_page = max(1, min(100, RECORDS // 50))  # 50 rows a page; a smaller run has fewer
         cases = [
             ("list, first page", {}),
-            ("list, page 100", {"p": "100"}),
+            (f"list, page {far_page}", {"p": str(far_page)}),
             ("search by URI", {"q": f"bench{mid}.example"}),
             ("search by name", {"q": f"Bench app {mid}"}),
             ("filter: disabled", {"is_enabled__exact": "0"}),

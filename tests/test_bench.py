@@ -40,6 +40,15 @@ def test_resolve_benchmark_completes_its_resolves():
     assert "= the handshake RSA" in done.stdout
 
 
+def test_admin_list_benchmark_loads_and_lists():
+    env = {**_clean_env(), "BENCH_RECORDS": "300"}
+    done = _run("admin_list.py", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "loaded 300 records" in done.stdout
+    assert re.search(r"list, first page .* 50 rows", done.stdout), done.stdout
+    assert "lookup by URI" in done.stdout
+
+
 @pytest.mark.postgresql
 def test_load_benchmark_gets_correct_answers_from_every_endpoint():
     done = _run(
