@@ -93,7 +93,7 @@ def _decode_verified_claims(token: str, key: rsa.RSAPublicKey) -> dict[str, Any]
     payload = _jws.decode_complete(token, key, algorithms=["RS256"])["payload"]
     try:
         claims = json.loads(payload)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[…" within the cap
         raise jwt.DecodeError("Invalid payload string") from exc
     if not isinstance(claims, dict):
         raise jwt.DecodeError("Invalid payload string: must be a json object")

@@ -236,6 +236,19 @@ def test_one_changed_byte_in_the_signature_is_refused(devnet):
         _check(f"{head}.{body}.{b64url_encode(bytes(raw))}", pinned)
 
 
+def test_a_signed_deeply_nested_payload_is_refused_not_raised(aas_key):
+    # Only a trusted AAS key can sign it, yet the connector must answer, not fail with a 500.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signing_input = f"{b64url_encode(json.dumps({'alg': 'RS256'}).encode())}." + b64url_encode(
+        b"[" * 5000 + b"]" * 5000
+    )
+    signature = aas_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    with pytest.raises(HandshakeError, match="not a well-formed JWT"):
+        _check(f"{signing_input}.{b64url_encode(signature)}", lambda h: [aas_key.public_key()])
+
+
 @pytest.mark.parametrize("garbage", ["", "   ", "abc", "a.b", "a.b.c.d", "x" * 20000, None, 42])
 def test_garbage_tokens_are_refused_with_a_reason(devnet, garbage):
     _, pinned = devnet
