@@ -6,10 +6,11 @@ import base64
 import datetime as dt
 import hashlib
 
+import pytest
 import time_machine
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from connector.keys import b64url_decode, jwk_to_public_key
 from trustregistry.common import clock
@@ -70,3 +71,8 @@ def test_aas_certificate_command_writes_the_pem(db, tmp_path, capsys):
     target = tmp_path / "aas.pem"
     call_command("aas_certificate", str(target))
     assert target.read_text() == printed
+
+
+def test_aas_certificate_command_names_a_file_it_cannot_write(db, tmp_path):
+    with pytest.raises(CommandError, match="cannot write"):
+        call_command("aas_certificate", str(tmp_path / "missing-dir" / "aas.pem"))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from trustregistry.keys.services import aas_certificate_pem
 
@@ -20,7 +20,10 @@ class Command(BaseCommand):
     def handle(self, *args, file: str | None = None, **options):  # type: ignore[no-untyped-def]
         pem = aas_certificate_pem()
         if file:
-            Path(file).write_text(pem, encoding="ascii")
+            try:
+                Path(file).write_text(pem, encoding="ascii")
+            except OSError as exc:
+                raise CommandError(f"cannot write {file}: {exc.strerror or exc}") from exc
             self.stdout.write(f"wrote {file}")
         else:
             self.stdout.write(pem, ending="")
