@@ -241,6 +241,10 @@ TRUSTREGISTRY_THROTTLE_WINDOW = 300
 TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = env.int("TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES", default=100)
 TRUSTREGISTRY_TRUSTED_PROXY_COUNT = env.int("TRUSTREGISTRY_TRUSTED_PROXY_COUNT", default=0)
 
+# A history note may carry a connector's whole reason for a failed handshake test (up to 200
+# characters), longer than the 100 the default column would keep.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 # ------------------------------------------------------------------ the connector app (SPEC 7)
 
 CONNECTOR_APPLICATION_URI = env.str("CONNECTOR_APPLICATION_URI", default="")

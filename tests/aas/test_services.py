@@ -309,3 +309,17 @@ def test_handshake_test_notes_outcome_in_history(connector_record, staff_user, o
     latest = connector_record.history.order_by("-history_id").first()
     assert latest.history_change_reason.startswith("handshake tested: failed (")
     assert len(latest.history_change_reason) <= 100
+
+
+def test_a_long_reason_from_the_connector_is_noted_whole(scripted, staff_user):
+    reason = "The SignedToken is meant for another application: " + "x" * 140  # 191 characters
+    scripted.answer = lambda claims: (
+        "200 OK",
+        [],
+        json.dumps({"Succeeded": False, "Reason": reason, "SignedApplicationToken": None}).encode(),
+    )
+    result = services.run_handshake_test(application=scripted.record, actor=staff_user)
+    assert not result.ok and reason in result.message
+    latest = scripted.record.history.order_by("-history_id").first()
+    assert latest.history_change_reason.startswith("handshake tested: failed (")
+    assert reason in latest.history_change_reason  # not cut at the old column's 100 characters

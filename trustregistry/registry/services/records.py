@@ -219,6 +219,7 @@ PUBLIC_STILL_HOLDS_SECRETS = _(
     "The record still holds secrets: a public client may hold none. Remove them with the change."
 )
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+HISTORY_NOTE_LENGTH = 1000
 
 
 def _stale(last_used: dt.datetime | None, now: dt.datetime) -> bool:
@@ -235,6 +236,8 @@ def application_mark_used(
 
 
 def history_note(*, application: TrustedApplication, actor: Any, reason: str) -> None:
-    """Record an event that changes no field (a handshake test, an install) in the history."""
-    _attach_actor(application, actor, reason[:100])
+    """Record an event that changes no field (a handshake test, an install) in the history.
+    The note is kept whole up to `HISTORY_NOTE_LENGTH` characters (a connector's reason is at
+    most 200)."""
+    _attach_actor(application, actor, reason[:HISTORY_NOTE_LENGTH])
     application.save(update_fields=["updated"])
