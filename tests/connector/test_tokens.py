@@ -236,6 +236,23 @@ def test_one_changed_byte_in_the_signature_is_refused(devnet):
         _check(f"{head}.{body}.{b64url_encode(bytes(raw))}", pinned)
 
 
+@pytest.mark.parametrize("claim", ["nonce", "exp", "nbf"])
+def test_one_changed_byte_in_the_nonce_or_a_time_is_refused(devnet, claim):
+    token, pinned = devnet
+    _check(token, pinned)  # the genuine token verifies
+    head, body, sig = token.split(".")
+    payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    claims = json.loads(payload)
+    value = str(claims[claim])
+    changed = value[:-1] + ("1" if value[-1] != "1" else "2")  # one character, same shape
+    tampered = payload.replace(f'"{value}"'.encode(), f'"{changed}"'.encode(), 1)
+    if tampered == payload:  # a number, written without quotes
+        tampered = payload.replace(value.encode(), changed.encode(), 1)
+    assert tampered != payload and len(tampered) == len(payload)
+    with pytest.raises(HandshakeError, match="signature does not verify"):
+        _check(f"{head}.{b64url_encode(tampered)}.{sig}", pinned)
+
+
 def test_a_signed_deeply_nested_payload_is_refused_not_raised(aas_key):
     # Only a trusted AAS key can sign it, yet the connector must answer, not fail with a 500.
     from cryptography.hazmat.primitives import hashes
