@@ -116,14 +116,15 @@ def fetch_jwks(url: str, *, timeout: float = JWKS_TIMEOUT_SECONDS) -> dict[str, 
     return data
 
 
-def _aas_keys(jwks: list[Any]) -> dict[str, tuple[PublicKey, str]]:
-    """The JWKS's RSA signing keys that have a certificate thumbprint (`x5t`): by kid, the key
-    and its x5t.
+def _aas_keys(jwks: list[Any]) -> dict[str, list[tuple[PublicKey, str]]]:
+    """The JWKS's RSA signing keys that have a certificate thumbprint (`x5t`): by kid, each
+    key and its x5t (RFC 7517 only asks that kids SHOULD differ: a JWKS naming two keys alike
+    keeps both, and a token verifies with either).
 
     The AAS key is published with its certificate (SPEC section 7); keys without one, such as
     the registry's OIDC keys in the same JWKS, sign other tokens and are not trusted here.
     """
-    keys: dict[str, tuple[PublicKey, str]] = {}
+    keys: dict[str, list[tuple[PublicKey, str]]] = {}
     for jwk in jwks:
         if (
             not isinstance(jwk, dict)
@@ -134,9 +135,10 @@ def _aas_keys(jwks: list[Any]) -> dict[str, tuple[PublicKey, str]]:
         ):
             continue
         try:
-            keys[jwk["kid"]] = (jwk_to_public_key(jwk), jwk["x5t"])
+            public_key = jwk_to_public_key(jwk)
         except KeyFormatError:
             continue
+        keys.setdefault(jwk["kid"], []).append((public_key, jwk["x5t"]))
     return keys
 
 
@@ -160,7 +162,7 @@ class JwksKeys:
         self._refetch_seconds = unknown_kid_refetch_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: dict[str, tuple[PublicKey, str]] = {}
+        self._keys: dict[str, list[tuple[PublicKey, str]]] = {}
         self._fetched_at: float | None = None
         self._last_unknown_refetch: dict[str, float] = {}
         self._last_any_unknown_refetch: float | None = None
@@ -205,8 +207,8 @@ class JwksKeys:
                 # stop handshakes signed with a key already known.
                 if not self._refresh() and self._fetched_at is None:
                     raise HandshakeError("The connector could not fetch the AAS keys.")
-            key = self._keys.get(kid)
-            if key is None:
+            found = self._keys.get(kid)
+            if found is None:
                 last = self._last_unknown_refetch.get(kid)
                 last_any = self._last_any_unknown_refetch
                 if (last is None or now - last >= self._refetch_seconds) and (
@@ -217,11 +219,11 @@ class JwksKeys:
                     self._last_unknown_refetch[kid] = now
                     self._last_any_unknown_refetch = now
                     self._refresh()
-                    key = self._keys.get(kid)
-            if key is None:
+                    found = self._keys.get(kid)
+            if found is None:
                 raise _unknown_key()
-            public_key, x5t = key
-            if "x5t" in header and header["x5t"] != x5t:
-                # The token names the key twice; both must name this one.
+            # The token may name the key twice (kid and x5t); both must name it.
+            matches = [key for key, x5t in found if header.get("x5t", x5t) == x5t]
+            if not matches:
                 raise _unknown_key()
-            return [public_key]
+            return matches

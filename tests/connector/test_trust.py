@@ -277,3 +277,16 @@ def test_a_trickling_jwks_runs_out_of_time_as_a_whole():
     finally:
         thread.join(timeout=5)
         listener.close()
+
+
+def test_two_keys_published_under_one_kid_both_verify(two_keys):
+    # RFC 7517: kids SHOULD (not MUST) differ. The connector keeps both and tries each; the
+    # token's x5t, when present, still picks between them.
+    served = {"keys": [_jwk(two_keys[0], "same", "T0"), _jwk(two_keys[1], "same", "T1")]}
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=lambda url: served)
+    numbers = {k.public_numbers() for k in keys({"kid": "same"})}
+    assert numbers == {k.public_key().public_numbers() for k in two_keys}
+    (only,) = keys({"kid": "same", "x5t": "T1"})
+    assert only.public_numbers() == two_keys[1].public_key().public_numbers()
+    with pytest.raises(HandshakeError, match="does not trust"):
+        keys({"kid": "same", "x5t": "T2"})
