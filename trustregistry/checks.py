@@ -77,6 +77,18 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
     return problems
 
 
+def refuse_configuration_errors() -> None:
+    """Raise ImproperlyConfigured naming every error of `check_configuration` (for the WSGI
+    entry point: a server refuses to start instead of answering every request 500)."""
+    errors = [problem for problem in check_configuration() if problem.is_serious()]
+    if errors:
+        raise ImproperlyConfigured(
+            "Refusing to serve: "
+            + " ".join(f"({problem.id}) {problem.msg}" for problem in errors)
+            + " Run `manage.py check --deploy` for details."
+        )
+
+
 def _check_application_uri_settings() -> list[CheckMessage]:
     from trustregistry.registry.validators import APPLICATION_URI_RE
 
