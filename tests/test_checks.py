@@ -21,6 +21,23 @@ def test_issuer_must_be_an_absolute_url(settings):
     assert "trustregistry.E002" in ids()
 
 
+def test_issuer_without_a_usable_host_is_an_error(settings):
+    # Each of these passed the check and was published as is in discovery and every `iss`.
+    for issuer in (
+        "https:///id",
+        "https://exa mple.com/id",
+        "https://registry.example.com/id ",
+        "https://registry.example.com:notaport/id",
+        "https://registry.example.com:99999/id",
+        "https://user:pw@registry.example.com/id",
+        "https://registry.example.com/i\x00d",
+    ):
+        settings.TRUSTREGISTRY_ISSUER = issuer
+        assert "trustregistry.E002" in ids(), issuer
+    settings.TRUSTREGISTRY_ISSUER = "https://registry.example.com:8443/id"
+    assert ids() == []
+
+
 def test_plain_http_issuer_warns_outside_loopback_and_debug(settings):
     settings.DEBUG = False
     settings.TRUSTREGISTRY_ISSUER = "http://registry.example.com/id"

@@ -24,11 +24,13 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
             )
         )
     issuer = settings.TRUSTREGISTRY_ISSUER
-    if not issuer.startswith(("https://", "http://")) or "?" in issuer or "#" in issuer:
+    if not _is_issuer_url(issuer):
         # RFC 8414 section 2: an https URL with no query or fragment.
         problems.append(
             Error(
                 "TRUSTREGISTRY_ISSUER must be an absolute URL without query or fragment.",
+                hint="An http(s) URL with a host name (and a valid port, if any), no user "
+                "info and no spaces, e.g. https://registry.example.com/id.",
                 id="trustregistry.E002",
             )
         )
@@ -124,6 +126,21 @@ def _is_username(value: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def _is_issuer_url(issuer: str) -> bool:
+    from urllib.parse import urlsplit
+
+    if not issuer.startswith(("https://", "http://")) or "?" in issuer or "#" in issuer:
+        return False
+    if any(char.isspace() or not char.isprintable() for char in issuer):
+        return False
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 - raises ValueError on a port that is no number or out of range
+    except ValueError:
+        return False
+    return bool(parts.hostname) and parts.username is None and parts.password is None
 
 
 def _is_loopback_url(url: str) -> bool:
