@@ -142,3 +142,54 @@ def test_a_command_with_the_database_down_says_so_in_one_line():
         assert done.returncode == 1
         assert done.stderr.startswith("Database error: ")
         assert "Traceback" not in done.stderr
+
+
+def _connector_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "connector.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    settings.CONNECTOR_APPLICATION_URI = "connector.example.com/c"
+    settings.CONNECTOR_PRIVATE_KEY_FILE = str(key_file)
+    settings.CONNECTOR_TRUSTED_ISSUER = "https://registry.example.com/id"
+    settings.CONNECTOR_AAS_CERTIFICATE_FILE = ""
+    settings.CONNECTOR_AAS_JWKS_URL = (
+        "https://registry.example.com/id/.well-known/openid-configuration/jwks"
+    )
+    return settings
+
+
+def test_a_usable_connector_configuration_is_clean(settings, tmp_path):
+    _connector_settings(settings, tmp_path)
+    assert ids() == []
+
+
+def test_a_half_configured_connector_warns(settings, tmp_path):
+    _connector_settings(settings, tmp_path)
+    settings.CONNECTOR_TRUSTED_ISSUER = ""
+    assert ids() == ["trustregistry.W003"]
+    assert "CONNECTOR_TRUSTED_ISSUER" in check_configuration()[0].msg
+    settings.CONNECTOR_TRUSTED_ISSUER = "https://registry.example.com/id"
+    settings.CONNECTOR_AAS_JWKS_URL = ""
+    assert ids() == ["trustregistry.W003"]
+
+
+def test_a_connector_key_file_that_is_missing_or_no_key_warns(settings, tmp_path):
+    _connector_settings(settings, tmp_path)
+    settings.CONNECTOR_PRIVATE_KEY_FILE = str(tmp_path / "missing.pem")
+    assert ids() == ["trustregistry.W003"]
+    not_a_key = tmp_path / "not-a-key.pem"
+    not_a_key.write_text("not a key")
+    settings.CONNECTOR_PRIVATE_KEY_FILE = str(not_a_key)
+    assert ids() == ["trustregistry.W003"]
+    assert "CONNECTOR_PRIVATE_KEY_FILE" in check_configuration()[0].msg
+    settings.CONNECTOR_AAS_CERTIFICATE_FILE = str(tmp_path / "missing.crt")
+    assert ids() == ["trustregistry.W003"]

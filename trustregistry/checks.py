@@ -76,7 +76,40 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
         if not str(getattr(settings, name, "")).strip():
             problems.append(Error(f"{name} must not be empty.", id="trustregistry.E008"))
     problems.extend(_check_application_uri_settings())
+    problems.extend(_check_connector_settings())
     return problems
+
+
+_CONNECTOR_SETTINGS = (
+    "CONNECTOR_APPLICATION_URI",
+    "CONNECTOR_PRIVATE_KEY_FILE",
+    "CONNECTOR_TRUSTED_ISSUER",
+    "CONNECTOR_AAS_CERTIFICATE_FILE",
+    "CONNECTOR_AAS_JWKS_URL",
+)
+
+
+def _check_connector_settings() -> list[CheckMessage]:
+    """The connector app (SPEC section 7) is optional: none of its settings, no connector. Once
+    one is set, what the first handshake would find (a missing setting, a key or certificate
+    file that cannot be read) is reported now. A warning: the registry itself still works."""
+    if not any(getattr(settings, name, "") for name in _CONNECTOR_SETTINGS):
+        return []
+    from connector.django_app.config import NotConfigured, current_connector
+
+    try:
+        current_connector()  # reads the files; fetches nothing
+    except NotConfigured as exc:
+        return [
+            Warning(
+                f"The connector app is not usable: {exc} It answers 503 connector_not_configured.",
+                hint="Set CONNECTOR_APPLICATION_URI, CONNECTOR_PRIVATE_KEY_FILE, "
+                "CONNECTOR_TRUSTED_ISSUER and CONNECTOR_AAS_CERTIFICATE_FILE or "
+                "CONNECTOR_AAS_JWKS_URL, or none of them.",
+                id="trustregistry.W003",
+            )
+        ]
+    return []
 
 
 def refuse_configuration_errors() -> None:
