@@ -7,8 +7,10 @@ checks in `trustregistry.checks`.
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -48,11 +50,43 @@ class _Env(environ.Env):
 
     def cache_url(self, var="CACHE_URL", default=environ.Env.NOTSET, backend=None):  # type: ignore[no-untyped-def]
         try:
-            return super().cache_url(var, default=default, backend=backend)
+            config = super().cache_url(var, default=default, backend=backend)
         except ImproperlyConfigured as exc:
             raise ImproperlyConfigured(f"{var}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001
             raise ImproperlyConfigured(f"{var} is not a cache URL (redis://host:port/db).") from exc
+        _check_cache_config(var, config)
+        return config
+
+
+def _check_cache_config(var: str, config: dict[str, Any]) -> None:
+    """A cache URL django-environ parses may still be unusable: its backend cannot be loaded
+    (memcache:// names a class Django no longer has; pymemcache:// needs a package that is not
+    installed) or its Redis address is malformed (a port that is no number). Either failed only
+    at the first cache use: a traceback from every `manage.py` command, or a 500 from every
+    token request while /readyz answered 200."""
+    backend = config.get("BACKEND", "")
+    clients = {
+        "django.core.cache.backends.memcached.PyLibMCCache": "pylibmc",
+        "django.core.cache.backends.memcached.PyMemcacheCache": "pymemcache",
+    }
+    try:
+        module_name, _, class_name = backend.rpartition(".")
+        if not hasattr(importlib.import_module(module_name), class_name):
+            raise ImportError(backend)
+        if backend in clients:
+            importlib.import_module(clients[backend])
+        if backend == "django.core.cache.backends.redis.RedisCache":
+            from redis.connection import parse_url
+
+            location = config.get("LOCATION", "")
+            for server in location.split(",") if isinstance(location, str) else location:
+                parse_url(server)
+    except Exception as exc:  # noqa: BLE001 - ImportError, ValueError, ...
+        raise ImproperlyConfigured(
+            f"{var} cannot be used ({type(exc).__name__}: {exc}); production takes "
+            "redis://host:port/db."
+        ) from exc
 
 
 env = _Env()
