@@ -89,3 +89,21 @@ def test_purge_also_drops_expired_handshake_nonces_on_both_sides(confidential_ap
     assert "pending handshakes: 1 deleted" in out.getvalue()
     assert "answered connector nonces: 1 deleted" in out.getvalue()
     assert not PendingHandshake.objects.exists() and not AnsweredNonce.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("--batch-size", "0"),
+        ("--batch-size", "100001"),
+        ("--batch-size", str(10**20)),  # was a database traceback (bigint out of range)
+        ("--max-batches", "-1"),  # was "stopped at --max-batches", exit status 0
+    ],
+)
+def test_out_of_range_arguments_exit_2_with_a_message(arguments):
+    err = StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("purge_expired", *arguments, stdout=StringIO(), stderr=err)
+    assert exited.value.code == 2
+    assert arguments[0] in err.getvalue()

@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from trustregistry.oauth.purge import purge_expired
 
+MAX_BATCH_SIZE = 100_000
+
 
 class Command(BaseCommand):
     help = "Purge expired OAuth codes, tokens and client-assertion ids in bounded batches."
@@ -20,8 +22,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["batch_size"] < 1:
-            self.stderr.write("--batch-size must be at least 1")
+        if not 1 <= options["batch_size"] <= MAX_BATCH_SIZE:
+            # Above the bound a "batch" is no longer bounded (and a huge number ended in a
+            # database traceback: bigint out of range).
+            self.stderr.write(f"--batch-size must be from 1 to {MAX_BATCH_SIZE}")
+            raise SystemExit(2)
+        if options["max_batches"] is not None and options["max_batches"] < 0:
+            self.stderr.write("--max-batches must be 0 or more")
             raise SystemExit(2)
         report = purge_expired(batch_size=options["batch_size"], max_batches=options["max_batches"])
         for name, count in sorted(report.deleted.items()):
