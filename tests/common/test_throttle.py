@@ -1,5 +1,10 @@
+import socket
+import threading
+import time
+
 import pytest
 import time_machine
+from django.test import override_settings
 
 from trustregistry.common.exceptions import TooManyFailures
 from trustregistry.common.throttle import FailureThrottle, client_address
@@ -84,3 +89,70 @@ def test_concurrent_first_failures_are_all_counted_in_redis(settings):
         with pytest.raises(TooManyFailures):
             throttle.check(identity, "10.0.0.9")
         settings.TRUSTREGISTRY_THROTTLE_FAILURES = 1000
+
+
+def _hanging_cache():  # type: ignore[no-untyped-def]
+    """A "Redis" on 127.0.0.1 that accepts connections and never answers: (its URL, the list
+    of connections it accepted, stop)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline and len(accepted) < 100:
+            try:
+                accepted.append(listener.accept()[0])  # held open, never answered
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+
+    def close() -> None:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+    return f"redis://127.0.0.1:{listener.getsockname()[1]}/0", accepted, close
+
+
+def _wait_for(condition, seconds: float = 3.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_a_cache_that_never_answers_is_left_alone_for_a_while():
+    """One timeout, then the throttle lets requests through without asking the cache, until
+    CACHE_RETRY_SECONDS have passed: not one timeout per request."""
+    from trustregistry.common import throttle as module
+
+    url, accepted, close = _hanging_cache()
+    hanging = {
+        "default": {
+            "BACKEND": "trustregistry.common.redis_cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.3},
+        }
+    }
+    try:
+        with override_settings(CACHES=hanging):
+            throttle = FailureThrottle("hanging")
+            throttle.check("client-9", "10.0.0.9")  # one timeout, then let through
+            assert _wait_for(lambda: len(accepted) >= 1)
+            asked = len(accepted)
+            for _ in range(5):
+                throttle.check("client-9", "10.0.0.9")
+                throttle.record_failure("client-9", "10.0.0.9")
+            time.sleep(0.2)  # a connection attempt would have been accepted by now
+            assert len(accepted) == asked  # not asked again while it is known down
+            module._cache_down_until = 0.0  # as CACHE_RETRY_SECONDS later
+            throttle.check("client-9", "10.0.0.9")
+            assert _wait_for(lambda: len(accepted) > asked)  # asked again
+    finally:
+        close()

@@ -15,7 +15,9 @@ Usage on an authentication path::
 If the cache cannot be reached (Redis down), the throttle lets requests through and logs one
 line a minute: sign-ins and token requests keep working on the database alone, unthrottled
 until the cache is back, instead of every one of them answering 500. The Redis client gives
-up after a short timeout (settings.CACHES), so a cache that hangs does not hold requests.
+up after a short timeout (settings.CACHES); after a failure this process leaves the cache
+alone for CACHE_RETRY_SECONDS, so a cache that accepts connections but never answers costs
+one timeout per process every few seconds, not one per request.
 """
 
 from __future__ import annotations
@@ -43,16 +45,21 @@ except ImportError:  # pragma: no cover - redis is a dependency
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _last_logged = 0.0
+CACHE_RETRY_SECONDS = 5.0
+_cache_down_until = 0.0
 
 
 def _open_when_the_cache_is_down(method: _F) -> _F:
     @functools.wraps(method)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        global _last_logged
+        global _last_logged, _cache_down_until
+        if time.monotonic() < _cache_down_until:
+            return None  # failed moments ago: do not wait for its timeout again
         try:
             return method(*args, **kwargs)
         except (_CacheDown, OSError) as exc:
             now = time.monotonic()
+            _cache_down_until = now + CACHE_RETRY_SECONDS
             if now - _last_logged >= 60:
                 _last_logged = now
                 logger.error("throttle: the cache cannot be reached (%s)", type(exc).__name__)
