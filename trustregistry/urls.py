@@ -5,6 +5,9 @@ from django.views.generic import RedirectView
 from trustregistry.accounts import views as accounts_views
 from trustregistry.registry import views as registry_views
 
+# An unexpected error answers machine clients in JSON (trustregistry/common/views.py).
+handler500 = "trustregistry.common.views.server_error"
+
 urlpatterns = [
     # The administrator's front door.
     path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),

@@ -47,3 +47,38 @@ def test_csrf_refusal_of_the_consent_and_logout_forms_is_a_page(rf, path):
 def test_root_sends_the_administrator_to_the_admin(client):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path, machine",
+    [
+        ("/id/connect/token", True),
+        ("/id/connect/introspect", True),
+        ("/api/me", True),
+        ("/id/account/login", False),  # a person's page: Django's own error page
+    ],
+)
+def test_an_unexpected_error_answers_machine_clients_in_json(monkeypatch, caplog, path, machine):
+    from django.test import Client
+
+    from trustregistry.common import throttle
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret detail of the bug")
+
+    monkeypatch.setattr(throttle.FailureThrottle, "check", broken)
+    client = Client(raise_request_exception=False)
+    response = client.post(
+        path,
+        {"grant_type": "client_credentials", "token": "x", "username": "u", "password": "p"},
+        HTTP_AUTHORIZATION="Basic dTpw",  # u:p, so /api/me reaches its Basic throttle
+    )
+    assert response.status_code == 500
+    assert "secret detail" not in response.content.decode()
+    if machine:
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["error"] == "server_error"
+    else:
+        assert response["Content-Type"].startswith("text/html")
+    assert any(r.exc_info for r in caplog.records)  # the bug is logged, with its traceback

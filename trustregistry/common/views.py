@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.defaults import server_error as html_server_error
 
 # Machine clients never get an HTML page (SPEC section 6).
 _JSON_PREFIXES = ("/api/", "/id/connect/", "/connector/")
@@ -11,8 +12,12 @@ _JSON_PREFIXES = ("/api/", "/id/connect/", "/connector/")
 _BROWSER_PAGES = ("/id/connect/authorize", "/id/connect/endsession")
 
 
+def _machine_endpoint(request: HttpRequest) -> bool:
+    return request.path.startswith(_JSON_PREFIXES) and not request.path.startswith(_BROWSER_PAGES)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if request.path.startswith(_JSON_PREFIXES) and not request.path.startswith(_BROWSER_PAGES):
+    if _machine_endpoint(request):
         return JsonResponse(
             {
                 "error": "csrf_failed",
@@ -22,3 +27,21 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             status=403,
         )
     return html_csrf_failure(request, reason=reason)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unexpected error (a bug; it is logged with its traceback) answers a
+    machine client in JSON, with RFC 6749's `server_error` code and the API's `message`, never
+    an HTML page; a person's browser gets Django's page. Nothing of the error is shown."""
+    if not _machine_endpoint(request):
+        return html_server_error(request)
+    response = JsonResponse(
+        {
+            "error": "server_error",
+            "error_description": "The server met an unexpected error.",
+            "message": "The server met an unexpected error.",
+        },
+        status=500,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
