@@ -14,6 +14,8 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# The peer address, then X-Forwarded-For as the reverse proxy sent it ("-" without one): behind
+# a proxy the peer is the proxy, and the client is in the header.
+access_log_format = '%(h)s %({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
