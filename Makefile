@@ -11,6 +11,7 @@ PORT   ?= 8000
 # make run: development mode on the embedded default (SQLite), with the demo connector served
 # by the same process (SPEC section 7).
 DEV_ENV := DJANGO_DEBUG=on \
+	TRUSTREGISTRY_ISSUER=http://$(HOST):$(PORT)/id \
 	CONNECTOR_APPLICATION_URI=demo.trustregistry.local/connector \
 	CONNECTOR_PRIVATE_KEY_FILE=.demo/connector_private_key.pem \
 	CONNECTOR_TRUSTED_ISSUER=http://$(HOST):$(PORT)/id \

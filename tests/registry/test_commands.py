@@ -257,6 +257,28 @@ def test_load_demo_data_is_idempotent_and_prints_secrets_once(tmp_path, settings
 
 
 @pytest.mark.django_db
+def test_load_demo_data_points_at_where_the_registry_serves(tmp_path, settings):
+    # `make run HOST=... PORT=...` sets the issuer; the demo's URLs follow it.
+    settings.BASE_DIR = tmp_path
+    settings.TRUSTREGISTRY_ISSUER = "http://127.0.0.1:9011/id"
+    out = io.StringIO()
+    call_command("load_demo_data", stdout=out)
+    assert "Sign in at http://127.0.0.1:9011/admin/" in out.getvalue()
+    connector = TrustedApplication.objects.get(client_id="demo.trustregistry.local/connector")
+    assert connector.connector_url == "http://127.0.0.1:9011/connector/authenticate"
+    spa = TrustedApplication.objects.get(client_id="demo.trustregistry.local/spa")
+    assert spa.login_urls == ["http://127.0.0.1:9011/demo/callback"]
+    assert spa.logout_urls == ["http://127.0.0.1:9011/demo/"]
+
+    settings.TRUSTREGISTRY_ISSUER = "http://127.0.0.1:9012/id"  # run again on another port
+    out = io.StringIO()
+    call_command("load_demo_data", stdout=out)
+    assert "connector URL now http://127.0.0.1:9012/connector/authenticate" in out.getvalue()
+    connector.refresh_from_db()
+    assert connector.connector_url == "http://127.0.0.1:9012/connector/authenticate"
+
+
+@pytest.mark.django_db
 def test_import_without_source_means_manual(tmp_path):
     factories.TrustedApplicationFactory(client_id="src.example.com/app", source="marketplace")
     path = tmp_path / "apps.json"

@@ -19,8 +19,11 @@ from connector.keys import load_private_key, public_jwk_of_private
 from trustregistry.registry import selectors, services
 
 DEMO = "demo.trustregistry.local"
-CALLBACK = "http://127.0.0.1:8000/demo/callback"
-CONNECTOR_URL = "http://127.0.0.1:8000/connector/authenticate"
+
+
+def _base() -> str:
+    """Where the registry serves (its issuer without `/id`): `make run`'s host and port."""
+    return str(settings.TRUSTREGISTRY_ISSUER).removesuffix("/id")
 
 
 def connector_key_path() -> Path:
@@ -67,9 +70,7 @@ class Command(BaseCommand):
             return
         password = _secrets.token_urlsafe(12)
         User.objects.create_superuser("admin", "admin@example.com", password)
-        self._say(
-            self.style.SUCCESS("Created the admin user. Sign in at http://127.0.0.1:8000/admin/")
-        )
+        self._say(self.style.SUCCESS(f"Created the admin user. Sign in at {_base()}/admin/"))
         self._say(f"    username: admin\n    password: {password}\n    (shown once: note it now)")
 
     def _service_app(self) -> None:
@@ -104,8 +105,8 @@ class Command(BaseCommand):
                 client_type="public",
                 impersonate_internal_allowed=True,
                 impersonate_community_allowed=True,
-                login_urls=[CALLBACK],
-                logout_urls=["http://127.0.0.1:8000/demo/"],
+                login_urls=[f"{_base()}/demo/callback"],
+                logout_urls=[f"{_base()}/demo/"],
                 scope="update",
             ),
             dict(
@@ -132,23 +133,31 @@ class Command(BaseCommand):
             self._say(f"Generated the demo connector's private key: {path}")
         app = selectors.application_get(application_uri=uri)
         jwk = public_jwk_of_private(key)
+        connector_url = f"{_base()}/connector/authenticate"
         if app is not None:
-            if app.public_keys != [jwk]:
+            current = (app.public_keys, app.connector_url)
+            if current[0] != [jwk]:
                 # The key file was replaced (e.g. .demo/ deleted): trust the new one.
                 services.application_update(
                     application=app, public_keys=[jwk], reason="demo key replaced"
                 )
                 self._say(f"Application {uri}: public key replaced by that of {path}.")
-            else:
+            if current[1] != connector_url:
+                # `make run PORT=...` on a database made with another port.
+                services.application_update(
+                    application=app, connector_url=connector_url, reason="demo moved"
+                )
+                self._say(f"Application {uri}: connector URL now {connector_url}.")
+            if current == ([jwk], connector_url):
                 self._say(f"Application {uri} already exists.")
             return
         services.application_create(
             application_uri=uri,
             names={"en": "Demo connector", "bg": "Демо конектор"},
             client_type="confidential",
-            connector_url=CONNECTOR_URL,
+            connector_url=connector_url,
             public_keys=[jwk],
             scope="",
             reason="demo data",
         )
-        self._say(f"Created the connector app {uri} (connector URL {CONNECTOR_URL}).")
+        self._say(f"Created the connector app {uri} (connector URL {connector_url}).")
