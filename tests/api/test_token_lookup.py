@@ -108,6 +108,13 @@ def _case_system_user_replaced():  # type: ignore[no-untyped-def]
     return raw
 
 
+def _case_system_user_made_a_person():  # type: ignore[no-untyped-def]
+    raw, app = _system_token()
+    type(app).objects.filter(pk=app.pk).update(impersonate_internal_allowed=True)
+    type(app.system_user).objects.filter(pk=app.system_user.pk).update(kind="internal")
+    return raw
+
+
 def _case_garbage():  # type: ignore[no-untyped-def]
     return "not.a.token"
 
@@ -125,6 +132,7 @@ def _case_garbage():  # type: ignore[no-untyped-def]
         _case_kind_withdrawn,
         _case_client_credentials_withdrawn,
         _case_system_user_replaced,
+        _case_system_user_made_a_person,
         _case_garbage,
     ],
 )

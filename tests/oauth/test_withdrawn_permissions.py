@@ -105,6 +105,25 @@ def test_a_new_system_user_stops_the_old_ones_tokens(service_app):
     assert _me_json(fresh)["username"] == old_user.username
 
 
+def test_a_system_user_made_a_person_stops_its_client_credentials_tokens(
+    service_app, confidential_app
+):
+    """A person must never be acted as by a service (`policy.may_use_grant`): a
+    client-credentials token stops once its user is no longer of kind system, also on a record
+    that lets that kind sign in."""
+    TrustedApplication.objects.filter(pk=service_app.pk).update(
+        impersonate_internal_allowed=True, login_urls=["https://svc.example.com/callback"]
+    )
+    token = cc(Client(), service_app).json()["access_token"]
+    assert _me(token) == 200
+    user = service_app.system_user
+    user.kind = "internal"
+    user.save()
+    assert _me(token) == 401
+    assert _introspect(confidential_app, token) == {"active": False}
+    assert cc(Client(), service_app).status_code == 400  # as a new token request is refused
+
+
 # ------------------------------------------------------------------ sign-in (impersonation)
 
 

@@ -131,7 +131,10 @@ def check_bearer_token(raw: str) -> BearerToken:
         user = get_user_model().from_db(alias, list(_USER_COLUMNS), list(user_values))
     application = TrustedApplication.from_db(alias, list(_APPLICATION_COLUMNS), list(app_values))
     withdrawn = policy.token_user_allowed(
-        application, user_id=user_row["id"], user_kind=user_row["kind"]
+        application,
+        user_id=user_row["id"],
+        user_kind=user_row["kind"],
+        issued_as=claims.get("user_type"),
     )
     if withdrawn:
         raise InvalidAccessToken(withdrawn)

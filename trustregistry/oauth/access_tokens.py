@@ -217,7 +217,10 @@ def check_access_token(token: str) -> LiveAccessToken:
     if row.user is not None and not row.user.is_active:
         raise InvalidAccessToken("The user of this access token is inactive.")
     withdrawn = policy.token_user_allowed(
-        row.application, user_id=row.user_id, user_kind=getattr(row.user, "kind", None)
+        row.application,
+        user_id=row.user_id,
+        user_kind=getattr(row.user, "kind", None),
+        issued_as=claims.get("user_type"),
     )
     if withdrawn:
         raise InvalidAccessToken(withdrawn)

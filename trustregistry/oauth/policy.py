@@ -62,13 +62,20 @@ def may_use_grant(application: Any, grant_type: str) -> bool:
     return False
 
 
-def token_user_allowed(application: Any, *, user_id: Any, user_kind: str | None) -> str | None:
+def token_user_allowed(
+    application: Any, *, user_id: Any, user_kind: str | None, issued_as: str | None = None
+) -> str | None:
     """Why the record no longer lets a token act as this user, or None if it still does.
 
     A token outlives the permission that let it be issued: client credentials as the record's
     system user, or a sign-in by a user of this kind. Withdrawn on the record, that permission
     stops the tokens it gave at once, as disabling the record does (SPEC section 2), instead of
-    leaving them to run for up to an hour."""
+    leaving them to run for up to an hour. `issued_as` is the kind the token was issued for
+    (an access token's `user_type`): a client-credentials token stops when its user is no
+    longer of kind `system`, even where the record lets that kind sign in, since a person must
+    never be acted as by a service."""
+    if issued_as == "system" and user_kind != "system":
+        return "The application no longer allows client credentials as this user."
     if user_kind == "system" or user_id is None:
         if (
             application.system_user_allowed
