@@ -5,6 +5,7 @@ cache use: a traceback, or a 500 from every token request while /readyz answered
 import pytest
 
 from tests.test_checks import _manage
+from tests.test_wsgi import _import_wsgi
 
 
 @pytest.mark.parametrize(
@@ -37,3 +38,19 @@ def test_a_cache_url_that_cannot_be_used_is_one_line_from_manage_py(url):
 def test_usable_cache_urls_pass(url):
     done = _manage("check", DJANGO_DEBUG="1", CACHE_URL=url)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://admin:s3cret/pw@redis.example.com:6379/0",  # an unencoded "/" in the password
+        "redis://127.0.0.1:6379/0,redis://:s3cret/pw@127.0.0.2:6379/0",
+    ],
+)
+def test_a_malformed_cache_url_never_prints_its_password(url):
+    done = _manage("check", DJANGO_DEBUG="1", CACHE_URL=url)
+    assert done.returncode == 1 and "Configuration error: CACHE_URL" in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
+    served = _import_wsgi(DJANGO_DEBUG="1", CACHE_URL=url)  # the server's log: the traceback
+    assert served.returncode != 0 and "CACHE_URL cannot be used" in served.stderr
+    assert "s3cret" not in served.stderr + served.stdout

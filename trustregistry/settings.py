@@ -76,17 +76,26 @@ def _check_cache_config(var: str, config: dict[str, Any]) -> None:
             raise ImportError(backend)
         if backend in clients:
             importlib.import_module(clients[backend])
-        if backend == "django.core.cache.backends.redis.RedisCache":
-            from redis.connection import parse_url
-
-            location = config.get("LOCATION", "")
-            for server in location.split(",") if isinstance(location, str) else location:
-                parse_url(server)
-    except Exception as exc:  # noqa: BLE001 - ImportError, ValueError, ...
+    except Exception as exc:  # noqa: BLE001 - ImportError, ...
         raise ImproperlyConfigured(
             f"{var} cannot be used ({type(exc).__name__}: {exc}); production takes "
             "redis://host:port/db."
         ) from exc
+    if backend == "django.core.cache.backends.redis.RedisCache":
+        from redis.connection import parse_url
+
+        location = config.get("LOCATION", "")
+        for server in location.split(",") if isinstance(location, str) else location:
+            try:
+                parse_url(server)
+            except Exception:  # noqa: BLE001 - ValueError, ...
+                # Neither the parser's message nor its exception: a password holding a "/"
+                # would be read as the port and printed in it.
+                raise ImproperlyConfigured(
+                    f"{var} cannot be used: a Redis address is malformed (its scheme, port or "
+                    "database; percent-encode a password's / ? # @); production takes "
+                    "redis://host:port/db."
+                ) from None
 
 
 env = _Env()
