@@ -82,3 +82,34 @@ def test_an_unexpected_error_answers_machine_clients_in_json(monkeypatch, caplog
     else:
         assert response["Content-Type"].startswith("text/html")
     assert any(r.exc_info for r in caplog.records)  # the bug is logged, with its traceback
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("script_name", ["/auth", ""])
+def test_an_unexpected_error_is_json_under_a_script_prefix_too(monkeypatch, script_name):
+    # Served under a prefix (issuer https://host/auth/id, the proxy setting SCRIPT_NAME), the
+    # token endpoint is still a machine endpoint.
+    from trustregistry.common import throttle
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret detail of the bug")
+
+    monkeypatch.setattr(throttle.FailureThrottle, "check", broken)
+    response = Client(raise_request_exception=False).post(
+        "/id/connect/token",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION="Basic dTpw",
+        SCRIPT_NAME=script_name,
+    )
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "server_error"
+
+
+def test_csrf_refusal_under_a_script_prefix_is_json(rf):
+    from trustregistry.common.views import csrf_failure
+
+    request = rf.post("/id/connect/token", SCRIPT_NAME="/auth")
+    assert request.path == "/auth/id/connect/token"
+    response = csrf_failure(request, reason="CSRF cookie not set.")
+    assert response["Content-Type"] == "application/json"

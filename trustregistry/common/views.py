@@ -13,7 +13,10 @@ _BROWSER_PAGES = ("/id/connect/authorize", "/id/connect/endsession")
 
 
 def _machine_endpoint(request: HttpRequest) -> bool:
-    return request.path.startswith(_JSON_PREFIXES) and not request.path.startswith(_BROWSER_PAGES)
+    # path_info: the path below the script prefix, as the URLconf sees it (request.path holds
+    # the prefix too when a proxy serves the registry under one, SCRIPT_NAME=/auth).
+    path = request.path_info
+    return path.startswith(_JSON_PREFIXES) and not path.startswith(_BROWSER_PAGES)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
