@@ -113,3 +113,22 @@ def test_csrf_refusal_under_a_script_prefix_is_json(rf):
     assert request.path == "/auth/id/connect/token"
     response = csrf_failure(request, reason="CSRF cookie not set.")
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/id/.well-known/openid-configuration", "/id/.well-known/openid-configuration/jwks"]
+)
+def test_an_unexpected_error_in_discovery_or_the_jwks_is_json(monkeypatch, path):
+    # OIDC clients and connectors read these: a bug answers them as the other machine endpoints.
+    from trustregistry.oauth.views import endpoints
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret detail of the bug")
+
+    monkeypatch.setattr(endpoints.DiscoveryView, "get", broken)
+    monkeypatch.setattr(endpoints.JwksView, "get", broken)
+    response = Client(raise_request_exception=False).get(path)
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert "secret detail" not in response.content.decode()

@@ -7,7 +7,9 @@ from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.defaults import server_error as html_server_error
 
 # Machine clients never get an HTML page (SPEC section 6).
-_JSON_PREFIXES = ("/api/", "/id/connect/", "/connector/")
+# /id/.well-known/: discovery, the JWKS and the AAS certificate, read by OIDC clients and
+# connectors.
+_JSON_PREFIXES = ("/api/", "/id/connect/", "/id/.well-known/", "/connector/")
 # Under /id/connect/, but pages a person's browser posts (the consent and logout forms).
 _BROWSER_PAGES = ("/id/connect/authorize", "/id/connect/endsession")
 
