@@ -156,3 +156,29 @@ def test_a_cache_that_never_answers_is_left_alone_for_a_while():
             assert _wait_for(lambda: len(accepted) > asked)  # asked again
     finally:
         close()
+
+
+def test_one_refused_command_does_not_pause_the_throttle(monkeypatch):
+    """Only a cache that cannot be reached or does not answer pauses it: an error of one
+    command (Redis answering, but refusing it) leaves the next request throttled as before."""
+    from django.core.cache import cache
+    from redis.exceptions import ResponseError
+
+    throttle = FailureThrottle("test-refused")
+    for _ in range(19):
+        throttle.record_failure("client-8", "10.0.0.8")
+    with pytest.raises(TooManyFailures):
+        throttle.record_failure("client-8", "10.0.0.8")
+    real_get = cache.get
+    calls = []
+
+    def refuse_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not calls:
+            calls.append(1)
+            raise ResponseError("OOM command not allowed")
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", refuse_once)
+    throttle.check("client-8", "10.0.0.8")  # that one request goes through (fail open)
+    with pytest.raises(TooManyFailures):
+        throttle.check("client-8", "10.0.0.8")  # the next is throttled again

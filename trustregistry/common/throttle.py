@@ -15,9 +15,9 @@ Usage on an authentication path::
 If the cache cannot be reached (Redis down), the throttle lets requests through and logs one
 line a minute: sign-ins and token requests keep working on the database alone, unthrottled
 until the cache is back, instead of every one of them answering 500. The Redis client gives
-up after a short timeout (settings.CACHES); after a failure this process leaves the cache
-alone for CACHE_RETRY_SECONDS, so a cache that accepts connections but never answers costs
-one timeout per process every few seconds, not one per request.
+up after a short timeout (settings.CACHES); after it could not connect or got no answer, this
+process leaves the cache alone for CACHE_RETRY_SECONDS, so a cache that accepts connections
+but never answers costs one timeout per process every few seconds, not one per request.
 """
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ from trustregistry.common.exceptions import TooManyFailures
 logger = logging.getLogger(__name__)
 
 try:  # the errors of a cache that cannot be reached; only Redis has them here
+    from redis.exceptions import ConnectionError as _CacheUnreachable
     from redis.exceptions import RedisError as _CacheDown
+    from redis.exceptions import TimeoutError as _CacheTimeout
 except ImportError:  # pragma: no cover - redis is a dependency
-    _CacheDown = OSError  # type: ignore[assignment,misc]
+    _CacheDown = _CacheUnreachable = _CacheTimeout = OSError  # type: ignore[assignment,misc]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _last_logged = 0.0
@@ -59,7 +61,10 @@ def _open_when_the_cache_is_down(method: _F) -> _F:
             return method(*args, **kwargs)
         except (_CacheDown, OSError) as exc:
             now = time.monotonic()
-            _cache_down_until = now + CACHE_RETRY_SECONDS
+            if isinstance(exc, (_CacheUnreachable, _CacheTimeout, OSError)):
+                # Unreachable or not answering: the next requests would wait for it too. Any
+                # other error (one refused command) concerns this request only.
+                _cache_down_until = now + CACHE_RETRY_SECONDS
             if now - _last_logged >= 60:
                 _last_logged = now
                 logger.error("throttle: the cache cannot be reached (%s)", type(exc).__name__)
