@@ -49,8 +49,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = ROOT / ".venv" / "bin" / "python"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+# The interpreter running this script, and its virtualenv's gunicorn.
+PYTHON = Path(sys.executable)
+GUNICORN = PYTHON.with_name("gunicorn")
 SCRATCH_DB = f"tr_bench_load_{os.getpid()}"  # one per run: parallel runs never collide
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
