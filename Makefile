@@ -10,12 +10,14 @@ PORT   ?= 8000
 
 # make run: development mode on the embedded default (SQLite), with the demo connector served
 # by the same process (SPEC section 7).
+# The address the demo's URLs name: the bound host, or loopback when it binds every address.
+URL_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
 DEV_ENV := DJANGO_DEBUG=on \
-	TRUSTREGISTRY_ISSUER=http://$(HOST):$(PORT)/id \
+	TRUSTREGISTRY_ISSUER=http://$(URL_HOST):$(PORT)/id \
 	CONNECTOR_APPLICATION_URI=demo.trustregistry.local/connector \
 	CONNECTOR_PRIVATE_KEY_FILE=.demo/connector_private_key.pem \
-	CONNECTOR_TRUSTED_ISSUER=http://$(HOST):$(PORT)/id \
-	CONNECTOR_AAS_JWKS_URL=http://$(HOST):$(PORT)/id/.well-known/openid-configuration/jwks
+	CONNECTOR_TRUSTED_ISSUER=http://$(URL_HOST):$(PORT)/id \
+	CONNECTOR_AAS_JWKS_URL=http://$(URL_HOST):$(PORT)/id/.well-known/openid-configuration/jwks
 
 .PHONY: venv run test chromium lint typecheck messages compile-messages clean
 
