@@ -463,11 +463,10 @@ def _run(tmp: str, count: int, budget: float, connector_server: str) -> None:
     _setup_django(tmp)
 
     import requests
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from django.conf import settings
 
-    from connector.keys import public_key_to_jwk
+    from connector.keys import private_key_to_pem, public_key_to_jwk
     from trustregistry.accounts.models import User
     from trustregistry.oauth.access_tokens import issue_access_token
     from trustregistry.registry import services as registry
@@ -476,13 +475,7 @@ def _run(tmp: str, count: int, budget: float, connector_server: str) -> None:
     uri = f"bench-{run}.example.com/connector"
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file = Path(tmp) / "connector_key.pem"
-    key_file.write_bytes(
-        app_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key_file.write_bytes(private_key_to_pem(app_key))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
     with _server("registry", tmp, env) as registry_url:
         connector_env = {

@@ -268,6 +268,14 @@ def normalise_public_keys(value: Any) -> list[dict[str, str]]:
     return result
 
 
+def private_key_to_pem(key: PrivateKey) -> bytes:
+    """A private key as unencrypted PKCS#8 PEM, the form `load_private_key` reads back (keep
+    the file readable by its owner only)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
 def load_private_key(text: str | bytes, password: bytes | None = None) -> PrivateKey:
     """Read a private key: PEM (PKCS#1, PKCS#8, SEC1) or .NET RSA XML."""
     if isinstance(text, bytes):

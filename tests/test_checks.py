@@ -145,18 +145,13 @@ def test_a_command_with_the_database_down_says_so_in_one_line():
 
 
 def _connector_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from connector.keys import private_key_to_pem
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file = tmp_path / "connector.pem"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key_file.write_bytes(private_key_to_pem(key))
     settings.CONNECTOR_APPLICATION_URI = "connector.example.com/c"
     settings.CONNECTOR_PRIVATE_KEY_FILE = str(key_file)
     settings.CONNECTOR_TRUSTED_ISSUER = "https://registry.example.com/id"

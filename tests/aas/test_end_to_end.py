@@ -7,7 +7,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connector.django_app import config
-from connector.keys import public_key_to_jwk
+from connector.keys import private_key_to_pem, public_key_to_jwk
 from connector.service import Connector
 from connector.trust import JwksKeys
 from connector.wsgi import make_app
@@ -101,17 +101,10 @@ def test_demo_layout_connector_served_by_the_registry_itself(
 ):
     """As `make run`: the connector app at /connector/authenticate in the same process,
     trusting the AAS through the JWKS URL, its key in a PEM file."""
-    from cryptography.hazmat.primitives import serialization
 
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file = tmp_path / "connector.pem"
-    key_file.write_bytes(
-        app_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key_file.write_bytes(private_key_to_pem(app_key))
     config.reset_caches()
     settings.CONNECTOR_APPLICATION_URI = URI
     settings.CONNECTOR_PRIVATE_KEY_FILE = str(key_file)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
-from connector.keys import public_key_to_jwk
+from connector.keys import private_key_to_pem, public_key_to_jwk
 from connector.service import Connector
 from connector.wsgi import make_app
 from tests import factories
@@ -92,13 +92,7 @@ def _tls_files(tmp_path, *, ip: str | None = "127.0.0.1") -> tuple[str, str, str
     )
     ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     chain_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key_file.write_bytes(private_key_to_pem(key))
     return str(ca_file), str(chain_file), str(key_file)
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connector import tokens
-from connector.keys import b64url_encode
+from connector.keys import b64url_encode, private_key_to_pem
 from connector.tokens import HandshakeError
 from connector.trust import PinnedCertificates
 from connector.wsgi import from_environ
@@ -106,13 +106,7 @@ def test_from_environ_serves_a_connector(tmp_path):
     aas = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file = tmp_path / "key.pem"
-    key_file.write_bytes(
-        app_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key_file.write_bytes(private_key_to_pem(app_key))
     import datetime as dt
 
     from cryptography import x509

@@ -131,9 +131,7 @@ def test_private_key_files_in_utf16_are_read_and_binary_ones_refused(interop):
 
 
 def test_private_key_pasted_as_public_is_refused(rsa_key):
-    pem = rsa_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    pem = keys.private_key_to_pem(rsa_key).decode()
     with pytest.raises(keys.KeyFormatError, match="private key"):
         keys.normalise_public_keys(pem)
 
@@ -144,3 +142,10 @@ def test_keys_module_imports_without_django():
 
     code = "import sys; import connector.keys; assert 'django' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={"PATH": "/usr/bin"})
+
+
+def test_a_private_key_written_as_pem_reads_back(rsa_key):
+    pem = keys.private_key_to_pem(rsa_key)
+    assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")  # PKCS#8, unencrypted
+    again = keys.load_private_key(pem)
+    assert again.private_numbers() == rsa_key.private_numbers()

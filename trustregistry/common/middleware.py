@@ -6,7 +6,9 @@ import functools
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+
+from trustregistry.common.views import machine_error
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +32,10 @@ class DatabaseOutageMiddleware:
 
     def _unavailable(self, exc: Exception) -> HttpResponse:
         logger.error("database unavailable: %s", type(exc).__name__)
-        response = JsonResponse(
-            {
-                "error": "temporarily_unavailable",
-                "error_description": "The database is unavailable. Try again shortly.",
-                "message": "The database is unavailable. Try again shortly.",
-            },
-            status=503,
+        response = machine_error(
+            "temporarily_unavailable", "The database is unavailable. Try again shortly.", status=503
         )
         response["Retry-After"] = "5"
-        response["Cache-Control"] = "no-store"
         return response
 
 

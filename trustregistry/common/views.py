@@ -34,19 +34,21 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return html_csrf_failure(request, reason=reason)
 
 
+def machine_error(error: str, description: str, *, status: int) -> JsonResponse:
+    """An error for any machine client: RFC 6749's `error` and `error_description`, and the
+    API's `message` (the same text), never cached."""
+    response = JsonResponse(
+        {"error": error, "error_description": description, "message": description},
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: an unexpected error (a bug; it is logged with its traceback) answers a
     machine client in JSON, with RFC 6749's `server_error` code and the API's `message`, never
     an HTML page; a person's browser gets Django's page. Nothing of the error is shown."""
     if not _machine_endpoint(request):
         return html_server_error(request)
-    response = JsonResponse(
-        {
-            "error": "server_error",
-            "error_description": "The server met an unexpected error.",
-            "message": "The server met an unexpected error.",
-        },
-        status=500,
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return machine_error("server_error", "The server met an unexpected error.", status=500)

@@ -20,7 +20,12 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from connector.keys import b64url_encode, certificate_sha1_thumbprint, public_key_to_jwk
+from connector.keys import (
+    b64url_encode,
+    certificate_sha1_thumbprint,
+    private_key_to_pem,
+    public_key_to_jwk,
+)
 from trustregistry.common import clock
 from trustregistry.keys.models import KeyPurpose, SigningKey
 
@@ -111,9 +116,7 @@ def _new_key(purpose: str) -> SigningKey:
         cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     jwk["use"] = "sig"
     jwk["alg"] = "RS256"
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    pem = private_key_to_pem(key).decode()
     return SigningKey(
         purpose=purpose,
         kid=jwk["kid"],

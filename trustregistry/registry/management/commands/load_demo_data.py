@@ -8,14 +8,13 @@ import secrets as _secrets
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization as crypto_serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from connector.keys import load_private_key, public_jwk_of_private
+from connector.keys import load_private_key, private_key_to_pem, public_jwk_of_private
 from trustregistry.registry import selectors, services
 
 DEMO = "demo.trustregistry.local"
@@ -35,11 +34,7 @@ def ensure_connector_key(path: Path) -> tuple[Any, bool]:
     if path.exists():
         return load_private_key(path.read_text()), False
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        crypto_serialization.Encoding.PEM,
-        crypto_serialization.PrivateFormat.PKCS8,
-        crypto_serialization.NoEncryption(),
-    )
+    pem = private_key_to_pem(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
