@@ -132,3 +132,23 @@ def test_an_unexpected_error_in_discovery_or_the_jwks_is_json(monkeypatch, path)
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert "secret detail" not in response.content.decode()
+    assert response["Access-Control-Allow-Origin"] == "*"  # readable by a browser client
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_in_userinfo_is_readable_by_a_browser_client(monkeypatch):
+    from trustregistry.oauth.views import endpoints
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret detail of the bug")
+
+    monkeypatch.setattr(endpoints.RegistryUserInfoView, "_create_userinfo_response", broken)
+    response = Client(raise_request_exception=False).get(
+        "/id/connect/userinfo", HTTP_AUTHORIZATION="Bearer x"
+    )
+    assert response.status_code == 500 and response.json()["error"] == "server_error"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    token = Client(raise_request_exception=False).post(
+        "/id/connect/token", {"grant_type": "client_credentials"}
+    )
+    assert "Access-Control-Allow-Origin" not in token  # the token endpoint allows no CORS

@@ -10,6 +10,8 @@ from django.views.defaults import server_error as html_server_error
 # /id/.well-known/: discovery, the JWKS and the AAS certificate, read by OIDC clients and
 # connectors.
 _JSON_PREFIXES = ("/api/", "/id/connect/", "/id/.well-known/", "/connector/")
+# Read by browser clients of other origins (CORS): their errors must be readable there too.
+_CORS_PREFIXES = ("/id/connect/userinfo", "/id/.well-known/")
 # Under /id/connect/, but pages a person's browser posts (the consent and logout forms).
 _BROWSER_PAGES = ("/id/connect/authorize", "/id/connect/endsession")
 
@@ -51,4 +53,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     an HTML page; a person's browser gets Django's page. Nothing of the error is shown."""
     if not _machine_endpoint(request):
         return html_server_error(request)
-    return machine_error("server_error", "The server met an unexpected error.", status=500)
+    response = machine_error("server_error", "The server met an unexpected error.", status=500)
+    if request.path_info.startswith(_CORS_PREFIXES):
+        response["Access-Control-Allow-Origin"] = "*"
+    return response
