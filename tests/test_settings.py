@@ -16,6 +16,8 @@ from tests.test_wsgi import _import_wsgi
         "redis://:s3cret-pw@127.0.0.1:6379/0,redis://127.0.0.1:x/0",
         "memcache://127.0.0.1:11211",  # a class Django no longer has
         "pymemcache://127.0.0.1:11211",  # a client package that is not installed: a traceback
+        "redis://127.0.0.1:6379/0?socket_timeout=abc",  # a TypeError at the first cache use
+        "redis://127.0.0.1:6379/0?socket_connect_timeout=0",
     ],
 )
 def test_a_cache_url_that_cannot_be_used_is_one_line_from_manage_py(url):
@@ -32,6 +34,7 @@ def test_a_cache_url_that_cannot_be_used_is_one_line_from_manage_py(url):
         "redis://127.0.0.1:6379/10",
         "rediss://:pw@127.0.0.1:6380/0",
         "redis://127.0.0.1:6379/0,redis://127.0.0.1:6380/0",
+        "redis://127.0.0.1:6379/0?socket_timeout=0.5&socket_connect_timeout=2",
         "locmemcache://",
     ],
 )

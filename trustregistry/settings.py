@@ -84,6 +84,14 @@ def _check_cache_config(var: str, config: dict[str, Any]) -> None:
     if backend == "django.core.cache.backends.redis.RedisCache":
         from redis.connection import parse_url
 
+        for name, value in (config.get("OPTIONS") or {}).items():
+            # A timeout that is no number fails only at the first cache use, as a TypeError
+            # the throttles cannot treat as an outage.
+            if name.endswith("timeout") and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+            ):
+                raise ImproperlyConfigured(f"{var}: {name} must be a number of seconds above 0.")
+
         location = config.get("LOCATION", "")
         for server in location.split(",") if isinstance(location, str) else location:
             try:
