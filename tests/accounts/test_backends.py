@@ -65,3 +65,25 @@ def test_saving_a_system_user_in_the_admin_removes_password_and_staff(client, st
     assert response.status_code == 302, response.content[:2000]
     user.refresh_from_db()
     assert user.kind == "system" and not user.is_staff and not user.has_usable_password()
+
+
+@pytest.mark.django_db
+def test_a_community_user_marked_staff_cannot_sign_in_to_the_admin(client):
+    factories.CommunityUserFactory(username="outsider", is_staff=True, is_superuser=True)
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "outsider", "password": factories.DEFAULT_PASSWORD},
+    )
+    assert response.status_code == 200  # the form again, not a redirect into the admin
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_staff_user_no_longer_internal_loses_the_admin_at_once(client):
+    user = factories.StaffUserFactory(username="was-internal")
+    client.force_login(user)
+    assert client.get("/admin/registry/trustedapplication/").status_code == 200
+    user.kind = "community"
+    user.save()
+    response = client.get("/admin/registry/trustedapplication/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

@@ -12,6 +12,21 @@ from trustregistry.accounts.models import User, UserKind
 # The admin's sign-in form says when a throttled sign-in may be retried (accounts/backends.py).
 admin.site.login_form = ThrottleAwareAdminAuthenticationForm
 
+_staff_may_use_the_admin = admin.site.has_permission
+
+
+def _internal_staff_only(request: HttpRequest) -> bool:
+    """The admin is for active staff users of kind `internal` (as the REST API's trusted-
+    application endpoints and the marketplace require): a community or system user marked
+    staff, or a staff user whose kind was changed while signed in, is not let in."""
+    return bool(
+        _staff_may_use_the_admin(request)
+        and getattr(request.user, "kind", None) == UserKind.INTERNAL
+    )
+
+
+admin.site.has_permission = _internal_staff_only  # type: ignore[method-assign]
+
 
 @admin.register(User)
 class KindUserAdmin(UserAdmin):

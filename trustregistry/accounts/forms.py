@@ -4,6 +4,7 @@ of "did not match", which would send a person on guessing."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
@@ -33,6 +34,17 @@ def block_message(block: LoginBlock) -> str:
 
 class ThrottleAwareAdminAuthenticationForm(AdminAuthenticationForm):
     """The admin's sign-in form (`admin.site.login_form`)."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if getattr(user, "kind", None) != "internal":
+            # Only internal staff use the admin (accounts/admin.py); the same message as for a
+            # non-staff user.
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
 
     def get_invalid_login_error(self) -> ValidationError:
         block = login_block(self.request)
