@@ -325,6 +325,19 @@ def test_prompt_none_without_consent_is_consent_required(flow, confidential_app,
     assert query(response["Location"])["error"] == "consent_required"
 
 
+def test_prompt_none_for_a_user_the_record_refuses_is_access_denied(
+    flow, confidential_app, community_user
+):
+    # Not a matter of consent (consent_required would invite the client to ask again).
+    flow.client.force_login(community_user)
+    params = flow.authorize_params(confidential_app, prompt="none")
+    response = flow.client.get(AUTHORIZE, params)
+    assert response.status_code == 302
+    answer = query(response["Location"])
+    assert answer["error"] == "access_denied" and answer["state"] == params["state"]
+    assert "code" not in answer
+
+
 # ---------------------------------------------------------------- remembered consent
 
 

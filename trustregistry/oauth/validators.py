@@ -78,6 +78,9 @@ class RegistryValidator(ClientAuthentication, TokenSaving):
         user = get_user_model().objects.filter(pk=user_id).first()
         if user is None:
             return False
+        if not policy.user_may_log_in_to(request.client, user):
+            # Not a matter of consent: the view refuses this user with access_denied.
+            return True
         granted = policy.scopes_for_user(list(request.scopes or []), user)
         return oauth_selectors.consent_covers(
             user_id=user.pk, application=request.client, scopes=granted
