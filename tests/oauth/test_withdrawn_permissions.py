@@ -254,3 +254,61 @@ def test_every_way_of_withdrawing_revokes(staff_user, internal_user, tmp_path, w
     assert row.expires <= clock.now()  # revoked in the table, not only refused
     _flags_in_table_only(app, impersonate_internal_allowed=True)
     assert _me(token) == 401
+
+
+# ------------------------------------------------------------------ one rule, written twice
+
+# The revocation's query (`Permissions.token_users`) and the token check
+# (`policy.token_user_allowed`) state the same rule, one in SQL and one in Python: on every
+# record state, the tokens the query keeps are exactly those the check lets through.
+_STATES = [
+    (client_type, internal, community, cc, system_user)
+    for client_type in ("confidential", "public")
+    for internal in (False, True)
+    for community in (False, True)
+    for cc in (False, True)
+    for system_user in ("a", "b", None)
+]
+
+
+@pytest.mark.parametrize("state", _STATES)
+def test_revocation_keeps_exactly_the_tokens_the_check_allows(state):
+    from trustregistry.oauth import policy
+    from trustregistry.registry.services.revocation import Permissions
+
+    client_type, internal, community, cc_allowed, system_user = state
+    app = factories.TrustedApplicationFactory(client_id="rule.example.com/app")
+    users = {
+        "internal": factories.UserFactory(username="rule-internal"),
+        "community": factories.CommunityUserFactory(username="rule-community"),
+        "a": factories.SystemUserFactory(username="rule-system-a"),
+        "b": factories.SystemUserFactory(username="rule-system-b"),
+    }
+    for user in users.values():
+        issue_access_token(application=app, user=user, scope="update")
+    # Straight into the table: states the model's validation would refuse must agree too.
+    TrustedApplication.objects.filter(pk=app.pk).update(
+        client_type=client_type,
+        impersonate_internal_allowed=internal,
+        impersonate_community_allowed=community,
+        system_user_allowed=cc_allowed,
+        system_user=users[system_user] if system_user else None,
+    )
+    app.refresh_from_db()
+    kept = set(
+        AccessToken.objects.filter(application=app)
+        .filter(Permissions.of(app).token_users())
+        .values_list("user__username", flat=True)
+    )
+    allowed = {
+        user.username
+        for user in users.values()
+        if policy.token_user_allowed(
+            app,
+            user_id=user.pk,
+            user_kind=user.kind,
+            issued_as="system" if user.kind == "system" else user.kind,
+        )
+        is None
+    }
+    assert kept == allowed

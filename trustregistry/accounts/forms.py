@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 
 from trustregistry.accounts.backends import LoginBlock, login_block
+from trustregistry.accounts.models import UserKind
 
 
 def block_message(block: LoginBlock) -> str:
@@ -37,7 +38,7 @@ class ThrottleAwareAdminAuthenticationForm(AdminAuthenticationForm):
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if getattr(user, "kind", None) != "internal":
+        if getattr(user, "kind", None) != UserKind.INTERNAL:
             # Only internal staff use the admin (accounts/admin.py); the same message as for a
             # non-staff user.
             raise ValidationError(

@@ -74,11 +74,10 @@ def token_user_allowed(
     (an access token's `user_type`): a client-credentials token stops when its user is no
     longer of kind `system`, even where the record lets that kind sign in, since a person must
     never be acted as by a service."""
-    if issued_as == "system" and user_kind != "system":
-        return "The application no longer allows client credentials as this user."
-    if user_kind == "system" or user_id is None:
+    if "system" in (issued_as, user_kind) or user_id is None:
         if (
-            application.system_user_allowed
+            user_kind == "system"
+            and application.system_user_allowed
             and is_confidential(application)
             and user_id is not None
             and application.system_user_id == user_id
