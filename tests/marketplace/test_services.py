@@ -92,6 +92,22 @@ def test_system_user_name_taken_by_a_person_is_refused(staff_user):
     assert not TrustedApplication.objects.exists()
 
 
+def test_system_user_name_differing_only_in_case_from_a_user_is_refused(staff_user):
+    # Usernames are unique whatever their case: the configured name cannot be created.
+    factories.SystemUserFactory(username="System-Application")
+    req = install_request(serviceAccess="clientCredentials")
+    plan = selectors.install_plan(request=req)
+    assert plan.blockers == [
+        "The user system-application named by TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER cannot be "
+        "created: the user System-Application differs from it only in letter case."
+    ]
+    with pytest.raises(MarketplaceRefusal) as refused:
+        services.marketplace_install(request=req, actor=staff_user, expected_state=plan.state)
+    assert refused.value.problems == plan.blockers
+    assert not TrustedApplication.objects.exists()
+    assert get_user_model().objects.count() == 2  # the staff user and the case variant
+
+
 def test_install_over_a_manual_record_shows_and_applies_the_diff(staff_user):
     manual = factories.TrustedApplicationFactory(
         client_id="vendor.example/app",

@@ -173,6 +173,18 @@ def test_system_user_by_username_and_created_when_asked():
 
 
 @pytest.mark.django_db
+def test_a_missing_system_user_is_not_created_beside_one_differing_only_in_case():
+    factories.SystemUserFactory(username="SVC")
+    with pytest.raises(ValidationError) as exc:
+        serialization.application_upsert(
+            data=_body(system_user="svc", system_user_allowed=True),
+            create_missing_system_user=True,
+        )
+    assert exc.value.message_dict["system_user"] == ["A user with that username already exists."]
+    assert not TrustedApplication.objects.exists()
+
+
+@pytest.mark.django_db
 def test_public_keys_accept_pem_and_rsa_xml_strings(interop):
     cert = (interop / "devnet-auth_DevNet.crt").read_text()
     private_xml = (interop / "connector-samples_LocalhostPrivateKey.xml").read_text()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -40,6 +41,18 @@ class User(AbstractUser):
     )
 
     objects = KindUserManager()  # type: ignore[misc]
+
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
+        constraints = [
+            # The forms refuse a username that differs from a taken one only in case, one
+            # sign-up after the other; this index also refuses it from concurrent sign-ups.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="accounts_user_username_ci_unique",
+                violation_error_code="unique",
+                violation_error_message=_("A user with that username already exists."),
+            )
+        ]
 
     @property
     def is_system(self) -> bool:

@@ -203,6 +203,8 @@ def install_plan(
                 )
                 % {"user": system_username}
             )
+        elif existing_user is None and (variant := case_variant(system_username)) is not None:
+            blockers.append(case_variant_message(system_username, variant))
         elif existing_user is None:
             warnings.append(
                 _(
@@ -294,3 +296,22 @@ def _warnings(request: InstallRequest, application: TrustedApplication | None) -
             _("This record was created by hand; after the install its source is the marketplace.")
         )
     return warnings
+
+
+def case_variant(username: str) -> str | None:
+    """The name of a user whose username differs from `username` only in letter case (usernames
+    are unique whatever their case, so there is at most one), or None."""
+    return (
+        get_user_model()
+        .objects.filter(username__iexact=username)
+        .exclude(username=username)
+        .values_list("username", flat=True)
+        .first()
+    )
+
+
+def case_variant_message(username: str, variant: str) -> str:
+    return _(
+        "The user %(user)s named by TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER cannot be created: "
+        "the user %(other)s differs from it only in letter case."
+    ) % {"user": username, "other": variant}

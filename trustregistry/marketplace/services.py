@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -55,8 +56,16 @@ def system_user_get_or_create() -> Any:
         try:
             with transaction.atomic():
                 user = user_model.objects.create_system_user(username)
-        except IntegrityError:  # created by a concurrent install
-            user = user_model.objects.get(username=username)
+        except (IntegrityError, ValidationError) as exc:
+            # Created by a concurrent install meanwhile, or a name taken whatever its case.
+            user = user_model.objects.filter(username=username).first()
+            if user is None:
+                variant = selectors.case_variant(username)
+                if variant is None:
+                    raise
+                raise MarketplaceRefusal(
+                    [selectors.case_variant_message(username, variant)]
+                ) from exc
     if not user.is_system:
         raise MarketplaceRefusal(
             [
