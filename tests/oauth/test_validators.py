@@ -145,6 +145,43 @@ def test_code_is_single_use_and_reuse_revokes(flow, confidential_app, internal_u
     assert flow.refresh(confidential_app, first["refresh_token"]).status_code == 400
 
 
+def test_a_redeemed_code_presented_by_another_client_revokes_its_tokens(
+    flow, confidential_app, internal_user, caplog
+):
+    # The code has leaked: what it gave is suspect (RFC 6749 section 4.1.2).
+    other = factories.TrustedApplicationFactory(
+        client_id="other.example.com/app", login_urls=["https://app.example.com/cb"],
+        secret=SECRET,
+    )  # fmt: skip
+    untouched = flow.tokens(confidential_app, internal_user)  # from another code
+    code = flow.code(confidential_app, internal_user)
+    first = flow.exchange(confidential_app, code).json()
+    stolen = flow.exchange(other, code)
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+    with pytest.raises(access_tokens.InvalidAccessToken):
+        access_tokens.check_access_token(first["access_token"])
+    assert flow.refresh(confidential_app, first["refresh_token"]).json()["error"] == "invalid_grant"
+    access_tokens.check_access_token(untouched["access_token"])
+    assert flow.refresh(confidential_app, untouched["refresh_token"]).status_code == 200
+    assert (
+        "authorization code of app.example.com/erp presented by other.example.com/app: "
+        "its tokens were revoked"
+    ) in caplog.text
+    assert code not in caplog.text
+
+
+def test_an_unredeemed_code_presented_by_another_client_stays_the_first_clients(
+    flow, confidential_app, internal_user
+):
+    other = factories.TrustedApplicationFactory(
+        client_id="other.example.com/app", login_urls=["https://app.example.com/cb"],
+        secret=SECRET,
+    )  # fmt: skip
+    code = flow.code(confidential_app, internal_user)
+    assert flow.exchange(other, code).json()["error"] == "invalid_grant"
+    assert flow.exchange(confidential_app, code).status_code == 200
+
+
 def test_code_lives_60_seconds(flow, confidential_app, internal_user):
     code = flow.code(confidential_app, internal_user)
     with time_machine.travel(clock.now() + dt.timedelta(seconds=61)):

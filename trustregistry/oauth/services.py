@@ -53,16 +53,21 @@ def redeemed_code_record(
 
 
 @transaction.atomic
-def redeemed_code_revoke_tokens(*, application: Any, code: str) -> bool:
-    """A code presented again: revoke everything it produced (RFC 6749 section 4.1.2).
-    True if the code had indeed been redeemed before."""
-    row = RedeemedCode.objects.filter(code_checksum=checksum(code), application=application).first()
+def redeemed_code_revoke_tokens(*, code: str) -> Any:
+    """A code presented again: revoke everything it produced (RFC 6749 section 4.1.2), also
+    when another client presents it (the code has leaked, so what it gave is suspect). The
+    application that redeemed it, or None if the code was never redeemed."""
+    row = (
+        RedeemedCode.objects.select_related("application")
+        .filter(code_checksum=checksum(code))
+        .first()
+    )
     if row is None:
-        return False
+        return None
     get_access_token_model().objects.filter(token_checksum=row.access_token_checksum).delete()
     if row.token_family is not None:
         refresh_family_revoke(token_family=row.token_family)
-    return True
+    return row.application
 
 
 def refresh_family_revoke(*, token_family: uuid.UUID) -> None:

@@ -104,10 +104,17 @@ class RegistryValidator(ClientAuthentication, TokenSaving):
     def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
         if grant is None:
-            if isinstance(code, str) and services.redeemed_code_revoke_tokens(
-                application=client, code=code
-            ):
+            redeemer = (
+                services.redeemed_code_revoke_tokens(code=code) if isinstance(code, str) else None
+            )
+            if redeemer is not None and redeemer.pk == client.pk:
                 log.warning("authorization code reused by %s: its tokens were revoked", client_id)
+            elif redeemer is not None:
+                log.warning(
+                    "authorization code of %s presented by %s: its tokens were revoked",
+                    redeemer.client_id,
+                    client_id,
+                )
             return False
         if grant.expires <= clock.now():
             return False
