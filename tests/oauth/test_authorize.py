@@ -549,3 +549,44 @@ def test_a_consent_post_without_its_csrf_token_is_refused(flow, confidential_app
     with_token = {**data, "csrfmiddlewaretoken": page.context["csrf_token"], "allow": "true"}
     approved = strict.post(AUTHORIZE + "?" + urlencode(params), with_token)
     assert approved.status_code == 302 and "code" in query(approved["Location"])
+
+
+# ---------------------------------------------------------------- prompt=none without openid
+# oauthlib applies prompt=none only to OpenID Connect requests (scope openid); a plain OAuth
+# request with prompt=none must not show a page either, and its answer names the issuer.
+
+
+def test_prompt_none_without_openid_anonymous_is_login_required_with_iss(client, confidential_app):
+    params = {
+        "response_type": "code",
+        "client_id": confidential_app.client_id,
+        "redirect_uri": CALLBACK,
+        "state": "s",
+        "scope": "update",
+        "prompt": "none",
+    }
+    response = client.get(AUTHORIZE, params)
+    assert response.status_code == 302
+    answer = query(response["Location"])
+    assert answer["error"] == "login_required" and answer["state"] == "s"
+    assert answer["iss"] == settings.TRUSTREGISTRY_ISSUER
+
+
+def test_prompt_none_without_openid_and_without_consent_is_consent_required(
+    flow, confidential_app, internal_user
+):
+    flow.client.force_login(internal_user)
+    params = flow.authorize_params(confidential_app, scope="update", prompt="none")
+    response = flow.client.get(AUTHORIZE, params)
+    assert response.status_code == 302  # never the consent page
+    answer = query(response["Location"])
+    assert answer["error"] == "consent_required" and answer["state"] == params["state"]
+    assert answer["iss"] == settings.TRUSTREGISTRY_ISSUER
+    assert "code" not in answer
+
+
+def test_prompt_none_without_openid_succeeds_where_consent_covers_it(
+    flow, confidential_app, internal_user
+):
+    flow.code(confidential_app, internal_user, scope="update")
+    assert _is_code(_authorize(flow, confidential_app, scope="update", prompt="none"), flow)

@@ -117,3 +117,19 @@ def test_the_sign_in_record_goes_with_its_code_and_family(flow, confidential_app
     row.refresh_from_db()
     assert row.token_family is not None  # offline_access: a refresh family to follow
     assert row.keep_until > clock.now() + dt.timedelta(days=29)
+
+
+def test_prompt_none_without_openid_and_an_older_sign_in_is_login_required(
+    flow, confidential_app, internal_user
+):
+    # oauthlib checks max_age with prompt=none only for OpenID Connect requests.
+    start = clock.now()
+    with time_machine.travel(start, tick=False):
+        client = Client()
+        client.force_login(internal_user)
+    with time_machine.travel(start + dt.timedelta(minutes=10), tick=False):
+        params = flow.authorize_params(confidential_app, scope="update", max_age="60")
+        silent = client.get(AUTHORIZE, {**params, "prompt": "none"})
+    assert silent.status_code == 302
+    answer = query(silent["Location"])
+    assert answer["error"] == "login_required" and answer["state"] == params["state"]

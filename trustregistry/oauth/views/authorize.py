@@ -57,6 +57,10 @@ _UNREADABLE = _(
 CONSENT_MARKER = "tr_consent"
 
 
+def _prompt(request: HttpRequest) -> set[str]:
+    return set(request.GET.get("prompt", "").split())
+
+
 class ConsentForm(AllowForm):
     # Nothing requested is valid: the token then gets all of the record's trusted scopes.
     scope = forms.CharField(required=False, widget=forms.HiddenInput())
@@ -95,9 +99,13 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
 
     def handle_no_permission(self) -> HttpResponse:
         try:
-            self.validate_authorization_request(self.request)
+            _requested, credentials = self.validate_authorization_request(self.request)
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
+        if "none" in _prompt(self.request):
+            # oauthlib answers prompt=none only for an OpenID Connect request (scope openid);
+            # any other gets the same login_required, with iss (RFC 9207).
+            return self.refuse(None, credentials, errors.LoginRequired())
         return super().handle_no_permission()
 
     # ------------------------------------------------------------------ consent page
@@ -107,7 +115,8 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             requested, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
-        if "login" in set(request.GET.get("prompt", "").split()):
+        prompt = _prompt(request)
+        if "login" in prompt:
             return self.handle_prompt_login()
         oauth_request = credentials.pop("request", None)
         # A resource was checked to be the registry's own audience, which every token names
@@ -126,19 +135,25 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             )
         if max_age is not None and not sign_ins.fresh_enough(sign_ins.of_session(request), max_age):
             # OpenID Connect Core 3.1.2.1: signed in longer ago than max_age allows. (With
-            # prompt=none the validator's validate_silent_login has answered login_required.)
+            # prompt=none the validator's validate_silent_login has answered login_required, for
+            # an OpenID Connect request; any other is answered here.)
+            if "none" in prompt:
+                return self.refuse(application, credentials, errors.LoginRequired())
             return self.sign_in_again(drop="max_age")
         if not policy.user_may_log_in_to(application, request.user):
             return self.denied(application, credentials)
         granted = policy.scopes_for_user(list(requested), request.user)
         if isinstance(credentials.get("claims"), dict):
             credentials["claims"] = json.dumps(credentials["claims"])
-        prompt = set(request.GET.get("prompt", "").split())
         if "consent" not in prompt and selectors.consent_covers(
             user_id=request.user.pk, application=application, scopes=granted
         ):
             # Approved before, every scope of it: no page (prompt=none gets here too).
             return self.authorize(application, credentials, granted, allow=True)
+        if "none" in prompt:
+            # No page with prompt=none (OpenID Connect Core 3.1.2.6); oauthlib has answered
+            # an OpenID Connect request already, this is any other.
+            return self.refuse(application, credentials, errors.ConsentRequired())
         self.oauth2_data = {**credentials, "scopes": granted}
         form = self.get_form(self.get_form_class())
         return self.render_to_response(
