@@ -108,6 +108,30 @@ def test_default_language_name_is_required(admin_client):
 
 
 @pytest.mark.django_db
+def test_add_with_only_the_default_language_name(admin_client):
+    # What the browser posts when the Bulgarian row, offered with its language preselected,
+    # is left empty: the record is saved with its English name alone.
+    response = admin_client.post(ADD, form_data(**{"names-1-name": ""}))
+    assert response.status_code == 302, errors_of(response)
+    app = TrustedApplication.objects.get(client_id="shop.example.com/app")
+    assert list(app.names.values_list("language", "name")) == [("en", "Shop")]
+
+
+@pytest.mark.django_db
+def test_record_named_in_one_language_saves_with_the_other_row_left_empty(admin_client):
+    # A record named in the default language alone (a marketplace install, an import): its
+    # change page offers an empty Bulgarian row, which must not block every later save.
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", scope="update")
+    assert list(app.names.values_list("language", flat=True)) == ["en"]
+    data = _change_form(app, is_enabled=None)
+    data.update({"names-TOTAL_FORMS": "2", "names-1-language": "bg", "names-1-name": ""})
+    response = admin_client.post(change_url(app), data)
+    assert response.status_code == 302, errors_of(response)
+    app.refresh_from_db()
+    assert not app.is_enabled and app.names.count() == 1
+
+
+@pytest.mark.django_db
 def test_bad_login_url_is_named(admin_client):
     response = admin_client.post(
         ADD, form_data(login_urls="https://shop.example.com/cb, http://evil.example.com/cb")

@@ -361,6 +361,18 @@ class TrustedApplicationForm(forms.ModelForm):
         return cleaned
 
 
+class ApplicationNameForm(forms.ModelForm):
+    """One row of the names inline. The add page (and the change page of a record without a
+    name in every language) offers a row per missing language with its language preselected;
+    such a row left without a name is a language not named, not a half-filled name, so it is
+    skipped rather than refused as incomplete."""
+
+    def has_changed(self) -> bool:
+        if self.instance.pk is None and not (self.data.get(self.add_prefix("name")) or "").strip():
+            return False
+        return super().has_changed()
+
+
 class ApplicationNameFormSet(forms.BaseInlineFormSet):
     """One name per language; the default language's name is required."""
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry.admin.forms import (
+    ApplicationNameForm,
     ApplicationNameFormSet,
     SecretsOfPublicRecords,
 )
@@ -21,6 +22,7 @@ from trustregistry.registry.models import ApplicationName, ApplicationSecret
 
 class ApplicationNameInline(admin.TabularInline):
     model = ApplicationName
+    form = ApplicationNameForm
     formset = ApplicationNameFormSet
     fields = ("language", "name")
     min_num = 0
