@@ -6,7 +6,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from trustregistry.accounts.forms import ThrottleAwareAdminAuthenticationForm
+from trustregistry.accounts.forms import (
+    KindUserCreationForm,
+    ThrottleAwareAdminAuthenticationForm,
+)
 from trustregistry.accounts.models import User, UserKind
 
 # The admin's sign-in form says when a throttled sign-in may be retried (accounts/backends.py).
@@ -30,6 +33,7 @@ admin.site.has_permission = _internal_staff_only  # type: ignore[method-assign]
 
 @admin.register(User)
 class KindUserAdmin(UserAdmin):
+    add_form = KindUserCreationForm
     list_display = ("username", "email", "kind", "is_staff", "is_active")
     list_filter = ("kind", "is_staff", "is_superuser", "is_active")
     fieldsets = (*UserAdmin.fieldsets, ("Kind", {"fields": ("kind",)}))  # type: ignore[misc]

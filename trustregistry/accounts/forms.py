@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 
@@ -52,3 +53,14 @@ class ThrottleAwareAdminAuthenticationForm(AdminAuthenticationForm):
         if block is not None:
             return ValidationError(block_message(block), code="throttled")
         return super().get_invalid_login_error()
+
+
+class KindUserCreationForm(AdminUserCreationForm):
+    """The admin's add-user form. A system user is a service identity that never gets a
+    password (`KindUserAdmin.save_model` makes it unusable), so choosing that kind asks for
+    none: password-based authentication is off for it, whatever the radio buttons say."""
+
+    def clean(self) -> dict[str, Any] | None:
+        if self.cleaned_data.get("kind") == UserKind.SYSTEM:
+            self.cleaned_data["usable_password"] = "false"
+        return super().clean()

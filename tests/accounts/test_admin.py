@@ -1,0 +1,42 @@
+"""The users admin."""
+
+import pytest
+from django.urls import reverse
+
+from trustregistry.accounts.models import User, UserKind
+
+ADD = reverse("admin:accounts_user_add")
+
+
+def add_form(**overrides):
+    data = {
+        "username": "svc-robot",
+        "usable_password": "true",  # the radio button's default
+        "password1": "",
+        "password2": "",
+        "kind": "system",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.django_db
+def test_a_system_user_is_added_without_a_password(client, staff_user):
+    # README: "create one under Users with kind System: it gets no password". The add form
+    # must not demand one first.
+    client.force_login(staff_user)
+    response = client.post(ADD, add_form())
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = User.objects.get(username="svc-robot")
+    assert user.kind == UserKind.SYSTEM
+    assert not user.has_usable_password()
+    assert not user.is_staff
+
+
+@pytest.mark.django_db
+def test_an_internal_user_still_needs_a_password(client, staff_user):
+    client.force_login(staff_user)
+    response = client.post(ADD, add_form(username="person", kind="internal"))
+    assert response.status_code == 200
+    assert "password1" in response.context["adminform"].form.errors
+    assert not User.objects.filter(username="person").exists()
