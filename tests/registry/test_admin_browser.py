@@ -58,3 +58,36 @@ def test_admin_create_generate_secret_disable_and_history(live_server, browser):
         assert plain not in page.content()
     finally:
         page.close()
+
+
+def _sign_in(page, live_server):
+    factories.StaffUserFactory(username="admin")
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", factories.DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_scope_choices_are_one_line_each(live_server, browser):
+    # Each scope is a checkbox with its meaning; squeezed into the 160 px of a field label
+    # they wrapped into columns of 3 to 5 lines, the riskiest choice of the form the hardest
+    # to read.
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(15000)
+    try:
+        _sign_in(page, live_server)
+        page.goto(f"{live_server.url}/admin/registry/trustedapplication/add/")
+        label = page.locator("label[for=id_scope_2]")  # sec — Access the security infrastructure…
+        assert "sec — Access the security infrastructure" in label.text_content()
+        box = label.bounding_box()
+        assert box is not None
+        line_height = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.querySelector('label[for=id_scope_2]'))"
+            ".lineHeight) || 20"
+        )
+        assert box["height"] < 1.8 * line_height, box
+    finally:
+        page.close()

@@ -155,7 +155,9 @@ def scope_choices() -> list[tuple[str, str]]:
 
 
 class ScopeField(forms.MultipleChoiceField):
-    widget = forms.CheckboxSelectMultiple
+    # `radiolist`: the admin's own class for a list of choices, which lets each choice's label
+    # take the row's width instead of a field label's 160 px.
+    widget = forms.CheckboxSelectMultiple(attrs={"class": "radiolist"})
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
