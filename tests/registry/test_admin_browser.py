@@ -91,3 +91,28 @@ def test_scope_choices_are_one_line_each(live_server, browser):
         assert box["height"] < 1.8 * line_height, box
     finally:
         page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_long_uri_or_name_does_not_push_the_list_columns_out_of_sight(live_server, browser):
+    # URIs and names may be 200 characters without a space; unwrapped, one such record
+    # widened the list so that every column after it (client type, enabled, scope, …) was
+    # off screen for every row.
+    factories.TrustedApplicationFactory(
+        client_id="long.example.com/" + "x" * 183, name="VeryLongNameWithoutSpaces" * 8
+    )
+    factories.TrustedApplicationFactory(client_id="short.example.com/app")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(15000)
+    try:
+        _sign_in(page, live_server)
+        page.goto(f"{live_server.url}/admin/registry/trustedapplication/")
+        widths = page.evaluate(
+            "() => { const r = document.querySelector('div.results');"
+            " return [r.scrollWidth, r.clientWidth]; }"
+        )
+        assert widths[0] <= widths[1], widths
+        assert page.locator("#result_list th.column-last_used_at").is_visible()
+    finally:
+        page.close()
