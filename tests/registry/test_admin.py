@@ -100,6 +100,16 @@ def test_add_page_offers_one_name_row_per_language(admin_client):
 
 
 @pytest.mark.django_db
+def test_change_form_labels_are_capitalised_alike(admin_client):
+    # Django capitalises a model field's verbose name ("System user:"), not the label of a
+    # field the form declares: "system user login URL:" stood right below it.
+    page = admin_client.get(ADD).content.decode()
+    labels = re.findall(r'<label[^>]*for="id_[a-z_]+"[^>]*>([^<]+):</label>', page)
+    assert "System user login URL" in labels and "Login URLs" in labels, labels
+    assert [label for label in labels if label[0].islower()] == []
+
+
+@pytest.mark.django_db
 def test_default_language_name_is_required(admin_client):
     response = admin_client.post(ADD, form_data(**{"names-0-name": ""}))
     assert response.status_code == 200

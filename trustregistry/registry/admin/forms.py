@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
@@ -293,6 +294,11 @@ class TrustedApplicationForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The model's fields are labelled "Client type", "Connector URL" (Django capitalises a
+        # verbose name); the fields declared here take their label as written. Capitalised
+        # alike, the form does not alternate "System user:" and "system user login URL:".
+        for field in self.fields.values():
+            field.label = capfirst(field.label)
         # Read now: validation copies the new scope onto the instance, and `save_model` asks
         # afterwards whether sec was newly granted.
         self._scope_before = self.instance.scope if self.instance.pk else ""
