@@ -1,5 +1,7 @@
 """The users admin."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -40,3 +42,18 @@ def test_an_internal_user_still_needs_a_password(client, staff_user):
     assert response.status_code == 200
     assert "password1" in response.context["adminform"].form.errors
     assert not User.objects.filter(username="person").exists()
+
+
+def _app_headings(response) -> dict[str, str]:
+    page = response.content.decode()
+    return dict(re.findall(r'<a href="/admin/(\w+)/" class="section"[^>]*>([^<]+)</a>', page))
+
+
+@pytest.mark.django_db
+def test_the_index_heads_each_app_with_a_name_in_the_viewers_language(client, staff_user):
+    # The consents' app was headed by its label ("Tr_Oauth"), the users' app stayed English.
+    client.force_login(staff_user)
+    en = _app_headings(client.get(reverse("admin:index")))
+    assert en["tr_oauth"] == "OAuth and OpenID Connect" and en["accounts"] == "Users"
+    bg = _app_headings(client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="bg"))
+    assert bg["tr_oauth"] == "OAuth и OpenID Connect" and bg["accounts"] == "Потребители"
