@@ -57,3 +57,13 @@ def test_the_index_heads_each_app_with_a_name_in_the_viewers_language(client, st
     assert en["tr_oauth"] == "OAuth and OpenID Connect" and en["accounts"] == "Users"
     bg = _app_headings(client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="bg"))
     assert bg["tr_oauth"] == "OAuth и OpenID Connect" and bg["accounts"] == "Потребители"
+
+
+@pytest.mark.django_db
+def test_the_admin_is_titled_with_the_products_name(client, staff_user):
+    client.force_login(staff_user)
+    en = client.get(reverse("admin:index")).content.decode()
+    assert '<a href="/admin/">Trust registry</a>' in en and "| Trust registry</title>" in en
+    assert "Django administration" not in en and "Django site admin" not in en
+    bg = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="bg").content.decode()
+    assert '<a href="/admin/">Регистър на доверените приложения</a>' in bg

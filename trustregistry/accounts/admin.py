@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from trustregistry.accounts.forms import (
     KindUserCreationForm,
@@ -14,6 +15,10 @@ from trustregistry.accounts.models import User, UserKind
 
 # The admin's sign-in form says when a throttled sign-in may be retried (accounts/backends.py).
 admin.site.login_form = ThrottleAwareAdminAuthenticationForm
+# The product's name in the header and the window title, as on the sign-in and marketplace
+# pages (the msgid is the oauth catalogue's), instead of "Django administration".
+admin.site.site_header = _("Trust registry")
+admin.site.site_title = _("Trust registry")
 
 _staff_may_use_the_admin = admin.site.has_permission
 
