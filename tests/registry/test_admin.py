@@ -1,5 +1,6 @@
 """The trusted-application admin, through the Django test client."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -8,10 +9,12 @@ from django.urls import reverse
 
 from connector import keys
 from tests import factories
+from trustregistry.common import clock
 from trustregistry.registry import secrets, services
 from trustregistry.registry.models import TrustedApplication
 
 CHANGELIST = reverse("admin:registry_trustedapplication_changelist")
+CONFIRM = "confirm_end_secrets"  # the field the question page posts
 ADD = reverse("admin:registry_trustedapplication_add")
 
 
@@ -474,7 +477,8 @@ def test_disable_and_enable_actions(admin_client, staff_user):
 def test_generate_secret_action_shows_it_once_and_stores_only_its_hash(admin_client):
     app = factories.TrustedApplicationFactory(secret="old-secret")
     response = admin_client.post(
-        CHANGELIST, {"action": "generate_secret", "_selected_action": [app.pk]}
+        CHANGELIST,
+        {"action": "generate_secret", "_selected_action": [app.pk], CONFIRM: "yes"},
     )
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     plain = re.search(
@@ -495,20 +499,82 @@ def test_generate_secret_action_shows_it_once_and_stores_only_its_hash(admin_cli
 def test_rotate_keeps_the_newest_secret_beside_the_new_one(admin_client):
     app = factories.TrustedApplicationFactory(secret="first")
     rotate = reverse("admin:registry_trustedapplication_rotate_secret", args=[app.pk])
-    first = admin_client.post(rotate).content.decode()
+    first = admin_client.post(rotate).content.decode()  # ends no secret: nothing asked
     second_plain = re.search(r'class="new-secret">(\w+)<', first).group(1)
     assert {s.secret_hash for s in app.secrets.all()} == {
         secrets.hash_secret("first"),
         secrets.hash_secret(second_plain),
     }
+    asked = admin_client.post(rotate).content.decode()  # would end "first": asked first
+    assert 'id="ending-secrets"' in asked and "new-secret" not in asked
+    assert app.secrets.count() == 2
     third_plain = re.search(
-        r'class="new-secret">(\w+)<', admin_client.post(rotate).content.decode()
+        r'class="new-secret">(\w+)<', admin_client.post(rotate, {CONFIRM: "yes"}).content.decode()
     ).group(1)
     assert {s.secret_hash for s in app.secrets.all()} == {
         secrets.hash_secret(second_plain),
         secrets.hash_secret(third_plain),
     }
     assert app.history.first().history_change_reason == "secret rotated"
+
+
+def _ending_rows(page: str) -> list[str]:
+    table = page.split('id="ending-secrets"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr>\s*<td><a href="[^"]+">([^<]+)</a>', table)
+
+
+@pytest.mark.django_db
+def test_generate_secret_asks_before_live_secrets_end_and_changes_nothing_meanwhile(
+    admin_client,
+):
+    app = factories.TrustedApplicationFactory(client_id="ask.example.com/app", secret="live")
+    button = reverse("admin:registry_trustedapplication_generate_secret", args=[app.pk])
+    asked = admin_client.post(button)
+    page = asked.content.decode()
+    assert asked.status_code == 200 and "new-secret" not in page
+    assert _ending_rows(page) == ["ask.example.com/app"]
+    assert "the secrets below stop working at once" in page
+    assert f'name="{CONFIRM}" value="yes"' in page and 'name="action"' not in page
+    assert f'href="{change_url(app)}" class="button cancel-link"' in page
+    assert app.secrets.get().secret_hash == secrets.hash_secret("live")
+    assert not app.history.filter(history_change_reason="secret generated").exists()
+
+    done = admin_client.post(button, {CONFIRM: "yes"}).content.decode()
+    plain = re.search(r'class="new-secret">(\w+)<', done).group(1)
+    assert app.secrets.get().secret_hash == secrets.hash_secret(plain)
+
+
+@pytest.mark.django_db
+def test_nothing_is_asked_when_no_live_secret_ends(admin_client):
+    app = factories.TrustedApplicationFactory()
+    app.secrets.create(
+        secret_hash=secrets.hash_secret("expired"), expires=clock.now() - dt.timedelta(days=1)
+    )
+    button = reverse("admin:registry_trustedapplication_generate_secret", args=[app.pk])
+    assert 'class="new-secret"' in admin_client.post(button).content.decode()
+    assert app.secrets.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_list_action_asks_once_for_every_record_and_sends_the_selection_back(admin_client):
+    live = factories.TrustedApplicationFactory(client_id="live.example.com/app", secret="s1")
+    fresh = factories.TrustedApplicationFactory(client_id="fresh.example.com/app")
+    public = factories.TrustedApplicationFactory(
+        client_id="public.example.com/app", client_type="public"
+    )
+    selection = {"action": "generate_secret", "_selected_action": [live.pk, fresh.pk, public.pk]}
+    page = admin_client.post(CHANGELIST, selection).content.decode()
+    assert _ending_rows(page) == ["live.example.com/app"]
+    assert not fresh.secrets.exists()
+    for pk in (live.pk, fresh.pk, public.pk):
+        assert f'name="_selected_action" value="{pk}"' in page
+    assert 'name="action" value="generate_secret"' in page
+
+    done = admin_client.post(CHANGELIST, {**selection, CONFIRM: "yes"}).content.decode()
+    assert done.count('class="new-secret"') == 2
+    assert live.secrets.count() == 1 and fresh.secrets.count() == 1
+    assert not live.secrets.filter(secret_hash=secrets.hash_secret("s1")).exists()
+    assert not public.secrets.exists()
 
 
 @pytest.mark.django_db

@@ -43,6 +43,15 @@ def test_admin_create_generate_secret_disable_and_history(live_server, browser):
 
         page.goto(f"{live_server.url}/admin/registry/trustedapplication/{app.pk}/change/")
         assert plain not in page.content()  # shown once, never again
+        # A second secret would end the live one: asked first, then done.
+        page.click("button:has-text('Generate secret')")
+        page.wait_for_selector("table#ending-secrets")
+        assert app.secrets.get().secret_hash == secrets.hash_secret(plain)
+        page.click("input[type=submit][value='Yes, replace the secrets']")
+        plain = page.text_content("code.new-secret").strip()
+        assert app.secrets.get().secret_hash == secrets.hash_secret(plain)
+
+        page.goto(f"{live_server.url}/admin/registry/trustedapplication/{app.pk}/change/")
         page.uncheck("#id_is_enabled")
         page.click("input[name=_continue]")
         page.wait_for_selector("text=was changed successfully")

@@ -10,6 +10,7 @@ from tests import factories
 from tests.registry.test_admin import ADD, CHANGELIST, change_url, form_data
 from trustregistry.aas import errors as aas_errors
 from trustregistry.aas import services as aas_services
+from trustregistry.registry import secrets
 from trustregistry.registry.models import TrustedApplication
 
 BG = {"HTTP_ACCEPT_LANGUAGE": "bg"}
@@ -159,8 +160,19 @@ def test_new_secret_page_in_bulgarian(admin_client):
     bg = text(admin_client.post(url, **BG))
     assert "Нови тайни" in bg and "Копирайте всяка тайна сега: показва се еднократно." in bg
     assert "Всички предишни тайни на тези приложения спряха да действат." in bg
-    en = text(admin_client.post(url))
+    en = text(admin_client.post(url, {"confirm_end_secrets": "yes"}))
     assert "Copy each secret now: it is shown once." in en
+
+
+@pytest.mark.django_db
+def test_the_question_before_secrets_end_in_bulgarian(admin_client):
+    app = factories.TrustedApplicationFactory(secret="live")
+    url = reverse("admin:registry_trustedapplication_generate_secret", args=[app.pk])
+    bg = text(admin_client.post(url, **BG))
+    assert "Сигурни ли сте?" in bg
+    assert "Новата тайна заменя всички тайни на записа" in bg
+    assert "Да, заменете тайните" in bg and "Не, върни ме обратно" in bg
+    assert app.secrets.get().secret_hash == secrets.hash_secret("live")
 
 
 @pytest.mark.django_db

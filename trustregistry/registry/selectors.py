@@ -187,3 +187,15 @@ def application_secrets(*, application: TrustedApplication) -> list[ApplicationS
     if prefetched is not None:
         return list(prefetched)
     return _secrets_of_application.fetch(application.pk)
+
+
+def secrets_ending(
+    *, application: TrustedApplication, replace_all: bool
+) -> list[ApplicationSecret]:
+    """The live secrets that generating a secret would end: every one for `replace_all`, else
+    (rotation keeps at most two) the oldest beyond the newest. The admin asks before ending
+    them, since a client still using one stops authenticating at once."""
+    existing = list(ApplicationSecret.objects.filter(application_id=application.pk))
+    if not replace_all:
+        existing = existing[: max(0, len(existing) - (ApplicationSecret.MAX_PER_APPLICATION - 1))]
+    return [secret for secret in existing if secret.is_live()]

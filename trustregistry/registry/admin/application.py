@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_application_model
 
-from trustregistry.registry import history, risks, services
+from trustregistry.registry import history, risks, selectors, services
 from trustregistry.registry.admin.forms import (
     TrustedApplicationForm,
 )
@@ -37,6 +38,9 @@ if admin.site.is_registered(get_application_model()):
 # Labels of django-oauth-toolkit's own fields that the change form shows (the "Record"
 # section): DOT ships no Bulgarian catalogue, so its msgids are in this app's.
 DOT_FIELD_LABELS = (gettext_noop("created"), gettext_noop("updated"))
+
+# Posted by the page that asks before live secrets end (`_confirm_secrets_page`).
+CONFIRM_FIELD = "confirm_end_secrets"
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -257,6 +261,15 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     def _secrets_page(
         self, request: HttpRequest, apps: list[TrustedApplication], *, rotate: bool
     ) -> HttpResponse:
+        if request.POST.get(CONFIRM_FIELD) != "yes":
+            ending = [
+                (app, ended)
+                for app in apps
+                if app.client_type != "public"
+                and (ended := selectors.secrets_ending(application=app, replace_all=not rotate))
+            ]
+            if ending:
+                return self._confirm_secrets_page(request, apps, ending, rotate=rotate)
         results = []
         for app in apps:
             if app.client_type == "public":
@@ -288,6 +301,30 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         }
         response = TemplateResponse(request, "registry/admin/secret_result.html", context)
         return _no_store(response)
+
+    def _confirm_secrets_page(
+        self,
+        request: HttpRequest,
+        apps: list[TrustedApplication],
+        ending: list[tuple[TrustedApplication, list[Any]]],
+        *,
+        rotate: bool,
+    ) -> HttpResponse:
+        """Asked before a live secret ends (as Django asks before a bulk delete): the page posts
+        the same request again, with the confirmation."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Are you sure?"),
+            "ending": ending,
+            "rotate": rotate,
+            "confirm_field": CONFIRM_FIELD,
+            # From the list's action: the action and its records go back with the answer.
+            "action": request.POST.get("action", ""),
+            "selected": [app.pk for app in apps] if request.POST.get("action") else [],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "registry/admin/secret_confirm.html", context)
 
     # ------------------------------------------------------------------ buttons
 
