@@ -67,3 +67,19 @@ def test_the_admin_is_titled_with_the_products_name(client, staff_user):
     assert "Django administration" not in en and "Django site admin" not in en
     bg = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="bg").content.decode()
     assert '<a href="/admin/">Регистър на доверените приложения</a>' in bg
+
+
+@pytest.mark.django_db
+def test_the_system_user_fields_add_link_opens_the_add_form_with_kind_system(client, staff_user):
+    from tests.registry.test_admin import ADD as ADD_RECORD
+
+    client.force_login(staff_user)
+    page = client.get(ADD_RECORD).content.decode()
+    [link] = re.findall(r'id="add_id_system_user"[^>]*href="([^"]+)"', page) or re.findall(
+        r'href="([^"]+)"[^>]*id="add_id_system_user"', page
+    )
+    assert link.startswith(ADD) and "kind=system" in link and "_popup=1" in link
+    popup = client.get(link.replace("&amp;", "&")).content.decode()
+    assert '<option value="system" selected>' in popup
+    # the kind is asked right after the username, before the password choice
+    assert popup.index('name="kind"') < popup.index('name="usable_password"')

@@ -42,7 +42,16 @@ class KindUserAdmin(UserAdmin):
     list_display = ("username", "email", "kind", "is_staff", "is_active")
     list_filter = ("kind", "is_staff", "is_superuser", "is_active")
     fieldsets = (*UserAdmin.fieldsets, ("Kind", {"fields": ("kind",)}))  # type: ignore[misc]
-    add_fieldsets = (*UserAdmin.add_fieldsets, ("Kind", {"fields": ("kind",)}))
+    # The kind first: choosing System turns password sign-in off (KindUserCreationForm).
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "kind", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if obj.kind == UserKind.SYSTEM:

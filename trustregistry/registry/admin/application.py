@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,6 +23,7 @@ from trustregistry.registry.admin.forms import (
     TrustedApplicationForm,
 )
 from trustregistry.registry.admin.parts import (
+    AddsWhatItAccepts,
     ApplicationNameInline,
     ApplicationSecretInline,
     ConnectorFilter,
@@ -117,6 +119,14 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     change_form_template = "admin/registry/trustedapplication/change_form.html"
     # DOT's get_absolute_url points at its own application pages, which the registry replaces.
     view_on_site = False
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if db_field.name == "system_user" and formfield is not None:
+            if isinstance(widget, RelatedFieldWidgetWrapper):
+                formfield.widget = AddsWhatItAccepts.around(widget)
+        return formfield
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # SPEC 2: records are never hard-deleted by the product's own flows; tokens and history

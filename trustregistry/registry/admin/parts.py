@@ -1,5 +1,5 @@
 """The pieces of the trusted-application admin's pages: the names and secrets inlines of the
-change form and the list's filters by scope and by connector."""
+change form, the system user's add link, and the list's filters by scope and by connector."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from trustregistry.registry import scopes as scope_catalogue
@@ -91,3 +93,27 @@ class ConnectorFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(connector_url="")
         return queryset
+
+
+class AddsWhatItAccepts(RelatedFieldWidgetWrapper):
+    """The "+" beside a foreign key whose choices are limited (the system user: kind `system`)
+    opens the add form with those values chosen, so what is added there can be chosen here."""
+
+    @classmethod
+    def around(cls, wrapper: RelatedFieldWidgetWrapper) -> AddsWhatItAccepts:
+        return cls(
+            wrapper.widget,
+            wrapper.rel,
+            wrapper.admin_site,
+            can_add_related=wrapper.can_add_related,
+            can_change_related=wrapper.can_change_related,
+            can_delete_related=wrapper.can_delete_related,
+            can_view_related=wrapper.can_view_related,
+        )
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        limits = self.rel.limit_choices_to
+        if isinstance(limits, dict) and limits:
+            context["url_params"] += "&" + urlencode(limits)
+        return context
