@@ -176,9 +176,10 @@ class TrustedApplication(AbstractApplication):
 
     def localized_name(self, language: str | None = None) -> str:
         """The name in `language` (default: the active one), else in the default language,
-        else the URI."""
+        else the URI. Shown to people, so without control or invisible characters (a name
+        stored before they were refused may still hold them)."""
         wanted = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
-        names = {n.language: n.name for n in self.names.all()}
+        names = {n.language: validators.visible_text(n.name) for n in self.names.all()}
         return names.get(wanted) or names.get(settings.LANGUAGE_CODE) or self.client_id
 
     @property

@@ -72,6 +72,13 @@ def has_invisible_characters(value: str) -> bool:
     return any(unicodedata.category(ch) in _INVISIBLE for ch in value)
 
 
+def visible_text(value: str) -> str:
+    """`value` without the characters `validate_visible_text` refuses: for showing a name
+    stored before that rule (registry migration 0002 added it without checking the names
+    already stored, so a bidi override kept in one still reordered the consent page)."""
+    return "".join(ch for ch in value if unicodedata.category(ch) not in _INVISIBLE)
+
+
 def validate_visible_text(value: str) -> None:
     """For text people read to decide whom they trust (an application's name on the consent
     page): no character that hides or reorders the rest."""
