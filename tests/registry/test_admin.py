@@ -748,3 +748,34 @@ def test_a_mangled_shown_state_is_no_500(admin_client, shown):
     data["tr_shown"] = shown
     response = admin_client.post(change_url(app), data)
     assert response.status_code in (200, 302)
+
+
+@pytest.mark.django_db
+def test_the_names_follow_the_uri_and_the_secrets_the_client_type(admin_client):
+    app = factories.TrustedApplicationFactory(secret="s")
+    page = admin_client.get(change_url(app)).content.decode()
+    order = [
+        page.index(marker)
+        for marker in (
+            "field-client_id",
+            'id="names-group"',
+            "field-client_type",
+            'id="secrets-group"',
+            "field-basic_auth_allowed",
+        )
+    ]
+    assert order == sorted(order)
+    assert page.count('id="names-group"') == 1 and page.count('id="secrets-group"') == 1
+
+
+@pytest.mark.django_db
+def test_the_add_page_leaves_out_what_only_an_existing_record_has(admin_client):
+    page = admin_client.get(ADD).content.decode()
+    for field in ("created", "updated", "last_used_at", "uninstalled_at", "source"):
+        assert f"field-{field}" not in page
+    assert "field-public_key_thumbprints" not in page and "field-connector_url" in page
+    assert 'id="secrets-group"' not in page and 'id="names-group"' in page
+    app = factories.TrustedApplicationFactory()
+    page = admin_client.get(change_url(app)).content.decode()
+    for field in ("created", "last_used_at", "source", "public_key_thumbprints"):
+        assert f"field-{field}" in page

@@ -41,6 +41,8 @@ if admin.site.is_registered(get_application_model()):
 # section): DOT ships no Bulgarian catalogue, so its msgids are in this app's.
 DOT_FIELD_LABELS = (gettext_noop("created"), gettext_noop("updated"))
 
+RECORD_FIELDS = ("created", "updated", "last_used_at", "uninstalled_at")
+
 # Posted by the page that asks before live secrets end (`_confirm_secrets_page`).
 CONFIRM_FIELD = "confirm_end_secrets"
 
@@ -76,10 +78,7 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
             _("Connector"),
             {"fields": ("connector_url", "public_keys", "public_key_thumbprints")},
         ),
-        (
-            _("Record"),
-            {"fields": ("created", "updated", "last_used_at", "uninstalled_at")},
-        ),
+        (_("Record"), {"fields": RECORD_FIELDS}),
     )
     readonly_fields = (
         "source",
@@ -174,6 +173,24 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
         )
 
     # ------------------------------------------------------------------ the change form
+
+    # What a record has only once it exists: not shown on the add page, where each would read "—".
+    _EXISTING_ONLY = ("source", "public_key_thumbprints", *RECORD_FIELDS)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        return [
+            (name, {**options, "fields": kept})
+            for name, options in fieldsets
+            if (kept := [f for f in options["fields"] if f not in self._EXISTING_ONLY])
+        ]
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        # A new record has no secrets to list (one is added with the hash field above it).
+        inlines = super().get_inlines(request, obj)
+        return inlines if obj is not None else [ApplicationNameInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The URI is the OAuth client_id, the connector's audience and the key of every import
