@@ -266,6 +266,22 @@ def test_plan_warns_about_sec_and_a_non_domain_uri():
     assert plan.creates and plan.state == selectors.NEW_RECORD_STATE
 
 
+def test_plan_warns_when_a_new_uri_differs_from_a_record_only_in_case():
+    factories.TrustedApplicationFactory(client_id="Vendor.example/app")
+    plan = selectors.install_plan(request=install_request())
+    assert (
+        "The record Vendor.example/app has the same URI but for letter case. URIs are "
+        "case-sensitive, so this install adds another application, vendor.example/app. "
+        "Is that intended?"
+    ) in plan.warnings
+    assert plan.creates and not plan.blockers
+    # installing over the exact record warns no more
+    factories.TrustedApplicationFactory(client_id="vendor.example/app")
+    assert not any(
+        "letter case" in w for w in selectors.install_plan(request=install_request()).warnings
+    )
+
+
 def test_losing_a_race_to_create_the_record_is_a_stale_confirmation(staff_user, monkeypatch):
     from trustregistry.registry import services as registry_services
 

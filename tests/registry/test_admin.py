@@ -328,6 +328,93 @@ def test_risky_settings_are_saved_with_a_warning(admin_client, overrides, warnin
 
 
 @pytest.mark.django_db
+def test_a_uri_differing_only_in_case_from_another_record_is_added_with_a_warning(admin_client):
+    data = form_data()
+    uri = data["client_id"]
+    factories.TrustedApplicationFactory(client_id=uri.upper())
+    factories.TrustedApplicationFactory(client_id="unrelated.example.com/app")
+    response = admin_client.post(ADD, data)
+    assert response.status_code == 302, errors_of(response)
+    admin_client.get(response["Location"])  # shows (and so consumes) the messages
+    [warning] = [m for m in messages_of(response) if "but for letter case" in m]
+    assert warning.startswith(f"The record {uri.upper()} has the same URI but for letter case.")
+    assert f"so {uri} is another application" in warning
+    assert TrustedApplication.objects.filter(client_id=uri).exists()
+    # saving it again later warns no more: the URI was chosen when it was added
+    app = TrustedApplication.objects.get(client_id=uri)
+    again = admin_client.post(change_url(app), change_data(app))
+    assert again.status_code == 302, errors_of(again)
+    assert not [m for m in messages_of(again) if "but for letter case" in m]
+
+
+def change_data(app, **overrides):
+    """What the change page of `app` posts when saved as shown (its names as rows)."""
+    names = list(app.names.order_by("language"))
+    data = form_data(
+        **{
+            "names-TOTAL_FORMS": str(len(names)),
+            "names-INITIAL_FORMS": str(len(names)),
+            "names-0-language": None,
+            "names-0-name": None,
+            "names-1-language": None,
+            "names-1-name": None,
+        }
+    )
+    for i, name in enumerate(names):
+        data.update(
+            {
+                f"names-{i}-id": str(name.pk),
+                f"names-{i}-application": str(app.pk),
+                f"names-{i}-language": name.language,
+                f"names-{i}-name": name.name,
+            }
+        )
+    data.pop("client_id")
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.django_db
+def test_a_name_added_meanwhile_in_that_language_is_a_form_error_not_a_500(admin_client):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", name="Shop")
+    # The page was opened with an empty Bulgarian row; another admin names it meanwhile.
+    data = change_data(
+        app,
+        **{
+            "names-TOTAL_FORMS": "2",
+            "names-1-application": str(app.pk),
+            "names-1-language": "bg",
+            "names-1-name": "Магазин",
+        },
+    )
+    app.names.create(language="bg", name="Другият")
+    response = admin_client.post(change_url(app), data)
+    assert response.status_code == 200
+    assert "A name in bg was added elsewhere since this page was shown." in str(errors_of(response))
+    assert app.names.get(language="bg").name == "Другият"
+
+
+@pytest.mark.django_db
+def test_a_name_replaced_in_one_save_is_no_conflict(admin_client):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", name="Shop")
+    old = app.names.create(language="bg", name="Стар")
+    data = change_data(
+        app,
+        **{
+            "names-TOTAL_FORMS": "3",
+            "names-0-DELETE": "on",  # bg, ordered first
+            "names-2-application": str(app.pk),
+            "names-2-language": "bg",
+            "names-2-name": "Нов",
+        },
+    )
+    assert data["names-0-id"] == str(old.pk)
+    response = admin_client.post(change_url(app), data)
+    assert response.status_code == 302, errors_of(response)
+    assert app.names.get(language="bg").name == "Нов"
+
+
+@pytest.mark.django_db
 def test_a_public_record_may_hold_no_secret(admin_client):
     # SPEC section 2, as the API and the marketplace apply it.
     response = admin_client.post(

@@ -266,6 +266,18 @@ def _warnings(request: InstallRequest, application: TrustedApplication | None) -
                 "mywebsite.com/myapp1)."
             )
         )
+    if application is None:
+        for other in registry_selectors.application_uris_differing_in_case(
+            application_uri=request.application_uri
+        ):
+            warnings.append(
+                _(
+                    "The record %(other)s has the same URI but for letter case. URIs are "
+                    "case-sensitive, so this install adds another application, %(uri)s. "
+                    "Is that intended?"
+                )
+                % {"uri": request.application_uri, "other": other}
+            )
     if request.protocol_scopes:
         warnings.append(
             _(

@@ -199,3 +199,14 @@ def secrets_ending(
     if not replace_all:
         existing = existing[: max(0, len(existing) - (ApplicationSecret.MAX_PER_APPLICATION - 1))]
     return [secret for secret in existing if secret.is_live()]
+
+
+def application_uris_differing_in_case(*, application_uri: str) -> list[str]:
+    """The URIs of other records that equal `application_uri` but for letter case. URIs are
+    case-sensitive (SPEC section 2), so such a record is another application; adding one is
+    allowed and warned about, since it is more often a typo than intended."""
+    return sorted(
+        TrustedApplication.objects.filter(client_id__iexact=application_uri)
+        .exclude(client_id=application_uri)
+        .values_list("client_id", flat=True)
+    )

@@ -53,6 +53,13 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def case_variant_warning(uri: str, other: str) -> str:
+    return _(
+        "The record %(other)s has the same URI but for letter case. URIs are case-sensitive, "
+        "so %(uri)s is another application, with its own secrets and tokens. Is that intended?"
+    ) % {"uri": uri, "other": other}
+
+
 @admin.register(TrustedApplication)
 class TrustedApplicationAdmin(admin.ModelAdmin):
     form = TrustedApplicationForm
@@ -244,6 +251,10 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
             services.history_note(application=app, actor=request.user, reason="secret hash added")
         for risk in risks.application_risks(app):
             messages.warning(request, risk.message)
+        if not change:  # the URI is chosen once, when the record is added
+            uri = app.client_id
+            for other in selectors.application_uris_differing_in_case(application_uri=uri):
+                messages.warning(request, case_variant_warning(uri, other))
 
     # ------------------------------------------------------------------ actions
 

@@ -20,7 +20,7 @@ from trustregistry.common import clock
 from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry import secrets as secret_hashing
 from trustregistry.registry import services, validators
-from trustregistry.registry.models import ApplicationSecret, TrustedApplication
+from trustregistry.registry.models import ApplicationName, ApplicationSecret, TrustedApplication
 
 # The messages of `connector.keys` (the connector package has no translations of its own) and of
 # `registry.secrets` (kept free of Django), listed for the catalogue: the form shows them in the
@@ -384,6 +384,34 @@ class ApplicationNameForm(forms.ModelForm):
 class ApplicationNameFormSet(forms.BaseInlineFormSet):
     """One name per language; the default language's name is required."""
 
+    def _named_elsewhere_meanwhile(self) -> set[str]:
+        """Languages this page adds a name in that the record has gained since the page was
+        shown (another admin, the API): saved, the new row would break the one-name-per-
+        language constraint (a 500), since the inline form's own unique check leaves the
+        record out."""
+        if self.instance.pk is None:
+            return set()
+        adding = {
+            form.cleaned_data.get("language")
+            for form in self.forms
+            if getattr(form, "cleaned_data", None)
+            and form.instance.pk is None
+            and form.cleaned_data.get("name")
+            and not form.cleaned_data.get("DELETE")
+        }
+        leaving = [
+            form.instance.pk
+            for form in self.forms
+            if form.instance.pk is not None and getattr(form, "cleaned_data", {}).get("DELETE")
+        ]
+        if not adding:
+            return set()
+        return set(
+            ApplicationName.objects.filter(application=self.instance, language__in=adding)
+            .exclude(pk__in=leaving)
+            .values_list("language", flat=True)
+        )
+
     def clean(self) -> None:
         super().clean()
         languages: list[str] = []
@@ -399,6 +427,15 @@ class ApplicationNameFormSet(forms.BaseInlineFormSet):
             raise ValidationError(
                 _("One name per language: %(langs)s is given twice.")
                 % {"langs": ", ".join(sorted(duplicates))}
+            )
+        taken = self._named_elsewhere_meanwhile()
+        if taken:
+            raise ValidationError(
+                _(
+                    "A name in %(langs)s was added elsewhere since this page was shown. "
+                    "Reload the page to see it, then make your change again."
+                )
+                % {"langs": ", ".join(sorted(taken))}
             )
         if settings.LANGUAGE_CODE not in languages:
             default = dict(settings.LANGUAGES).get(settings.LANGUAGE_CODE, settings.LANGUAGE_CODE)
