@@ -118,6 +118,20 @@ def app_factory(db):  # type: ignore[no-untyped-def]
     return factories.TrustedApplicationFactory
 
 
+@pytest.fixture(scope="session")
+def live_server(live_server):  # type: ignore[no-untyped-def]
+    """pytest-django's live server, stopped only once its request threads have ended. A thread
+    still serving a connection the browser just closed (the last browser test of a worker)
+    otherwise closes the shared in-memory SQLite connection after the stop made it unshareable
+    again: an unhandled-thread warning at the end of the run, not a failure."""
+    import threading
+
+    yield live_server
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=5)
+
+
 @pytest.fixture
 def browser():  # type: ignore[no-untyped-def]
     """A real headless Chromium (Debian's package) driven by Playwright."""
