@@ -260,30 +260,33 @@ def test_refused_sign_ups_from_one_address_are_throttled(client, db):
     assert get_user_model().objects.filter(username="fresh", kind="community").exists()
 
 
+def _sign_ups_at_once(usernames: list[str], network: str) -> list:
+    """Each username signed up by its own thread from its own address (the sign-up throttle
+    counts per address), all released together: (status, "already exists" shown) each."""
+    from tests.registry.test_services import _race
+
+    def work(i: int):
+        response = Client().post(
+            "/id/account/signup",
+            {
+                "username": usernames[i],
+                "email": "racer@example.com",
+                "password1": "correct horse battery 9",
+                "password2": "correct horse battery 9",
+            },
+            REMOTE_ADDR=f"{network}.{i}",
+        )
+        return response.status_code, "already exists" in response.content.decode()
+
+    return _race(len(usernames), work)
+
+
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_one_username_signed_up_at_once_is_one_user_and_form_errors():
-    from django.test import Client
-
-    from tests.registry.test_services import _race
-
     for round_ in range(5):
         username = f"racer{round_}"
-
-        def work(i: int, username: str = username, round_: int = round_):
-            response = Client().post(
-                "/id/account/signup",
-                {
-                    "username": username,
-                    "email": "racer@example.com",
-                    "password1": "correct horse battery 9",
-                    "password2": "correct horse battery 9",
-                },
-                REMOTE_ADDR=f"10.1.{round_}.{i}",  # the sign-up throttle counts per address
-            )
-            return response.status_code, "already exists" in response.content.decode()
-
-        outcomes = _race(10, work)
+        outcomes = _sign_ups_at_once([username] * 10, f"10.1.{round_}")
         assert all(status == 200 for status, _taken in outcomes), outcomes
         assert sum(1 for _status, taken in outcomes if taken) == 9
         assert get_user_model().objects.filter(username=username).count() == 1
@@ -292,29 +295,13 @@ def test_one_username_signed_up_at_once_is_one_user_and_form_errors():
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_usernames_differing_only_in_case_signed_up_at_once_are_one_user():
-    from tests.registry.test_services import _race
-
     for round_ in range(5):
         # racerN, RacerN, rAcerN, ...: one name whatever the case, ten spellings
         spellings = [
             "".join(c.upper() if i == j else c for j, c in enumerate(f"racer{round_}"))
             for i in range(-1, 5)
         ] + [f"RACER{round_}", f"RaCeR{round_}", f"rAcEr{round_}", f"RAcer{round_}"]
-
-        def work(i: int, round_: int = round_, spellings: list[str] = spellings):
-            response = Client().post(
-                "/id/account/signup",
-                {
-                    "username": spellings[i],
-                    "email": "racer@example.com",
-                    "password1": "correct horse battery 9",
-                    "password2": "correct horse battery 9",
-                },
-                REMOTE_ADDR=f"10.2.{round_}.{i}",  # the sign-up throttle counts per address
-            )
-            return response.status_code, "already exists" in response.content.decode()
-
-        outcomes = _race(10, work)
+        outcomes = _sign_ups_at_once(spellings, f"10.2.{round_}")
         assert all(status == 200 for status, _taken in outcomes), outcomes
         assert sum(1 for _status, taken in outcomes if taken) == 9
         assert get_user_model().objects.filter(username__iexact=f"racer{round_}").count() == 1
