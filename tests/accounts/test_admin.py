@@ -83,3 +83,20 @@ def test_the_system_user_fields_add_link_opens_the_add_form_with_kind_system(cli
     assert '<option value="system" selected>' in popup
     # the kind is asked right after the username, before the password choice
     assert popup.index('name="kind"') < popup.index('name="usable_password"')
+
+
+@pytest.mark.django_db
+def test_the_users_admin_shows_the_kind_in_the_viewers_language(client, staff_user):
+    from tests import factories
+
+    person = factories.UserFactory(username="bob", kind="community")
+    client.force_login(staff_user)
+    bg = client.get(
+        reverse("admin:accounts_user_change", args=[person.pk]), HTTP_ACCEPT_LANGUAGE="bg"
+    )
+    page = bg.content.decode()
+    assert ">Вид</h2>" in page
+    assert '<option value="community" selected>Общност (външен)</option>' in page
+    assert "Системен: служебна идентичност" in page  # the help text
+    listing = client.get(reverse("admin:accounts_user_changelist"), HTTP_ACCEPT_LANGUAGE="bg")
+    assert "Вътрешен (служител на организацията)" in listing.content.decode()

@@ -41,7 +41,7 @@ class KindUserAdmin(UserAdmin):
     add_form = KindUserCreationForm
     list_display = ("username", "email", "kind", "is_staff", "is_active")
     list_filter = ("kind", "is_staff", "is_superuser", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("Kind", {"fields": ("kind",)}))  # type: ignore[misc]
+    fieldsets = (*UserAdmin.fieldsets, (_("Kind"), {"fields": ("kind",)}))  # type: ignore[misc]
     # The kind first: choosing System turns password sign-in off (KindUserCreationForm).
     add_fieldsets = (
         (

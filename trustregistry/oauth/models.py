@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,10 +58,14 @@ class Consent(models.Model):
     admin's "revoke"). `prompt=none` succeeds where the consent covers the request."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_consents"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="oauth_consents",
     )
     application = models.ForeignKey(
         settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        verbose_name=_("application"),
         on_delete=models.CASCADE,
         related_name="consents",
     )
@@ -76,7 +81,10 @@ class Consent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"consent of user #{self.user_id} to application #{self.application_id}"
+        return gettext("consent of %(user)s to %(application)s") % {
+            "user": self.user.get_username(),
+            "application": self.application.client_id,
+        }
 
     @property
     def scopes(self) -> frozenset[str]:
