@@ -3,6 +3,7 @@
     .venv/bin/python bench/admin_list.py                 # scratch SQLite file in a temp dir
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tr_bench .venv/bin/python bench/admin_list.py
     BENCH_RECORDS=20000 .venv/bin/python bench/admin_list.py
+    BENCH_RECORDS=300 BENCH_LOOKUPS=50 .venv/bin/python bench/admin_list.py   # a quick check
 
 With DATABASE_URL the figures come from a scratch database `test_<name>` that is created and
 dropped again (Django's test-database machinery); your data is never touched. Prints the
@@ -34,7 +35,7 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 RECORDS = int(os.environ.get("BENCH_RECORDS", "100000"))
 BATCH = 5000
 RUNS = 5
-LOOKUPS = 2000
+LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", "2000"))
 
 
 def load(n: int) -> None:

@@ -41,12 +41,12 @@ def test_resolve_benchmark_completes_its_resolves():
 
 
 def test_admin_list_benchmark_loads_and_lists():
-    env = {**_clean_env(), "BENCH_RECORDS": "300"}
+    env = {**_clean_env(), "BENCH_RECORDS": "300", "BENCH_LOOKUPS": "50"}
     done = _run("admin_list.py", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "loaded 300 records" in done.stdout
     assert re.search(r"list, first page .* 50 rows", done.stdout), done.stdout
-    assert "lookup by URI" in done.stdout
+    assert "lookup by URI (selectors.application_get, 50 lookups)" in done.stdout
 
 
 @pytest.mark.postgresql
