@@ -7,7 +7,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from tests import factories
-from trustregistry.registry import secrets, services
+from trustregistry.common import clock
+from trustregistry.registry import secrets, selectors, services
 
 
 @pytest.mark.django_db
@@ -19,6 +20,24 @@ def test_at_most_two_secrets_a_third_replaces_the_oldest():
     hashes = [s.secret_hash for s in app.secrets.order_by("created", "id")]
     assert hashes == [secrets.hash_secret("two"), secrets.hash_secret("three")]
     assert not app.secrets.filter(pk=first.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_third_secret_replaces_an_expired_one_before_a_live_one():
+    # Rotating must not end the secret a client still uses while keeping a dead one.
+    app = factories.TrustedApplicationFactory()
+    live = services.secret_add_hash(application=app, secret_hash=secrets.hash_secret("live"))
+    expired = services.secret_add_hash(
+        application=app,
+        secret_hash=secrets.hash_secret("expired"),
+        expires=clock.now() + dt.timedelta(minutes=1),
+    )
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=2)):
+        assert [s.pk for s in selectors.secrets_ending(application=app, replace_all=False)] == []
+        services.secret_generate(application=app)
+        assert app.secrets.filter(pk=live.pk).exists()
+        assert not app.secrets.filter(pk=expired.pk).exists()
+        assert app.secrets.count() == 2
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@ application model, with its per-language names and its (at most two) secrets."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -344,3 +345,16 @@ class ApplicationSecret(models.Model):
 
     def is_live(self, at=None) -> bool:  # type: ignore[no-untyped-def]
         return self.expires is None or self.expires > (at or clock.now())
+
+    @classmethod
+    def pushed_out_by_one_more(
+        cls, secrets: list[ApplicationSecret], at: dt.datetime | None = None
+    ) -> list[ApplicationSecret]:
+        """Which of a record's `secrets` go when one more is added (at most
+        MAX_PER_APPLICATION): expired ones first, then the oldest, so making room never ends
+        a live secret while an expired one stays."""
+        excess = len(secrets) - (cls.MAX_PER_APPLICATION - 1)
+        if excess <= 0:
+            return []
+        now = at or clock.now()
+        return sorted(secrets, key=lambda s: (s.is_live(now), s.created, s.pk or 0))[:excess]

@@ -193,11 +193,11 @@ def secrets_ending(
     *, application: TrustedApplication, replace_all: bool
 ) -> list[ApplicationSecret]:
     """The live secrets that generating a secret would end: every one for `replace_all`, else
-    (rotation keeps at most two) the oldest beyond the newest. The admin asks before ending
-    them, since a client still using one stops authenticating at once."""
+    those a rotation pushes out (`ApplicationSecret.pushed_out_by_one_more`). The admin asks
+    before ending them, since a client still using one stops authenticating at once."""
     existing = list(ApplicationSecret.objects.filter(application_id=application.pk))
     if not replace_all:
-        existing = existing[: max(0, len(existing) - (ApplicationSecret.MAX_PER_APPLICATION - 1))]
+        existing = ApplicationSecret.pushed_out_by_one_more(existing)
     return [secret for secret in existing if secret.is_live()]
 
 

@@ -46,8 +46,8 @@ def secret_add_hash(
     expires: dt.datetime | None = None,
     actor: Any = None,
 ) -> ApplicationSecret:
-    """Store a secret hash (base64 or hex). At most two live secrets: a third replaces the
-    oldest."""
+    """Store a secret hash (base64 or hex). At most two secrets: a third replaces an expired
+    one, else the oldest."""
     normalised = secret_hashing.normalise_secret_hash(secret_hash)
     locked = TrustedApplication.objects.select_for_update(no_key=True).get(pk=application.pk)
     if locked.client_type == "public":
@@ -57,7 +57,7 @@ def secret_add_hash(
     if any(old.secret_hash == normalised for old in existing):
         # Added again, it would push the other live secret out while adding nothing.
         raise ValidationError({"secret_hash": SECRET_ALREADY_ON_RECORD})
-    for old in existing[: max(0, len(existing) - (ApplicationSecret.MAX_PER_APPLICATION - 1))]:
+    for old in ApplicationSecret.pushed_out_by_one_more(existing):
         if actor is not None:
             old._history_user = actor  # type: ignore[attr-defined]
         old.delete()
