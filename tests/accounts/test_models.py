@@ -57,3 +57,15 @@ def test_the_migration_names_existing_case_variants_instead_of_failing_on_the_in
         call_command("migrate", "accounts", verbosity=0)
     with pytest.raises(IntegrityError), transaction.atomic():
         get_user_model().objects.create(username="ANN")
+
+
+def test_createsuperuser_says_a_username_is_taken_in_another_case(monkeypatch):
+    # The command looks the name up as written; without the manager's check the index
+    # stopped it with an IntegrityError traceback.
+    factories.StaffUserFactory(username="admin")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-Long-enough-passphrase-42")
+    with pytest.raises(CommandError, match="A user with that username already exists."):
+        call_command(
+            "createsuperuser", "--noinput", "--username", "Admin", "--email", "a@example.org"
+        )
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["admin"]

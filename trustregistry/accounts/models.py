@@ -13,6 +13,14 @@ class UserKind(models.TextChoices):
 
 
 class KindUserManager(UserManager["User"]):
+    def _create_user_object(self, username, email, password, **extra_fields):  # type: ignore[no-untyped-def]
+        # `createsuperuser` looks the username up as written only: a name taken in another
+        # letter case would reach the index and stop the command with an IntegrityError
+        # traceback. Checked here, it says so (a ValidationError, which the command reports).
+        user = super()._create_user_object(username, email, password, **extra_fields)  # type: ignore[misc]
+        user.validate_constraints()
+        return user
+
     def create_superuser(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def,override]
         extra_fields.setdefault("kind", UserKind.INTERNAL)
         return super().create_superuser(username, email, password, **extra_fields)
