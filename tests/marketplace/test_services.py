@@ -108,6 +108,27 @@ def test_system_user_name_differing_only_in_case_from_a_user_is_refused(staff_us
     assert get_user_model().objects.count() == 2  # the staff user and the case variant
 
 
+@pytest.mark.parametrize("existing", ["ivan-svc", "IVAN-SVC"])
+def test_the_plan_blocks_exactly_what_the_install_refuses_on_letter_case(
+    staff_user, settings, existing
+):
+    # The plan's check folds as the index does: on PostgreSQL "İ" lowers to "i" (so the index
+    # refuses "İvan-svc" beside "ivan-svc") while iexact's UPPER keeps them apart; the plan
+    # then showed no blocker and the install failed with a bare ValidationError (a 500).
+    # On SQLite LOWER folds ASCII only, so both are allowed there, by the plan and the index.
+    settings.TRUSTREGISTRY_MARKETPLACE_SYSTEM_USER = "İvan-svc"
+    factories.SystemUserFactory(username=existing)
+    req = install_request(serviceAccess="clientCredentials")
+    plan = selectors.install_plan(request=req)
+    if plan.blockers:
+        with pytest.raises(MarketplaceRefusal) as refused:
+            services.marketplace_install(request=req, actor=staff_user, expected_state=plan.state)
+        assert refused.value.problems == plan.blockers
+    else:
+        services.marketplace_install(request=req, actor=staff_user, expected_state=plan.state)
+        assert get_user_model().objects.filter(username="İvan-svc").exists()
+
+
 def test_install_over_a_manual_record_shows_and_applies_the_diff(staff_user):
     manual = factories.TrustedApplicationFactory(
         client_id="vendor.example/app",

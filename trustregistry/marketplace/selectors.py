@@ -14,6 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
@@ -313,9 +315,13 @@ def _warnings(request: InstallRequest, application: TrustedApplication | None) -
 def case_variant(username: str) -> str | None:
     """The name of a user whose username differs from `username` only in letter case (usernames
     are unique whatever their case, so there is at most one), or None."""
+    # Folded as the index folds (LOWER): `iexact` compares UPPER, which differs for some
+    # letters on PostgreSQL ("İ" lowers to "i" but uppers to itself), and the plan would then
+    # not say what the install then fails on.
     return (
         get_user_model()
-        .objects.filter(username__iexact=username)
+        .objects.annotate(folded=Lower("username"))
+        .filter(folded=Lower(Value(username)))
         .exclude(username=username)
         .values_list("username", flat=True)
         .first()
