@@ -590,3 +590,20 @@ def test_prompt_none_without_openid_succeeds_where_consent_covers_it(
 ):
     flow.code(confidential_app, internal_user, scope="update")
     assert _is_code(_authorize(flow, confidential_app, scope="update", prompt="none"), flow)
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+@pytest.mark.parametrize("scope", ["update", "openid update"])
+def test_prompt_none_with_another_value_is_invalid_request(
+    flow, confidential_app, internal_user, signed_in, scope
+):
+    # "none login" asks for no page and for the sign-in page at once: oauthlib refuses it for
+    # an OpenID Connect request; a plain OAuth one (signed in) was shown the sign-in page.
+    if signed_in:
+        flow.client.force_login(internal_user)
+    params = flow.authorize_params(confidential_app, scope=scope, prompt="none login")
+    response = flow.client.get(AUTHORIZE, params)
+    assert response.status_code == 302
+    answer = query(response["Location"])
+    assert answer["error"] == "invalid_request", response["Location"]
+    assert answer["state"] == params["state"] and answer["iss"] == settings.TRUSTREGISTRY_ISSUER

@@ -61,6 +61,14 @@ def _prompt(request: HttpRequest) -> set[str]:
     return set(request.GET.get("prompt", "").split())
 
 
+def _prompt_none_with_others() -> errors.InvalidRequestError:
+    # As oauthlib answers an OpenID Connect request (OpenID Connect Core 3.1.2.1): "none" asks
+    # for no page, any other value for one.
+    return errors.InvalidRequestError(
+        description="Prompt none is mutually exclusive with other values."
+    )
+
+
 class ConsentForm(AllowForm):
     # Nothing requested is valid: the token then gets all of the record's trusted scopes.
     scope = forms.CharField(required=False, widget=forms.HiddenInput())
@@ -102,10 +110,12 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             _requested, credentials = self.validate_authorization_request(self.request)
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
-        if "none" in _prompt(self.request):
+        prompt = _prompt(self.request)
+        if "none" in prompt:
             # oauthlib answers prompt=none only for an OpenID Connect request (scope openid);
             # any other gets the same login_required, with iss (RFC 9207).
-            return self.refuse(None, credentials, errors.LoginRequired())
+            answer = errors.LoginRequired() if prompt == {"none"} else _prompt_none_with_others()
+            return self.refuse(None, credentials, answer)
         return super().handle_no_permission()
 
     # ------------------------------------------------------------------ consent page
@@ -116,6 +126,9 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
         prompt = _prompt(request)
+        if "none" in prompt and prompt != {"none"}:
+            # Else "none login" of a request without openid showed the sign-in page.
+            return self.refuse(None, credentials, _prompt_none_with_others())
         if "login" in prompt:
             return self.handle_prompt_login()
         oauth_request = credentials.pop("request", None)
