@@ -170,6 +170,18 @@ def test_a_redeemed_code_presented_by_another_client_revokes_its_tokens(
     assert code not in caplog.text
 
 
+def test_a_public_client_cannot_end_a_confidential_clients_tokens_with_an_old_code(
+    flow, confidential_app, internal_user, public_app
+):
+    # Anyone may name a public client: its word proves nothing about the code's leak.
+    code = flow.code(confidential_app, internal_user)
+    first = flow.exchange(confidential_app, code).json()
+    stranger = flow.exchange(public_app, code, secret=None)
+    assert stranger.status_code == 400 and stranger.json()["error"] == "invalid_grant"
+    access_tokens.check_access_token(first["access_token"])
+    assert flow.refresh(confidential_app, first["refresh_token"]).status_code == 200
+
+
 def test_an_unredeemed_code_presented_by_another_client_stays_the_first_clients(
     flow, confidential_app, internal_user
 ):

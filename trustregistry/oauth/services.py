@@ -53,16 +53,22 @@ def redeemed_code_record(
 
 
 @transaction.atomic
-def redeemed_code_revoke_tokens(*, code: str) -> Any:
-    """A code presented again: revoke everything it produced (RFC 6749 section 4.1.2), also
-    when another client presents it (the code has leaked, so what it gave is suspect). The
-    application that redeemed it, or None if the code was never redeemed."""
+def redeemed_code_revoke_tokens(*, code: str, presented_by: Any) -> Any:
+    """A redeemed code presented again: revoke everything it produced (RFC 6749 section
+    4.1.2). The application that redeemed it, or None if nothing was revoked.
+
+    Presented by its own client, or by another client that authenticated (a confidential
+    one): the code has leaked into hands that could use it, so what it gave is suspect. Not
+    by another public client, which proves nothing: anyone may name one, so its word must not
+    let a stranger holding an old code end a confidential client's tokens."""
     row = (
         RedeemedCode.objects.select_related("application")
         .filter(code_checksum=checksum(code))
         .first()
     )
     if row is None:
+        return None
+    if row.application_id != presented_by.pk and presented_by.client_type != "confidential":
         return None
     get_access_token_model().objects.filter(token_checksum=row.access_token_checksum).delete()
     if row.token_family is not None:

@@ -52,7 +52,7 @@ class TokenSaving(OAuth2Validator):
             if getattr(request, "tr_code_raced", False):
                 # After DOT's transaction rolled back (a revocation inside it would be undone
                 # with it); the winner has committed, its RedeemedCode row is visible now.
-                services.redeemed_code_revoke_tokens(code=request.code)
+                services.redeemed_code_revoke_tokens(code=request.code, presented_by=request.client)
             if getattr(request, "tr_refresh_raced", False):
                 # Two uses of one refresh token at once are a reuse like any other (RFC 9700
                 # section 4.14.2): the winner's new tokens go with the family.

@@ -105,7 +105,9 @@ class RegistryValidator(ClientAuthentication, TokenSaving):
         grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
         if grant is None:
             redeemer = (
-                services.redeemed_code_revoke_tokens(code=code) if isinstance(code, str) else None
+                services.redeemed_code_revoke_tokens(code=code, presented_by=client)
+                if isinstance(code, str)
+                else None
             )
             if redeemer is not None and redeemer.pk == client.pk:
                 log.warning("authorization code reused by %s: its tokens were revoked", client_id)
