@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from trustregistry.oauth.models import Consent
@@ -19,6 +20,10 @@ class ConsentAdmin(admin.ModelAdmin):
     list_filter = ("updated_at",)
     readonly_fields = ("user", "application", "scope", "granted_at", "updated_at")
     ordering = ("-updated_at",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Consent]:
+        # Each consent is named by its user and application (the history, the delete page).
+        return super().get_queryset(request).select_related("user", "application")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper, url_params_from_lookup_dict
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.http import urlencode
@@ -113,7 +113,9 @@ class AddsWhatItAccepts(RelatedFieldWidgetWrapper):
 
     def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        limits = self.rel.limit_choices_to
-        if isinstance(limits, dict) and limits:
+        # As the admin's raw-id lookup passes the same limit to its list (lists, booleans and
+        # callables included).
+        limits = url_params_from_lookup_dict(self.rel.limit_choices_to)
+        if limits:
             context["url_params"] += "&" + urlencode(limits)
         return context
