@@ -12,6 +12,7 @@ from trustregistry.accounts.forms import (
     ThrottleAwareAdminAuthenticationForm,
 )
 from trustregistry.accounts.models import User, UserKind
+from trustregistry.common.admin import ActionSelectionChecked
 
 # The admin's sign-in form says when a throttled sign-in may be retried (accounts/backends.py).
 admin.site.login_form = ThrottleAwareAdminAuthenticationForm
@@ -37,7 +38,7 @@ admin.site.has_permission = _internal_staff_only  # type: ignore[method-assign]
 
 
 @admin.register(User)
-class KindUserAdmin(UserAdmin):
+class KindUserAdmin(ActionSelectionChecked, UserAdmin):
     add_form = KindUserCreationForm
     list_display = ("username", "email", "kind", "is_staff", "is_active")
     list_filter = ("kind", "is_staff", "is_superuser", "is_active")

@@ -9,11 +9,12 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from trustregistry.common.admin import ActionSelectionChecked
 from trustregistry.oauth.models import Consent
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(ActionSelectionChecked, admin.ModelAdmin):
     list_display = ("user", "application", "scope", "granted_at", "updated_at")
     list_select_related = ("user", "application")
     search_fields = ("user__username", "application__client_id")

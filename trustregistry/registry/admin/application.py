@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_application_model
 
+from trustregistry.common.admin import ActionSelectionChecked
 from trustregistry.registry import history, risks, selectors, services
 from trustregistry.registry.admin.forms import (
     TrustedApplicationForm,
@@ -61,7 +62,7 @@ def case_variant_warning(uri: str, other: str) -> str:
 
 
 @admin.register(TrustedApplication)
-class TrustedApplicationAdmin(admin.ModelAdmin):
+class TrustedApplicationAdmin(ActionSelectionChecked, admin.ModelAdmin):
     form = TrustedApplicationForm
     inlines = [ApplicationNameInline, ApplicationSecretInline]
     fieldsets = (
