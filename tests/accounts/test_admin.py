@@ -100,3 +100,28 @@ def test_the_users_admin_shows_the_kind_in_the_viewers_language(client, staff_us
     assert "Системен: служебна идентичност" in page  # the help text
     listing = client.get(reverse("admin:accounts_user_changelist"), HTTP_ACCEPT_LANGUAGE="bg")
     assert "Вътрешен (служител на организацията)" in listing.content.decode()
+
+
+@pytest.mark.django_db
+def test_renaming_a_user_to_a_name_taken_in_another_case_is_said_beside_the_field(
+    client, staff_user
+):
+    from tests import factories
+
+    factories.UserFactory(username="eve")
+    bob = factories.UserFactory(username="bob")
+    client.force_login(staff_user)
+    url = reverse("admin:accounts_user_change", args=[bob.pk])
+    data = {
+        "username": "Eve",
+        "kind": "internal",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors == {"username": ["A user with that username already exists."]}
+    bob.refresh_from_db()
+    assert bob.username == "bob"

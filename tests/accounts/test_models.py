@@ -26,7 +26,7 @@ def test_validation_names_the_taken_username():
     factories.UserFactory(username="eve")
     with pytest.raises(ValidationError) as refused:
         get_user_model()(username="Eve", password="!").full_clean()
-    assert refused.value.messages == ["A user with that username already exists."]
+    assert refused.value.message_dict == {"username": ["A user with that username already exists."]}
 
 
 def test_other_usernames_are_still_free():

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +52,22 @@ class User(AbstractUser):
     )
 
     objects = KindUserManager()  # type: ignore[misc]
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        # The case-insensitive index is about the username: its refusal belongs beside that
+        # field (Django files a constraint on an expression under the whole form).
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict({})
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            username = [e for e in general if getattr(e, "code", None) == "unique"]
+            if username:
+                errors.setdefault("username", []).extend(username)
+            rest = [e for e in general if e not in username]
+            if rest:
+                errors[NON_FIELD_ERRORS] = rest
+            raise ValidationError(errors) from error
 
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         constraints = [
