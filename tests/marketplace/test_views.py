@@ -1,3 +1,4 @@
+import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -309,3 +310,11 @@ def test_the_registrys_validator_messages_follow_the_language_here_too(admin_cli
     assert "URI на приложението трябва да е от 1 до 200 знака" in bg
     en = admin_client.get(bad).content.decode()
     assert "The application URI must be 1-200 characters" in en
+
+
+def test_refusal_reasons_stay_a_list_inside_the_alert(admin_client):
+    # role="alert" on the <ul> itself replaced its list role (axe: aria-allowed-role, listitem):
+    # the reasons were no longer announced as a list. The alert is a wrapper around it.
+    body = admin_client.get(link(INSTALL, applicationUri="has space/app")).content.decode()
+    assert re.search(r'<div role="alert">\s*<ul class="problems" id="problems">\s*<li>', body)
+    assert not re.search(r"<ul[^>]*role=", body)
