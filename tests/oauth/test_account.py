@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -305,3 +307,23 @@ def test_usernames_differing_only_in_case_signed_up_at_once_are_one_user():
         assert all(status == 200 for status, _taken in outcomes), outcomes
         assert sum(1 for _status, taken in outcomes if taken) == 9
         assert get_user_model().objects.filter(username__iexact=f"racer{round_}").count() == 1
+
+
+# ---------------------------------------------------------------- accessibility of the pages
+
+
+def _ids_described_by(body: str) -> list[str]:
+    return [i for ids in re.findall(r'aria-describedby="([^"]*)"', body) for i in ids.split()]
+
+
+def test_signup_shows_the_field_rules_its_inputs_are_described_by(client, db):
+    # The widgets name id_<field>_helptext in aria-describedby (Django 5.2); the page rendered
+    # no help text, so the references pointed at nothing and nobody saw the password rules
+    # until a sign-up was refused.
+    for language, rule in (("en", "at least 8 characters"), ("bg", "поне 8 символа")):
+        body = client.get("/id/account/signup", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        described = _ids_described_by(body)
+        assert {"id_username_helptext", "id_password1_helptext"} <= set(described)
+        for target in described:
+            assert f'id="{target}"' in body, target
+        assert rule in body
