@@ -327,3 +327,18 @@ def test_signup_shows_the_field_rules_its_inputs_are_described_by(client, db):
         for target in described:
             assert f'id="{target}"' in body, target
         assert rule in body
+
+
+def test_a_refused_sign_in_marks_both_inputs_and_describes_them_with_the_message(
+    client, internal_user
+):
+    # The message stood above the form, tied to nothing: focus lands on the username field
+    # (autofocus), and a screen reader read it without the reason or that it was invalid.
+    fresh = client.get(LOGIN).content.decode()
+    assert "aria-invalid" not in fresh and "aria-describedby" not in fresh
+    body = _sign_in(client, "alice", "wrong", _address()).content.decode()
+    assert '<p class="errors" id="login-error" role="alert">' in body
+    for input_id in ("id_username", "id_password"):
+        tag = re.search(rf'<input [^>]*id="{input_id}"[^>]*>', body)
+        assert tag is not None
+        assert 'aria-invalid="true"' in tag[0] and 'aria-describedby="login-error"' in tag[0]
