@@ -2,6 +2,7 @@
 
 import io
 import logging
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -80,6 +81,19 @@ def test_sha256_post_needs_csrf():
 def test_sha256_refuses_empty_and_huge_secrets(client):
     assert client.post("/sys/tools/sha256", {"secret": ""}).status_code == 400
     assert client.get("/sys/tools/sha256", {"secret": "x" * 5000}).status_code == 400
+
+
+def test_sha256_refusal_is_tied_to_the_secret_input(client):
+    # The refusal stood above the result, away from the form and tied to nothing: focus on the
+    # input said neither that it was invalid nor why.
+    fresh = client.get("/sys/tools/sha256").content.decode()
+    assert "aria-invalid" not in fresh and "secret-error" not in fresh
+    for posted in ({"secret": ""}, {"secret": "x" * 5000}):
+        body = client.post("/sys/tools/sha256", posted).content.decode()
+        tag = re.search(r'<input id="secret"[^>]*>', body)
+        assert tag is not None
+        assert 'aria-invalid="true"' in tag[0] and 'aria-describedby="secret-error"' in tag[0]
+        assert re.search(r'<p class="error" id="secret-error" role="alert">[^<]+</p>', body)
 
 
 @pytest.fixture
