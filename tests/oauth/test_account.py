@@ -366,3 +366,25 @@ def test_the_focus_ring_of_the_account_pages_stands_out_from_the_page(client, db
     )
     assert ring is not None
     assert _contrast(ring[1], "#ffffff") >= 3
+
+
+def test_titles_of_the_sign_up_and_sign_out_pages_say_what_happened(client, internal_user):
+    # The title is what a screen reader announces first and what names the tab: it said
+    # "Sign up" over "Your account is ready" and "Sign out" over "You are signed out".
+    def title(response):  # type: ignore[no-untyped-def]
+        return re.search(r"<title>([^<]*)</title>", response.content.decode())[1]
+
+    assert title(client.get("/id/account/signup")) == "Sign up"
+    created = client.post(
+        "/id/account/signup",
+        {"username": "newbie", "email": "n@example.com", "password1": "a-Long-pass-phrase-9",
+         "password2": "a-Long-pass-phrase-9"},
+        REMOTE_ADDR=_address(),  # the refused sign-ups of other tests are not this one's
+    )  # fmt: skip
+    assert title(created) == "Your account is ready"
+    client.force_login(internal_user)
+    assert title(client.get("/id/account/logout")) == "Sign out"
+    assert title(client.post("/id/account/logout")) == "You are signed out"
+    assert title(client.get("/id/account/logout", HTTP_ACCEPT_LANGUAGE="bg")) == (
+        "Излязохте от системата"
+    )
