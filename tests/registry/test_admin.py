@@ -866,3 +866,15 @@ def test_the_add_page_leaves_out_what_only_an_existing_record_has(admin_client):
     page = admin_client.get(change_url(app)).content.decode()
     for field in ("created", "last_used_at", "source", "public_key_thumbprints"):
         assert f"field-{field}" in page
+
+
+@pytest.mark.django_db
+def test_new_secrets_wrap_in_their_cells_at_200_percent_zoom(admin_client):
+    # A secret and its hash have no space to wrap at; at 200% zoom (a 640px window) the table
+    # was 900px wide and the page scrolled sideways, the secret partly out of sight.
+    app = factories.TrustedApplicationFactory()
+    page = admin_client.post(
+        reverse("admin:registry_trustedapplication_generate_secret", args=[app.pk])
+    ).content.decode()
+    assert 'class="new-secret"' in page
+    assert re.search(r"#new-secrets td \{ overflow-wrap: anywhere; \}", page)
