@@ -878,3 +878,26 @@ def test_new_secrets_wrap_in_their_cells_at_200_percent_zoom(admin_client):
     ).content.decode()
     assert 'class="new-secret"' in page
     assert re.search(r"#new-secrets td \{ overflow-wrap: anywhere; \}", page)
+
+
+@pytest.mark.django_db
+def test_each_new_secret_has_a_copy_button_beside_it_in_english_and_bulgarian(admin_client):
+    # Selecting the text of a cell takes a mouse (or caret browsing): from the keyboard alone
+    # the secret, shown once, could not be copied. Each row's button copies its own secret.
+    first, second = factories.TrustedApplicationFactory.create_batch(2)
+    selection = {"action": "generate_secret", "_selected_action": [first.pk, second.pk]}
+    for language, label, copied in (
+        ("en", "Copy the secret", "Copied."),
+        ("bg", "Копиране на тайната", "Копирано."),
+    ):
+        page = admin_client.post(
+            CHANGELIST, {**selection, CONFIRM: "yes"}, HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        cells = re.findall(
+            r'<td><code class="new-secret">\w+</code>\s*'
+            r'<button type="button" class="button copy-secret">([^<]+)</button>\s*'
+            r'<span class="copy-status" role="status"></span></td>',
+            page,
+        )
+        assert cells == [label, label]
+        assert "navigator.clipboard.writeText" in page and f'"{copied}"' in page
