@@ -96,6 +96,15 @@ def test_sha256_refusal_is_tied_to_the_secret_input(client):
         assert re.search(r'<p class="error" id="secret-error" role="alert">[^<]+</p>', body)
 
 
+def test_sha256_input_fits_its_column(client):
+    # width: 100% plus padding and border (content-box) made the input wider than the page's
+    # column: the page scrolled sideways by a pixel or two at any window width.
+    body = client.get("/sys/tools/sha256").content.decode()
+    rule = re.search(r"\n\s*input \{([^}]*)\}", body)
+    assert rule is not None and "width: 100%" in rule[1]
+    assert "box-sizing: border-box" in rule[1]
+
+
 @pytest.fixture
 def captured_request_logs():
     """What the configured console handler of django.server / django.request really writes."""
