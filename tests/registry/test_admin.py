@@ -901,3 +901,17 @@ def test_each_new_secret_has_a_copy_button_beside_it_in_english_and_bulgarian(ad
         )
         assert cells == [label, label]
         assert "navigator.clipboard.writeText" in page and f'"{copied}"' in page
+
+
+@pytest.mark.django_db
+def test_each_control_of_the_inlines_has_an_accessible_name(admin_client):
+    # Django's tabular inline heads its columns but ties no label to the cells' controls.
+    app = factories.TrustedApplicationFactory(name="Shop", secret="s")
+    page = admin_client.get(change_url(app)).content.decode()
+    assert re.search(r'<select name="names-0-language"[^>]*aria-label="Language"', page)
+    assert re.search(r'<input type="text" name="names-0-name"[^>]*aria-label="Name"', page)
+    assert re.search(
+        r'<input type="checkbox" name="secrets-0-DELETE"[^>]*aria-label="Delete"', page
+    )
+    bg = admin_client.get(change_url(app), HTTP_ACCEPT_LANGUAGE="bg").content.decode()
+    assert re.search(r'name="names-0-language"[^>]*aria-label="Език"', bg)

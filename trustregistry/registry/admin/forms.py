@@ -178,7 +178,19 @@ class ScopeField(forms.MultipleChoiceField):
         return initial_set != set(data or [])
 
 
-class SecretsOfPublicRecords(forms.BaseInlineFormSet):
+class LabelledInlineRows(forms.BaseInlineFormSet):
+    """A tabular inline's controls are named only by their column's header, which Django's
+    template does not tie to them, so assistive technology read them unnamed: each gets its
+    field's label as its accessible name."""
+
+    def add_fields(self, form: Any, index: Any) -> None:
+        super().add_fields(form, index)
+        for field in form.fields.values():
+            if field.label and not field.widget.is_hidden:
+                field.widget.attrs.setdefault("aria-label", capfirst(field.label))
+
+
+class SecretsOfPublicRecords(LabelledInlineRows):
     """The secrets inline: a record turning (or staying) public must have every secret ticked
     for deletion."""
 
@@ -381,7 +393,7 @@ class ApplicationNameForm(forms.ModelForm):
         return super().has_changed()
 
 
-class ApplicationNameFormSet(forms.BaseInlineFormSet):
+class ApplicationNameFormSet(LabelledInlineRows):
     """One name per language; the default language's name is required."""
 
     def _named_elsewhere_meanwhile(self) -> set[str]:
