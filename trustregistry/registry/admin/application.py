@@ -4,7 +4,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied
@@ -30,6 +29,7 @@ from trustregistry.registry.admin.parts import (
     ConnectorFilter,
     ScopeFilter,
 )
+from trustregistry.registry.admin.secret_pages import SecretPages
 from trustregistry.registry.models import ApplicationName, TrustedApplication
 
 # django-oauth-toolkit registers its own admin for the (swapped) application model; the
@@ -44,15 +44,6 @@ DOT_FIELD_LABELS = (gettext_noop("created"), gettext_noop("updated"))
 
 RECORD_FIELDS = ("created", "updated", "last_used_at", "uninstalled_at")
 
-# Posted by the page that asks before live secrets end (`_confirm_secrets_page`).
-CONFIRM_FIELD = "confirm_end_secrets"
-
-
-def _no_store(response: HttpResponse) -> HttpResponse:
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
-
 
 def case_variant_warning(uri: str, other: str) -> str:
     return _(
@@ -62,7 +53,7 @@ def case_variant_warning(uri: str, other: str) -> str:
 
 
 @admin.register(TrustedApplication)
-class TrustedApplicationAdmin(ActionSelectionChecked, admin.ModelAdmin):
+class TrustedApplicationAdmin(ActionSelectionChecked, SecretPages, admin.ModelAdmin):
     form = TrustedApplicationForm
     inlines = [ApplicationNameInline, ApplicationSecretInline]
     fieldsets = (
@@ -284,87 +275,6 @@ class TrustedApplicationAdmin(ActionSelectionChecked, admin.ModelAdmin):
             _("%(n)d application(s) disabled: their tokens stopped working.") % {"n": count},
         )
 
-    @admin.action(
-        description=_("Generate a new secret (replaces all; shown once)"), permissions=["change"]
-    )
-    def generate_secret(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return self._secrets_page(request, list(queryset), rotate=False)
-
-    @admin.action(
-        description=_("Rotate: add a second secret beside the newest (shown once)"),
-        permissions=["change"],
-    )
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return self._secrets_page(request, list(queryset), rotate=True)
-
-    def _secrets_page(
-        self, request: HttpRequest, apps: list[TrustedApplication], *, rotate: bool
-    ) -> HttpResponse:
-        if request.POST.get(CONFIRM_FIELD) != "yes":
-            ending = [
-                (app, ended)
-                for app in apps
-                if app.client_type != "public"
-                and (ended := selectors.secrets_ending(application=app, replace_all=not rotate))
-            ]
-            if ending:
-                return self._confirm_secrets_page(request, apps, ending, rotate=rotate)
-        results = []
-        for app in apps:
-            if app.client_type == "public":
-                messages.error(
-                    request,
-                    _("%(uri)s is a public client: it may hold no secret, none was made.")
-                    % {"uri": app},
-                )
-                continue
-            generated = services.secret_generate(
-                application=app,
-                actor=request.user,
-                replace_all=not rotate,
-                reason="secret rotated" if rotate else "secret generated",
-            )
-            results.append((app, generated))
-        if not results:
-            if len(apps) == 1:
-                return HttpResponseRedirect(
-                    reverse("admin:registry_trustedapplication_change", args=[apps[0].pk])
-                )
-            return HttpResponseRedirect(reverse("admin:registry_trustedapplication_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("New secrets"),
-            "results": results,
-            "rotate": rotate,
-        }
-        response = TemplateResponse(request, "registry/admin/secret_result.html", context)
-        return _no_store(response)
-
-    def _confirm_secrets_page(
-        self,
-        request: HttpRequest,
-        apps: list[TrustedApplication],
-        ending: list[tuple[TrustedApplication, list[Any]]],
-        *,
-        rotate: bool,
-    ) -> HttpResponse:
-        """Asked before a live secret ends (as Django asks before a bulk delete): the page posts
-        the same request again, with the confirmation."""
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Are you sure?"),
-            "ending": ending,
-            "rotate": rotate,
-            "confirm_field": CONFIRM_FIELD,
-            # From the list's action: the action and its records go back with the answer.
-            "action": request.POST.get("action", ""),
-            "selected": [app.pk for app in apps] if request.POST.get("action") else [],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "registry/admin/secret_confirm.html", context)
-
     # ------------------------------------------------------------------ buttons
 
     def get_urls(self) -> list[Any]:
@@ -398,12 +308,6 @@ class TrustedApplicationAdmin(ActionSelectionChecked, admin.ModelAdmin):
     def _get_for_change(self, request: HttpRequest, object_id: str) -> TrustedApplication:
         self._check_change(request)
         return self._record_or_404(request, object_id)
-
-    def generate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._secrets_page(request, [self._get_for_change(request, object_id)], rotate=False)
-
-    def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._secrets_page(request, [self._get_for_change(request, object_id)], rotate=True)
 
     def test_handshake_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         app = self._get_for_change(request, object_id)

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from trustregistry.registry import scopes as scope_catalogue
-from trustregistry.registry.admin.forms import (
+from trustregistry.registry.admin.inline_forms import (
     ApplicationNameForm,
     ApplicationNameFormSet,
     SecretsOfPublicRecords,
