@@ -1,6 +1,14 @@
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from trustregistry.common.logging import RedactSecretsFilter, WithoutTraceback, redact
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_secret_parameters_are_redacted_in_request_lines():
@@ -38,3 +46,78 @@ def test_secret_values_printed_as_dict_or_json_members_are_redacted():
     assert "eyJhbGc" not in cleaned and "R123" not in cleaned
     assert "'scope': 'update'" in cleaned and "'access_token': '[redacted]'" in cleaned
     assert redact('{"code": "abc", "state": "s"}') == '{"code": "[redacted]", "state": "s"}'
+
+
+# ------------------------------------------------------------------ gunicorn's error log
+
+_TINY_WSGI = """
+def app(environ, start_response):
+    if environ.get("PATH_INFO") == "/boom":
+        raise RuntimeError("a bug")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _send(port: int, raw: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(raw)
+        connection.recv(1024)
+
+
+def test_gunicorn_error_log_names_no_secret_of_a_request_it_cannot_parse_or_serve(tmp_path):
+    """gunicorn.conf.py's error log (production's, README) printed the request line it could
+    not parse, query string included, a header line it could not parse (an Authorization or
+    Cookie header without its colon) and the URI of a request the app failed on, at WARNING
+    and ERROR: a secret of the query or of the header reached the log. The lines stay, their
+    request bytes go."""
+    (tmp_path / "tiny_wsgi.py").write_text(_TINY_WSGI)
+    port = _free_port()
+    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"}
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+        + ["--no-control-socket", "--pythonpath", str(tmp_path), "tiny_wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _send(port, b"GET /up HTTP/1.1\r\nHost: x\r\n\r\n")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        for raw in (
+            b"GET /sys/tools/sha256?secret=SECRET-ONE\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /id/connect/userinfo?access_token=SECRET-TWO SECRET-THREE HTTP/1.1\r\n\r\n",
+            b"GET /api/me HTTP/1.1\r\nHost: x\r\nAuthorization Basic U0VDUkVULUZPVVI=\r\n\r\n",
+            b"GET /admin/ HTTP/1.1\r\nHost: x\r\nCookie sessionid=SECRET-FIVE\r\n\r\n",
+            b"GET /boom?code=SECRET-SIX&state=s HTTP/1.1\r\nHost: x\r\n\r\n",
+        ):
+            _send(port, raw)
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[0].decode("utf-8", "replace")
+    assert log.count("Invalid request from ip=127.0.0.1") == 4, log
+    assert "Invalid request from ip=127.0.0.1: Invalid HTTP Header\n" in log, log
+    assert "Error handling request GET /boom?code=[redacted]&state=s" in log, log
+    secrets = (
+        "SECRET-ONE",
+        "SECRET-TWO",
+        "SECRET-THREE",
+        "U0VDUkVULUZPVVI",
+        "SECRET-FIV",
+        "SECRET-SIX",
+    )
+    for secret in secrets:
+        assert secret not in log, log

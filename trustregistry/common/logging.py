@@ -2,7 +2,7 @@
 
 Request logs (runserver's `django.server`, `django.request`) print the request line, query
 string included. Values of parameters that carry secrets are replaced before the record is
-formatted.
+formatted. gunicorn's error log (`gunicorn.conf.py`) goes through `ServerErrorLogFilter`.
 """
 
 from __future__ import annotations
@@ -63,4 +63,35 @@ class WithoutTraceback(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.exc_info = None
         record.exc_text = None
+        return True
+
+
+# gunicorn's words for a request it could not parse: "Invalid request from ip=<address>: "
+# and then what was wrong with the request, with the offending bytes quoted.
+_UNPARSABLE_REQUEST = re.compile(r"(?P<head>Invalid request from ip=\S*: )(?P<error>.*)", re.S)
+
+
+class ServerErrorLogFilter(logging.Filter):
+    """For gunicorn's error log, which Django's LOGGING does not reach. A request gunicorn
+    could not parse is logged with the bytes it stumbled on: the request line (its query
+    string, `?secret=…`, included) or a header line (an `Authorization` or `Cookie` header
+    without its colon, credentials and all). Only what was wrong is kept ("Invalid HTTP
+    Header"). A request the application failed on is logged with its URI, whose secret
+    parameters are redacted as in the request logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is not ours to break
+            return True
+        unparsable = _UNPARSABLE_REQUEST.match(message)
+        if unparsable:
+            # "Invalid HTTP Header: 'Cookie sessionid=…'": the description ends at the first
+            # colon or quote; what follows is the request's own bytes.
+            what = re.split(r"[:'\"]", unparsable.group("error"), maxsplit=1)[0].strip()
+            cleaned = unparsable.group("head") + (what or "unreadable request")
+        else:
+            cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
