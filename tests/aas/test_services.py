@@ -243,6 +243,31 @@ def test_connector_reason_never_echoes_the_url(scripted, echo):
     assert port not in info.value.message and "[connector]" in info.value.message
 
 
+@pytest.mark.parametrize(
+    "said",
+    ["{path}?{query}", "{path}", "{query}", "{PATH}"],
+    ids=["path+query", "path", "query", "upper"],
+)
+def test_connector_reason_never_echoes_the_path_or_query_of_its_url(scripted, said, caplog):
+    """Connectors that share a host are told apart by the path (a tenant's) or a key in the
+    query: echoed in the connector's reason, they reached the API's answer, the history and the
+    log line, with only the scheme, host and port replaced."""
+    base = scripted.record.connector_url.rsplit("/", 1)[0]
+    path, query = "/tenants/7f3a9c2e/authenticate", "key=K-44119"
+    type(scripted.record).objects.filter(pk=scripted.record.pk).update(
+        connector_url=f"{base}{path}?{query}"
+    )
+    echoed = said.format(path=path, query=query, PATH=path.upper())
+    body = json.dumps({"Succeeded": False, "Reason": f"No tenant at {echoed}"}).encode()
+    scripted.answer = lambda claims: ("200 OK", [], body)
+    with caplog.at_level(logging.INFO), pytest.raises(HandshakeFailed) as info:
+        _resolve("scripted.example.com/app")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "No tenant at [connector]" in info.value.message
+    for part in ("7f3a9c2e", "7F3A9C2E", "K-44119"):
+        assert part not in info.value.message and part not in logged
+
+
 def test_a_connector_answering_deeply_nested_json_is_handshake_failed(scripted):
     scripted.answer = lambda claims: ("200 OK", [], b"[" * 30_000 + b"]" * 30_000)
     with pytest.raises(HandshakeFailed, match="without a handshake answer"):

@@ -166,11 +166,17 @@ def _clean_reason(reason: Any, connector_url: str) -> str:
 
 
 def _url_parts(url: str) -> list[str]:
-    """The connector URL, its origin, its host and port, and its host, longest first."""
+    """The connector URL, its origin, its host and port, its host, its path with the query,
+    its path (unless just "/") and its query, longest first. Connectors sharing a host are
+    told apart by the path or a key in the query: either names the connector as well."""
     if not url:
         return []
     parts = urlsplit(url)
     found = [url, f"{parts.scheme}://{parts.netloc}", parts.netloc, parts.hostname or ""]
+    if parts.path not in ("", "/"):
+        found.append(parts.path)
+    if parts.query:
+        found += [f"{parts.path}?{parts.query}", parts.query]
     return sorted({p for p in found if p and p != "://"}, key=len, reverse=True)
 
 
