@@ -11,17 +11,18 @@ import os
 
 from gunicorn.glogging import Logger
 
-from trustregistry.common.logging import ServerErrorLogFilter
-
-_error_log_filter = ServerErrorLogFilter()
-
 
 class RedactingLogger(Logger):
     def setup(self, cfg):  # type: ignore[no-untyped-def]
         super().setup(cfg)
+        # Imported here, not at the top: gunicorn reads this file before it puts its working
+        # directory on sys.path, and the app must find the same trustregistry as this does.
+        from trustregistry.common.logging import ServerErrorLogFilter
+
         # On the logger, not a handler: it holds whatever handlers gunicorn sets up or
-        # reopens. One filter object, so setting up again does not add it twice.
-        self.error_log.addFilter(_error_log_filter)
+        # reopens; setting up again does not add a second one.
+        if not any(isinstance(f, ServerErrorLogFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(ServerErrorLogFilter())
 
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
