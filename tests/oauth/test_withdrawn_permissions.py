@@ -312,3 +312,87 @@ def test_revocation_keeps_exactly_the_tokens_the_check_allows(state):
         is None
     }
     assert kept == allowed
+
+
+# ------------------------------------------------------------------ a user deactivated
+
+
+def test_a_deactivated_user_gets_no_token_back_when_reactivated(
+    flow, confidential_app, internal_user, service_app
+):
+    """Token checks read is_active, so a deactivated user's tokens stop at once; reactivating
+    the account brought every one of them back (a refresh token for 30 days), also those an
+    intruder held when the account was deactivated because it had leaked."""
+    tokens = flow.tokens(confidential_app, internal_user)
+    access, refresh = tokens["access_token"], tokens["refresh_token"]
+    code = flow.code(confidential_app, internal_user)
+    internal_user.is_active = False
+    internal_user.save()
+    assert _me(access) == 401
+    internal_user.is_active = True
+    internal_user.save()
+    assert _me(access) == 401 and _userinfo(access) == 401
+    assert _introspect(service_app, access) == {"active": False}
+    assert _introspect(confidential_app, refresh) == {"active": False}
+    refreshed = flow.refresh(confidential_app, refresh)
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    exchanged = flow.exchange(confidential_app, code)
+    assert exchanged.status_code == 400 and exchanged.json()["error"] == "invalid_grant"
+    assert _me(flow.tokens(confidential_app, internal_user)["access_token"]) == 200
+
+
+def test_reactivating_revokes_tokens_written_while_the_user_was_deactivated(
+    confidential_app, internal_user
+):
+    """A token request under way at the deactivation may write its token after the
+    revocation ran; the checks refuse it while the user is inactive, and the reactivation
+    revokes it rather than bring it to life."""
+    internal_user.is_active = False
+    internal_user.save()
+    raw, _ = issue_access_token(application=confidential_app, user=internal_user, scope="")
+    internal_user.is_active = True
+    internal_user.save()
+    assert _me(raw) == 401
+
+
+def test_other_changes_to_a_user_revoke_nothing(flow, confidential_app, internal_user):
+    access = flow.tokens(confidential_app, internal_user)["access_token"]
+    internal_user.email = "someone@example.com"
+    internal_user.save()
+    internal_user.save(update_fields=["last_login"])
+    internal_user.is_active = True
+    internal_user.save()
+    assert _me(access) == 200
+
+
+def test_a_user_deactivated_in_the_admin_gets_no_token_back(
+    flow, confidential_app, internal_user, staff_user
+):
+    access = flow.tokens(confidential_app, internal_user)["access_token"]
+    admin = Client()
+    admin.force_login(staff_user)
+    url = f"/admin/accounts/user/{internal_user.pk}/change/"
+    form = admin.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value not in (None, False)}
+    data.update(
+        {
+            "username": internal_user.username,
+            "kind": internal_user.kind,
+            "date_joined_0": internal_user.date_joined.strftime("%Y-%m-%d"),
+            "date_joined_1": internal_user.date_joined.strftime("%H:%M:%S"),
+        }
+    )
+    data.pop("is_active", None)  # an unticked checkbox is not sent
+    data.pop("password", None)
+    data.pop("groups", None)
+    data.pop("user_permissions", None)
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+    response = admin.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    internal_user.refresh_from_db()
+    assert not internal_user.is_active
+    assert _me(access) == 401
+    data["is_active"] = "on"
+    assert admin.post(url, data).status_code == 302
+    assert _me(access) == 401

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -80,6 +80,26 @@ class User(AbstractUser):
                 violation_error_message=_("A user with that username already exists."),
             )
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if self.pk is None or (update_fields is not None and "is_active" not in update_fields):
+            super().save(*args, **kwargs)  # a new user, or `last_login` at each sign-in
+            return
+        with transaction.atomic():
+            was_active = (
+                type(self)
+                .objects.select_for_update()
+                .filter(pk=self.pk)
+                .values_list("is_active", flat=True)
+                .first()
+            )
+            super().save(*args, **kwargs)
+            if was_active is not None and was_active != self.is_active:
+                # Deferred import: the OAuth layer's models refer to this one.
+                from trustregistry.oauth.services import user_tokens_revoke
+
+                user_tokens_revoke(user_id=self.pk)
 
     @property
     def is_system(self) -> bool:

@@ -118,16 +118,17 @@ def check_bearer_token(raw: str) -> BearerToken:
     expires, scope = row[:n_token]
     app_values = row[n_token : n_token + n_app]
     user_values = row[n_token + n_app :]
-    if expires is None or expires <= clock.now():
-        raise InvalidAccessToken("The access token has expired.")
     app = dict(zip(_APPLICATION_COLUMNS, app_values, strict=True))
     user_row = dict(zip(_USER_COLUMNS, user_values, strict=True))
+    # In `check_access_token`'s order (a test holds the two equal).
     if app["id"] is None or not app["is_enabled"]:
         raise InvalidAccessToken("The application of this access token is disabled.")
+    if user_row["id"] is not None and not user_row["is_active"]:
+        raise InvalidAccessToken("The user of this access token is inactive.")
+    if expires is None or expires <= clock.now():
+        raise InvalidAccessToken("The access token has expired.")
     user = None
     if user_row["id"] is not None:
-        if not user_row["is_active"]:
-            raise InvalidAccessToken("The user of this access token is inactive.")
         user = get_user_model().from_db(alias, list(_USER_COLUMNS), list(user_values))
     application = TrustedApplication.from_db(alias, list(_APPLICATION_COLUMNS), list(app_values))
     withdrawn = policy.token_user_allowed(

@@ -210,12 +210,14 @@ def check_access_token(token: str) -> LiveAccessToken:
     )
     if row is None:
         raise InvalidAccessToken("The access token has been revoked.")
-    if row.expires <= clock.now():
-        raise InvalidAccessToken("The access token has expired.")
+    # The record and the user before the expiry: disabling either also ends the token rows,
+    # and the reason the caller can act on is the disable, not the expiry it caused.
     if row.application is None or not row.application.is_enabled:
         raise InvalidAccessToken("The application of this access token is disabled.")
     if row.user is not None and not row.user.is_active:
         raise InvalidAccessToken("The user of this access token is inactive.")
+    if row.expires <= clock.now():
+        raise InvalidAccessToken("The access token has expired.")
     withdrawn = policy.token_user_allowed(
         row.application,
         user_id=row.user_id,

@@ -76,6 +76,24 @@ def redeemed_code_revoke_tokens(*, code: str, presented_by: Any) -> Any:
     return row.application
 
 
+def user_tokens_revoke(*, user_id: int) -> None:
+    """Revoke every token acting as this user, at every record (access, refresh, and codes
+    not yet redeemed). Run when the user is deactivated and again when reactivated: token
+    checks read `is_active`, so the tokens stop at the deactivation anyway; revoking the rows
+    makes sure reactivating brings none back (an administrator who deactivates an account
+    that leaked, then reactivates it, must not revive what the intruder held), and the second
+    run catches tokens written by requests under way at the deactivation, as with a record
+    (`registry.services.revocation`)."""
+    from oauth2_provider.models import get_grant_model
+
+    now = clock.now()
+    get_refresh_token_model().objects.filter(user_id=user_id, revoked__isnull=True).update(
+        revoked=now, updated=now
+    )
+    get_access_token_model().objects.filter(user_id=user_id, expires__gt=now).update(expires=now)
+    get_grant_model().objects.filter(user_id=user_id).delete()
+
+
 def refresh_family_revoke(*, token_family: uuid.UUID) -> None:
     """Revoke every refresh token of the family and delete their access tokens."""
     get_refresh_token_model().revoke_family(token_family)
