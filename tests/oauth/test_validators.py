@@ -299,6 +299,30 @@ def test_refresh_drops_scope_the_record_no_longer_trusts(flow, confidential_app,
     assert data["scope"] == "openid sec offline_access"
 
 
+def test_a_code_redeemed_after_its_record_lost_a_scope_gets_no_token_with_it(
+    flow, confidential_app, internal_user
+):
+    """The code was asked for while the record trusted `sec`; the administrator took `sec`
+    away before the client redeemed it (a code lives 60 s). The token must not carry it: its
+    JWT is read by resource servers that never ask the registry."""
+    code = flow.code(confidential_app, internal_user, scope="openid sec update offline_access")
+    registry_services.application_update(application=confidential_app, scope="update")
+    response = flow.exchange(confidential_app, code)
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["scope"] == "openid update offline_access"
+    claims = jwt.decode(data["access_token"], options={"verify_signature": False})
+    assert claims["scope"] == "openid update offline_access"
+    row = AccessToken.objects.get(token_checksum=access_tokens.token_checksum(data["access_token"]))
+    assert row.scope == "openid update offline_access"
+    # ... nor does the refresh family remember it as granted.
+    confidential_app.refresh_from_db()
+    registry_services.application_update(application=confidential_app, scope="update sec")
+    refreshed = flow.refresh(confidential_app, data["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.content
+    assert refreshed.json()["scope"] == "openid update offline_access"
+
+
 def test_refresh_needs_the_owning_client(flow, confidential_app, internal_user, db):
     first = flow.tokens(confidential_app, internal_user)
     other = factories.TrustedApplicationFactory(client_id="o.example.com/x", secret=SECRET)

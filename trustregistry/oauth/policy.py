@@ -33,6 +33,13 @@ def allowed_scopes(application: Any, *, grant_type: str | None) -> set[str]:
     return allowed
 
 
+def still_trusted(scopes: list[str], application: Any, *, grant_type: str) -> list[str]:
+    """Of scopes granted earlier (a code's, a refresh family's), those the record still
+    trusts: a scope taken away between the grant and its use is not issued (SPEC 3, 4)."""
+    allowed = allowed_scopes(application, grant_type=grant_type)
+    return [s for s in scopes if s in allowed]
+
+
 def default_scopes(application: Any) -> list[str]:
     """Nothing requested: all of the record's trusted scopes."""
     return list(application.scopes)

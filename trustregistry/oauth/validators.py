@@ -122,7 +122,10 @@ class RegistryValidator(ClientAuthentication, TokenSaving):
             return False
         if not policy.user_may_log_in_to(client, grant.user):
             return False
-        request.scopes = policy.scopes_for_user(grant.scope.split(), grant.user)
+        # The code keeps what was approved; the record may have lost a scope since (a code
+        # lives 60 s, and narrowing a record leaves its unredeemed codes in place).
+        trusted = policy.still_trusted(grant.scope.split(), client, grant_type="authorization_code")
+        request.scopes = policy.scopes_for_user(trusted, grant.user)
         request.user = grant.user
         request.tr_grant = grant
         request.tr_auth_time = services.sign_in_for_code(code=code)
@@ -210,8 +213,7 @@ class RegistryValidator(ClientAuthentication, TokenSaving):
         )
         original = original.split() if isinstance(original, str) else list(original or [])
         # A scope the record no longer trusts is not renewed.
-        allowed = policy.allowed_scopes(request.client, grant_type="refresh_token")
-        return [s for s in original if s in allowed]
+        return policy.still_trusted(original, request.client, grant_type="refresh_token")
 
     # ------------------------------------------------------------------ bearer tokens (userinfo)
 
