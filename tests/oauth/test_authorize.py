@@ -265,6 +265,18 @@ def test_scope_beyond_record_is_invalid_scope(flow, confidential_app, internal_u
     assert query(response["Location"])["error"] == "invalid_scope"
 
 
+def test_a_scope_asked_for_twice_is_shown_and_granted_once(flow, confidential_app, internal_user):
+    flow.client.force_login(internal_user)
+    params = flow.authorize_params(confidential_app, scope="openid update update")
+    page = flow.client.get(AUTHORIZE, params)
+    assert [item["name"] for item in page.context["scope_items"]] == ["openid", "update"]
+    flow.params = params
+    data = {k: v for k, v in page.context["form"].initial.items() if v}
+    approved = flow.client.post(f"{AUTHORIZE}?{urlencode(params)}", {**data, "allow": "true"})
+    tokens = flow.exchange(confidential_app, query(approved["Location"])["code"]).json()
+    assert tokens["scope"] == "openid update"
+
+
 def test_deny_answers_access_denied(flow, confidential_app, internal_user):
     response = flow.consent(confidential_app, internal_user, allow=False)
     params = query(response["Location"])

@@ -44,6 +44,18 @@ def test_client_credentials_scope_rules(client, service_app):
     assert cc(client, service_app, scope="openid").json()["error"] == "invalid_scope"
 
 
+def test_a_scope_asked_for_twice_is_issued_once_in_the_answer_the_row_and_the_jwt(
+    client, service_app
+):
+    # RFC 6749 section 3.3: the scope is a set. The JWT said "update" while the answer and
+    # the token's row (what introspection reads) said "update update".
+    data = cc(client, service_app, scope="update sec update").json()
+    assert data["scope"] == "update sec"
+    assert access_tokens.decode_access_token(data["access_token"])["scope"] == "update sec"
+    row = AccessToken.objects.get(token_checksum=access_tokens.token_checksum(data["access_token"]))
+    assert row.scope == "update sec"
+
+
 def test_client_credentials_needs_system_user_allowed(client, db):
     app = factories.TrustedApplicationFactory(client_id="cc.example.com/no", secret=SECRET)
     response = cc(client, app)

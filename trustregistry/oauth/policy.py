@@ -46,10 +46,13 @@ def default_scopes(application: Any) -> list[str]:
 
 
 def scopes_for_user(scopes: list[str], user: Any) -> list[str]:
-    """A community user's token never carries `sec` (SPEC 4)."""
+    """The scopes this user's token may carry: a community user's never `sec` (SPEC 4); each
+    once (RFC 6749 section 3.3: a set), as the JWT's `scope` has them, so the token's answer,
+    row and consent page do not repeat one the request repeated."""
+    unique = list(dict.fromkeys(scopes))
     if getattr(user, "kind", None) == "community":
-        return [s for s in scopes if s != catalogue.SEC]
-    return list(scopes)
+        return [s for s in unique if s != catalogue.SEC]
+    return unique
 
 
 def may_use_grant(application: Any, grant_type: str) -> bool:
