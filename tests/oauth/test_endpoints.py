@@ -184,6 +184,21 @@ def test_introspection_answers_the_scopes_a_token_may_still_use(
     assert refresh["active"] is True and refresh["scope"].split() == expected
 
 
+def test_a_client_credentials_token_loses_the_reserved_profile_scope_with_its_record(
+    client, service_app, confidential_app
+):
+    # `profile` is a reserved scope a service record may trust (SPEC 4) and a protocol scope
+    # of interactive sign-in: taken from a service record, it must leave its client-credentials
+    # tokens like any other scope, not stay because sign-ins may always ask for it.
+    registry_services.application_update(application=service_app, scope="profile update")
+    token = _cc(client, service_app).json()["access_token"]
+    assert _introspect(client, confidential_app, token).json()["scope"] == "profile update"
+    registry_services.application_update(application=service_app, scope="update")
+    assert _introspect(client, confidential_app, token).json()["scope"] == "update"
+    me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert me["scopes"] == ["update"]
+
+
 def test_introspection_of_refresh_tokens_own_only(
     client, flow, confidential_app, internal_user, service_app
 ):

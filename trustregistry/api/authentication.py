@@ -30,6 +30,7 @@ from rest_framework.request import Request
 
 from trustregistry.api.token_lookup import check_bearer_token
 from trustregistry.common.throttle import FailureThrottle, client_address
+from trustregistry.oauth import policy
 from trustregistry.oauth.access_tokens import InvalidAccessToken
 from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry import selectors as registry_selectors
@@ -58,8 +59,16 @@ def effective_scopes(
     *, granted: frozenset[str] | set[str], application: Any, user: Any
 ) -> frozenset[str]:
     """The scopes a request may use: granted ones the record still trusts; never `sec` for a
-    community user (SPEC section 4)."""
-    trusted = set(application.scopes) | set(scope_catalogue.PROTOCOL_SCOPES)
+    community user (SPEC section 4).
+
+    Protocol scopes (openid, profile, offline_access) come with an interactive sign-in only,
+    as when they are issued (`policy.allowed_scopes`). A system user's token, from client
+    credentials, may carry `profile` only as the reserved scope of the catalogue, so it keeps
+    it only while the record trusts it."""
+    grant_type = (
+        "client_credentials" if getattr(user, "kind", None) == "system" else "authorization_code"
+    )
+    trusted = policy.allowed_scopes(application, grant_type=grant_type)
     scopes = {s for s in granted if s in trusted}
     if getattr(user, "kind", None) == "community":
         scopes.discard(scope_catalogue.SEC)
