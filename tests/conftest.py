@@ -58,6 +58,13 @@ def clear_own_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():  # type: ignore[no-untyped-def]
+    """Each test starts with no throttle count: the API's Basic failures and the sign-in page's
+    share an address-wide count, and most tests call from 127.0.0.1."""
+    clear_own_cache()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_key_caches():  # type: ignore[no-untyped-def]
     """Each test starts with an empty database, so no process-level key cache may outlive it."""
     from trustregistry.keys.services import clear_active_key_cache, clear_public_key_cache

@@ -14,7 +14,7 @@ import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from tests import factories
 from tests.api.conftest import basic_header
@@ -509,4 +509,54 @@ def test_basic_failures_are_throttled_per_user_and_address(client, basic_app):
             client, "throttled-user", factories.DEFAULT_PASSWORD, REMOTE_ADDR="10.1.2.3"
         ).status_code
         == 200
+    )
+
+
+def test_basic_password_guesses_at_many_users_count_toward_the_address_wide_limit(
+    client, basic_app, settings
+):
+    """Password spraying: a few guesses at each of many usernames stay under the per-user
+    count. The sign-in page stops an address at TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES; Basic
+    checks the same passwords and had no such count (150 guesses, no 429)."""
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 6
+    user = factories.UserFactory(username="sprayed-at")
+    for i in range(5):
+        assert _basic(client, f"user{i}", "Winter2026!").status_code == 401
+    sixth = _basic(client, "user5", "Winter2026!")
+    assert sixth.status_code == 429 and sixth.json()["error"] == "too_many_requests"
+    # every user is refused from that address now, by Basic and on the sign-in page ...
+    assert _basic(client, user.username, factories.DEFAULT_PASSWORD).status_code == 429
+    assert (
+        _sign_in(Client(), user.username, factories.DEFAULT_PASSWORD, "127.0.0.1").status_code
+        == 429
+    )
+    # ... and not from another address
+    other = _basic(client, user.username, factories.DEFAULT_PASSWORD, REMOTE_ADDR="10.9.8.7")
+    assert other.status_code == 200
+
+
+def test_sign_in_page_failures_block_basic_from_that_address(client, basic_app, settings):
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 3
+    user = factories.UserFactory(username="door-two")
+    for i in range(3):
+        _sign_in(Client(), f"guess{i}", "wrong", "10.0.0.77")
+    blocked = _basic(client, user.username, factories.DEFAULT_PASSWORD, REMOTE_ADDR="10.0.0.77")
+    assert blocked.status_code == 429
+
+
+def test_basic_refusals_that_check_no_password_do_not_count_toward_the_address(
+    client, basic_app, settings
+):
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 3
+    user = factories.UserFactory(username="not-a-guess")
+    for _ in range(5):
+        refused = _basic(client, user.username, "x", uri="no-such.example.com/app")
+        assert refused.status_code == 401
+        assert refused.json()["error"] == "unknown_application"
+    assert _basic(client, user.username, factories.DEFAULT_PASSWORD).status_code == 200
+
+
+def _sign_in(client, username, password, address):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/id/account/login", {"username": username, "password": password}, REMOTE_ADDR=address
     )

@@ -25,7 +25,7 @@ LOGIN_THROTTLE = FailureThrottle("login")
 ADDRESS_THROTTLE = FailureThrottle(
     "login-address", limit_setting="TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES"
 )
-_ANY_USERNAME = ""
+ANY_USERNAME = ""  # the address-wide count is kept under this identity
 # Set on the request when a sign-in is refused by a throttle (a LoginBlock).
 BLOCKED_ATTRIBUTE = "tr_login_blocked"
 
@@ -62,7 +62,7 @@ class KindAwareModelBackend(ModelBackend):
             # Not a sign-in over HTTP (management commands, tests): no address to count.
             return super().authenticate(request, username, password, **kwargs)
         identity, address = username.casefold(), client_address(request)
-        counts = ((ADDRESS_THROTTLE, _ANY_USERNAME, True), (LOGIN_THROTTLE, identity, False))
+        counts = ((ADDRESS_THROTTLE, ANY_USERNAME, True), (LOGIN_THROTTLE, identity, False))
         for throttle, key, whole_address in counts:
             try:
                 throttle.check(key, address)

@@ -28,6 +28,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from trustregistry.accounts.backends import ADDRESS_THROTTLE, ANY_USERNAME
 from trustregistry.api.token_lookup import check_bearer_token
 from trustregistry.common.throttle import FailureThrottle, client_address
 from trustregistry.oauth import policy
@@ -158,6 +159,10 @@ class BasicRefusal:
 
 
 _throttle = FailureThrottle("basic")
+# Basic checks the same users' passwords as the sign-in page: a wrong password here counts
+# toward the page's address-wide count against password spraying (a few guesses at each of
+# many usernames), and an address blocked there is blocked here, or Basic would be a second
+# door with no such count (`ADDRESS_THROTTLE`, TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES).
 
 
 class BasicAuthentication(BaseAuthentication):
@@ -171,10 +176,13 @@ class BasicAuthentication(BaseAuthentication):
         address = client_address(request)
         # TooManyFailures (429 + Retry-After) goes to the API's exception handler.
         _throttle.check(username, address)
+        ADDRESS_THROTTLE.check(ANY_USERNAME, address)
         try:
             return self._authenticate(request, username, password)
-        except ChallengeFailed:
+        except ChallengeFailed as exc:
             _throttle.record_failure(username, address)
+            if exc.error_code == BasicRefusal.INVALID_CREDENTIALS:
+                ADDRESS_THROTTLE.record_failure(ANY_USERNAME, address)
             raise
 
     def _credentials(self, header: list[bytes]) -> tuple[str, str]:
