@@ -102,3 +102,60 @@ def test_anonymous_visitor_is_sent_to_login_with_the_link(browser, live_server):
         assert parse_qs(landed.query)["next"] == [install_path()]
     finally:
         context.close()
+
+
+def _erpnet_link(interop, name, base):  # type: ignore[no-untyped-def]
+    """ERP.net's example link as its file writes it, on this registry's host: the lines are
+    joined as a browser joins a pasted link (each line's surrounding whitespace dropped)."""
+    text = (interop / name).read_text(encoding="utf-8")
+    url = urlsplit("".join(line.strip() for line in text.splitlines()))
+    assert url.netloc == "mycompany.my.erp.net"
+    return f"{base}{url.path}?{url.query}"
+
+
+def test_erpnet_example_links_install_and_uninstall_in_a_browser(browser, live_server, interop):
+    """ERP.net's own install and uninstall links, verbatim: an administrator who is not signed
+    in opens the install link, signs in on the registry's login page, lands on the plan with
+    every parameter intact, confirms; later opens the uninstall link and confirms."""
+    factories.StaffUserFactory(username="admin")
+    install = _erpnet_link(interop, "marketplace_install_url_example.txt", live_server.url)
+    uninstall = _erpnet_link(interop, "marketplace_uninstall_url_example.txt", live_server.url)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(install)
+        assert urlsplit(page.url).path == settings.LOGIN_URL
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", factories.DEFAULT_PASSWORD)
+        page.click("button[type=submit], input[type=submit]")
+        page.wait_for_selector("#confirm")
+        assert page.url == install  # the link survived the sign-in unchanged
+        plan = page.text_content("#plan")
+        assert "MyExternalAppIdentifier" in plan and "My External App" in plan
+        assert "https://my-external-app.com/callback/" in plan
+        assert not TrustedApplication.objects.exists()
+
+        page.click("#confirm")
+        page.wait_for_selector("#outcome")
+        assert page.locator("#secret").count() == 0  # requestSecret was not asked for
+        app = TrustedApplication.objects.get()
+        assert app.client_id == "MyExternalAppIdentifier" and app.source == "marketplace"
+        assert app.localized_name("en") == "My External App"
+        assert app.client_type == "confidential" and app.is_enabled
+        assert app.login_urls == ["https://my-external-app.com/callback/"]
+        # impersonate and serviceAccess absent: none of either
+        assert not app.impersonate_internal_allowed and not app.impersonate_community_allowed
+        assert not app.system_user_allowed and app.system_user is None
+        assert app.scope == "" and not app.secrets.exists()
+
+        page.goto(uninstall)
+        page.wait_for_selector("#confirm")
+        assert "MyExternalAppIdentifier" in page.content()
+        TrustedApplication.objects.get(is_enabled=True)  # the page alone changes nothing
+        page.click("#confirm")
+        page.wait_for_selector("#outcome")
+        app.refresh_from_db()
+        assert not app.is_enabled and app.uninstalled_at is not None
+        assert app.history.latest().history_user.username == "admin"
+    finally:
+        context.close()

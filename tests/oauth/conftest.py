@@ -160,5 +160,14 @@ class Flow:
 
 
 @pytest.fixture
+def live_issuer(live_server, settings):
+    """The issuer of pytest-django's live server on 127.0.0.1, for clients speaking real HTTP."""
+    issuer = f"{live_server.url}/id"
+    settings.TRUSTREGISTRY_ISSUER = issuer
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": issuer}
+    return issuer
+
+
+@pytest.fixture
 def flow(client):
     return Flow(client)

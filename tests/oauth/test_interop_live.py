@@ -20,14 +20,6 @@ from tests.oauth.conftest import SECRET, query
 CALLBACK = "http://127.0.0.1/callback"
 
 
-@pytest.fixture
-def live_issuer(live_server, settings):
-    issuer = f"{live_server.url}/id"
-    settings.TRUSTREGISTRY_ISSUER = issuer
-    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": issuer}
-    return issuer
-
-
 def _csrf(html: str) -> str:
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert match, html[:500]
