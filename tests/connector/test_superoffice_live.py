@@ -264,6 +264,36 @@ def test_json_form_over_http(live_server, mirroring, interop, connector_public_k
     assert "replay" in _text(response, "ErrorMessage")
 
 
+@pytest.mark.parametrize(
+    "body, headers, message",
+    [
+        (
+            "file",
+            {**SOAP11, "SOAPAction": f'"{soap.MIRRORING_NS}/IMirroringClientService/GetChanges"'},
+            "Unsupported SOAPAction.",
+        ),
+        (b"<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'><s:Body/></s:Envelope>",
+         SOAP11, "The SOAP header carries no SignedToken."),
+        (b"<not-closed>", SOAP11, "The SOAP request is not well-formed XML."),
+    ],
+)  # fmt: skip
+def test_refused_soap11_requests_get_a_soap11_fault(mirroring, interop, body, headers, message):
+    """A request that is no handshake at all: a SOAP 1.1 fault in SOAP 1.1's content type, with
+    the 400 the README's decisions give it (SOAP 1.1 section 6.2 and WS-I BP R1126 say 500,
+    the only error status whose fault a WCF client reads; bad input never answers 500 here)."""
+    if body == "file":
+        body = (interop / "soap_authenticate_request_devnet-auth.xml").read_bytes()
+    answer = requests.post(mirroring, data=body, headers=headers, timeout=10)
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"] == "text/xml; charset=utf-8"
+    root = ElementTree.fromstring(answer.content)
+    assert root.tag == f"{{{soap.SOAP11_NS}}}Envelope"
+    fault = root.find(f"{{{soap.SOAP11_NS}}}Body/{{{soap.SOAP11_NS}}}Fault")
+    assert [child.tag for child in fault] == ["faultcode", "faultstring"]
+    assert fault.find("faultcode").text == "s:Client"
+    assert fault.find("faultstring").text == message
+
+
 def test_refused_soap12_requests_get_a_sender_fault_with_400(mirroring):
     """SOAP 1.2's HTTP binding (part 2, 7.5.2): env:Sender is 400, in application/soap+xml."""
     answer = requests.post(
