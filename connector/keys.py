@@ -66,6 +66,10 @@ def _xml_fields(text: str) -> dict[str, str]:
     return {child.tag.split("}")[-1]: (child.text or "").strip() for child in root}
 
 
+# The elements only a .NET `<RSAKeyValue>` private key has (`ToXmlString(true)`).
+_XML_PRIVATE_PARTS = frozenset({"P", "Q", "DP", "DQ", "InverseQ", "D"})
+
+
 def _rsa_public_from_xml(fields: dict[str, str]) -> rsa.RSAPublicKey:
     try:
         n, e = _b64_to_int(fields["Modulus"]), _b64_to_int(fields["Exponent"])
@@ -219,7 +223,12 @@ def load_public_keys(text: str) -> list[PublicKey]:
             raise KeyFormatError("The PEM text has no complete BEGIN/END block.")
         keys = [_public_from_pem_block(b) for b in blocks]
     elif text.startswith("<"):
-        keys = [_rsa_public_from_xml(_xml_fields(text))]
+        fields = _xml_fields(text)
+        if fields.keys() & _XML_PRIVATE_PARTS:
+            # As for PEM and JWK: whoever pasted it has disclosed the key and must be told,
+            # rather than the key quietly reduced to its public half.
+            raise KeyFormatError("This is a private key: paste only the public key.")
+        keys = [_rsa_public_from_xml(fields)]
     elif text.startswith("{") or text.startswith("["):
         try:
             data = json.loads(text)

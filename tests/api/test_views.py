@@ -137,6 +137,18 @@ def test_invalid_record_is_400_json_naming_the_field(admin_client, change, field
     assert not TrustedApplication.objects.filter(client_id=NEW_RECORD["application_uri"]).exists()
 
 
+def test_a_dotnet_xml_private_key_as_public_key_is_400_and_stores_nothing(admin_client, interop):
+    """SuperOffice's sample connector key file, verbatim, where the record's public key goes:
+    refused naming the field, as a PEM private key is, never stored as its public half."""
+    xml = (interop / "connector-samples_LocalhostPrivateKey.xml").read_text(encoding="utf-8")
+    response = _json(admin_client, "post", APPS, {**NEW_RECORD, "public_keys": [xml]})
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"]["public_keys"] == [
+        "This is a private key: paste only the public key."
+    ]
+    assert not TrustedApplication.objects.filter(client_id=NEW_RECORD["application_uri"]).exists()
+
+
 def test_body_that_is_not_an_object_is_400(admin_client):
     response = _json(admin_client, "post", APPS, ["not", "an", "object"])
     assert response.status_code == 400

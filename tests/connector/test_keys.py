@@ -136,6 +136,20 @@ def test_private_key_pasted_as_public_is_refused(rsa_key):
         keys.normalise_public_keys(pem)
 
 
+def test_dotnet_xml_private_key_pasted_as_public_is_refused(interop):
+    """SuperOffice's sample connector key file as vendors hold it (BOM, declaration, tabs):
+    pasted where a public key goes, refused like a PEM private key, not silently stripped to its
+    public half (whoever pasted it has disclosed the key and must be told). Its public half,
+    Modulus and Exponent only, is accepted."""
+    xml = (interop / "connector-samples_LocalhostPrivateKey.xml").read_text(encoding="utf-8")
+    with pytest.raises(keys.KeyFormatError, match="This is a private key"):
+        keys.normalise_public_keys(xml)
+    without_d = xml.replace(xml[xml.index("<P>") : xml.index("</RSAKeyValue>")], "")
+    assert "<P>" not in without_d and "<Modulus>" in without_d
+    [jwk] = keys.normalise_public_keys(without_d)
+    assert jwk == keys.public_jwk_of_private(keys.load_private_key(xml))
+
+
 def test_keys_module_imports_without_django():
     import subprocess
     import sys
