@@ -122,3 +122,46 @@ def test_demo_layout_connector_served_by_the_registry_itself(
         assert ok.json() == {"url": f"{live_server.url}/connector/authenticate"}
     finally:
         config.reset_caches()
+
+
+def test_connector_holding_superoffices_sample_xml_key(live_server, bearer, settings, interop):
+    """The key format vendors hold: the connector app reads SuperOffice's sample .NET
+    `<RSAKeyValue>` private key file as it ships (BOM, declaration, tabs); the record holds its
+    public half as .NET XML, created over the API. The registry resolves over HTTP, and the
+    stored key is that XML's, normalised."""
+    from connector.keys import load_private_key, public_jwk_of_private, rsa_public_key_to_xml
+
+    key_file = interop / "connector-samples_LocalhostPrivateKey.xml"
+    private = load_private_key(key_file.read_bytes())
+    config.reset_caches()
+    settings.CONNECTOR_APPLICATION_URI = URI
+    settings.CONNECTOR_PRIVATE_KEY_FILE = str(key_file)
+    settings.CONNECTOR_TRUSTED_ISSUER = settings.TRUSTREGISTRY_AAS_ISSUER
+    settings.CONNECTOR_AAS_CERTIFICATE_FILE = ""
+    settings.CONNECTOR_AAS_JWKS_URL = f"{live_server.url}{JWKS_PATH}"
+    admin = factories.TrustedApplicationFactory(
+        client_id="admin.example.com/tool", scope="sec update"
+    )
+    token = issue_access_token(
+        application=admin, user=factories.StaffUserFactory(username="keeper", is_superuser=True),
+        scope="sec update",
+    )[0]  # fmt: skip
+    created = requests.post(
+        f"{live_server.url}/api/trusted-applications/",
+        json={
+            "application_uri": URI,
+            "names": {"en": "SuperOffice sample connector"},
+            "connector_url": f"{live_server.url}/connector/authenticate",
+            "public_keys": [rsa_public_key_to_xml(private.public_key())],
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["public_keys"] == [public_jwk_of_private(private)]
+    try:
+        ok = _resolve(live_server, bearer)
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"url": f"{live_server.url}/connector/authenticate"}
+    finally:
+        config.reset_caches()
