@@ -219,6 +219,42 @@ def test_import_accepts_erpnet_pascal_case_bodies(interop_json, tmp_path):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name, uri",
+    [
+        ("register_confidential_interactive.json", "MYDEMOCLIENT"),
+        ("register_public_interactive.json", "MYDEMOCLIENT"),
+        ("register_service_app.json", "MYSERVICEDEMOCLIENT"),
+    ],
+)
+def test_import_takes_erpnet_register_files_as_they_are(interop, interop_json, name, uri):
+    """Each of ERP.net's register bodies, the file itself (one JSON object, not a list), every
+    field mapped; imported again, unchanged."""
+    body = interop_json(name)
+    for expected in ("created", "unchanged"):
+        out, err = io.StringIO(), io.StringIO()
+        call_command("import_trusted_apps", str(interop / name), stdout=out, stderr=err)
+        assert out.getvalue() == f"{expected} {uri}\n"
+    app = TrustedApplication.objects.get(client_id=uri)
+    assert app.source == "manual" and app.is_enabled
+    assert {n.language: n.name for n in app.names.all()} == {"en": body["Name"]}
+    assert app.client_type == body["ClientType"].lower()
+    hashes = list(app.secrets.values_list("secret_hash", flat=True))
+    assert hashes == ([DEMO_HASH] if "ApplicationSecretHash" in body else [])
+    assert app.impersonate_internal_allowed is body.get("ImpersonateAsInternalUserAllowed", False)
+    assert app.impersonate_community_allowed is body.get("ImpersonateAsCommunityUserAllowed", False)
+    assert app.login_urls == [u for u in [body.get("ImpersonateLoginUrl")] if u]
+    assert app.logout_urls == [u for u in [body.get("ImpersonateLogoutUrl")] if u]
+    assert app.system_user_allowed is body["SystemUserAllowed"]
+    if body["SystemUserAllowed"]:
+        assert (app.system_user.username, app.system_user.kind) == ("system-application", "system")
+        assert "Systems_Security_Users(cc314327-3d04-477f-ac53-cde19d8350e9)" in err.getvalue()
+    else:
+        assert app.system_user is None
+    assert not app.basic_auth_allowed and app.scope == "" and app.public_keys == []
+
+
+@pytest.mark.django_db
 def test_load_demo_data_is_idempotent_and_prints_secrets_once(tmp_path, settings):
     settings.BASE_DIR = tmp_path
     out = io.StringIO()
