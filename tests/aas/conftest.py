@@ -63,10 +63,12 @@ class Scripted:
     def __init__(self):
         self.answer = lambda claims: ("200 OK", [], b"{}")
         self.seen: list[dict] = []
+        self.requests: list[tuple[dict, str]] = []  # (WSGI environ, SignedToken as sent)
 
     def wsgi(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = json.loads(environ["wsgi.input"].read(length))
+        self.requests.append((environ, body["SignedToken"]))
         claims = jwt.decode(body["SignedToken"], options={"verify_signature": False})
         self.seen.append(claims)
         status, headers, payload = self.answer(claims)
