@@ -142,6 +142,41 @@ def test_update_scope_exempt_view_needs_only_its_required_scopes():
     assert 'scope="sec"' in response["WWW-Authenticate"]
 
 
+class _StringScopesView(APIView):
+    """An outside resource server's slip: the scopes as a string, not a tuple."""
+
+    required_scopes = "crm"
+
+    def get(self, request):  # type: ignore[no-untyped-def]
+        return Response({"ok": True})
+
+
+class _ReadView(APIView):
+    required_scopes = ("read",)
+
+    def get(self, request):  # type: ignore[no-untyped-def]
+        return Response({"ok": True})
+
+
+def _get(view_class, scope: str, app_scope: str):  # type: ignore[no-untyped-def]
+    app = factories.ServiceApplicationFactory(scope=app_scope)
+    raw, _ = issue_access_token(application=app, user=app.system_user, scope=scope)
+    request = APIRequestFactory().get("/x", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return view_class.as_view()(request)
+
+
+def test_required_scopes_given_as_a_string_are_the_scopes_it_names():
+    """Iterated as a string, "crm" asked for the scopes c, r and m: every caller refused."""
+    assert _get(_StringScopesView, "crm", app_scope="crm").status_code == 200
+    refused = _get(_StringScopesView, "", app_scope="crm")
+    assert refused.status_code == 403 and 'scope="crm"' in refused["WWW-Authenticate"]
+
+
+def test_a_view_requiring_read_lets_every_caller_read():
+    """SPEC 4: `read` is the baseline every trusted application has."""
+    assert _get(_ReadView, "", app_scope="").status_code == 200
+
+
 # ------------------------------------------------------------------ who may manage records
 
 

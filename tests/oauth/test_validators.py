@@ -10,6 +10,7 @@ import jwt
 import pytest
 import time_machine
 from django.db import connection
+from django.test import Client
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from tests import factories
@@ -42,6 +43,21 @@ def test_client_credentials_scope_rules(client, service_app):
     assert cc(client, service_app, scope="update finance").json()["error"] == "invalid_scope"
     # Protocol scopes belong to interactive login.
     assert cc(client, service_app, scope="openid").json()["error"] == "invalid_scope"
+
+
+def test_read_is_accepted_from_every_record(
+    client, flow, service_app, confidential_app, internal_user
+):
+    """SPEC 4: `read` is accepted for compatibility, the baseline every record has; asking
+    for it was invalid_scope unless the record listed it."""
+    assert "read" not in service_app.scopes and "read" not in confidential_app.scopes
+    answer = cc(client, service_app, scope="read update").json()
+    assert answer["scope"] == "read update"
+    assert Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {answer['access_token']}").json()[
+        "scopes"
+    ] == ["read", "update"]
+    tokens = flow.tokens(confidential_app, internal_user, scope="openid read")
+    assert tokens["scope"] == "openid read"
 
 
 def test_a_scope_asked_for_twice_is_issued_once_in_the_answer_the_row_and_the_jwt(

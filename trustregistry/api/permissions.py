@@ -4,7 +4,8 @@
 
 - the caller must be authenticated by one of `trustregistry.api.authentication`'s classes;
 - unsafe methods (POST, PUT, PATCH, DELETE) need the `update` scope;
-- a view may declare `required_scopes = ("sec",)` to need more scopes, for every method;
+- a view may declare `required_scopes = ("sec",)` (or the string `"sec crm"`) to need more
+  scopes, for every method; `read` is the baseline every caller holds;
 - a view may set `update_scope_exempt = True` when its POST only *asks* something and changes
   no data (connector resolution is a query: it needs `sec` only).
 
@@ -39,10 +40,14 @@ class InsufficientScope(exceptions.PermissionDenied):
 
 
 def required_scopes_for(request: Request, view: Any) -> list[str]:
-    wanted = list(getattr(view, "required_scopes", ()) or ())
+    declared = getattr(view, "required_scopes", ()) or ()
+    # `required_scopes = "crm"` is read as the scope string it looks like, not as the
+    # scopes c, r and m (an outside resource server's easy slip, which refused everything).
+    wanted = declared.split() if isinstance(declared, str) else list(declared)
     if request.method not in SAFE_METHODS and not getattr(view, "update_scope_exempt", False):
         wanted.append(scope_catalogue.UPDATE)
-    return list(dict.fromkeys(wanted))
+    # `read` is the baseline every caller holds (SPEC 4), whether or not its token says so.
+    return [s for s in dict.fromkeys(wanted) if s != scope_catalogue.READ]
 
 
 class ScopePermission(BasePermission):

@@ -26,8 +26,9 @@ def refresh_lifetime(application: Any) -> dt.timedelta:
 
 def allowed_scopes(application: Any, *, grant_type: str | None) -> set[str]:
     """The scopes the record may receive through this grant. Protocol scopes (openid, profile,
-    offline_access) come with interactive login only."""
-    allowed = set(application.scopes)
+    offline_access) come with interactive login only. `read` is the baseline every record has
+    (SPEC 4: accepted for compatibility), so asking for it is never `invalid_scope`."""
+    allowed = set(application.scopes) | {catalogue.READ}
     if grant_type != "client_credentials" and application.may_impersonate:
         allowed |= PROTOCOL_SCOPES
     return allowed
