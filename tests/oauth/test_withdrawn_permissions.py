@@ -396,3 +396,23 @@ def test_a_user_deactivated_in_the_admin_gets_no_token_back(
     data["is_active"] = "on"
     assert admin.post(url, data).status_code == 302
     assert _me(access) == 401
+
+
+# ------------------------------------------------------------------ confidential turned public
+
+
+def test_a_record_turned_public_revokes_the_refresh_tokens_its_secret_guarded(
+    flow, confidential_app, internal_user
+):
+    """A refresh token given to a confidential client is used with its secret. Turned public
+    (its secrets removed first), the record let the same refresh token work with the client id
+    alone: one that had leaked became good without any secret."""
+    tokens = flow.tokens(confidential_app, internal_user)
+    code = flow.code(confidential_app, internal_user)
+    confidential_app.secrets.all().delete()
+    _update(confidential_app, client_type="public")
+    assert _me(tokens["access_token"]) == 200  # a bearer token either way; it runs out
+    assert not Grant.objects.filter(application=confidential_app).exists(), code
+    public = TrustedApplication.objects.get(pk=confidential_app.pk)
+    refreshed = flow.refresh(public, tokens["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
