@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from trustregistry.common.text import unstorable_text
-from trustregistry.registry import serialization
+from trustregistry.registry import erpnet, serialization
 
 
 class _Refused(Exception):
@@ -157,8 +157,8 @@ class Command(BaseCommand):
             )
             return
         data = raw
-        if serialization.is_erpnet_form(raw):
-            data, notes = serialization.from_erpnet(raw)
+        if erpnet.is_erpnet_form(raw):
+            data, notes = erpnet.from_erpnet(raw)
             for note in notes:
                 self.stderr.write(f"note: {note}")
         if isinstance(data, dict):
