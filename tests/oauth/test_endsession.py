@@ -149,3 +149,31 @@ def test_a_client_id_no_record_can_have_is_the_error_page_on_every_database(clie
     ):
         assert response.status_code == 400
         assert "Location" not in response
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://127.0.0.1:evil.example/bye", "http://127.0.0.1:5000\\evil.example/bye",
+     "http://127.0.0.1:5000\r\nX-Injected: 1/bye", "http://127.0.0.1:99999/bye",
+     "http://127.0.0.1/b\tye"],
+)  # fmt: skip
+def test_a_loopback_logout_url_that_is_not_well_formed_is_not_followed(
+    flow, public_app, internal_user, uri
+):
+    # A loopback logout URL matches on any port (RFC 8252), but only on a port, and as written:
+    # the match read the host and path as urlsplit leaves them (tabs and line breaks dropped)
+    # and never the port, so these were redirected to (found by the web-security audit; the
+    # authorization endpoint already refused them, through oauthlib).
+    data = flow.tokens(public_app, internal_user, scope="openid")
+    response = flow.client.get(
+        ENDSESSION, {"id_token_hint": data["id_token"], "post_logout_redirect_uri": uri}
+    )
+    assert _is_error_page(response)
+    good = flow.client.get(
+        ENDSESSION,
+        {
+            "id_token_hint": data["id_token"],
+            "post_logout_redirect_uri": "http://127.0.0.1:5000/bye",
+        },
+    )
+    assert good.status_code == 302 and good["Location"] == "http://127.0.0.1:5000/bye"

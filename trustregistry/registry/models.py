@@ -262,10 +262,16 @@ def redirect_uri_matches(uri: str, registered: list[str]) -> bool:
         return False
     if uri in registered:
         return True
+    # urlsplit drops tabs and line breaks and reads the port only when asked: without these
+    # checks "http://127.0.0.1:evil/cb" or "http://127.0.0.1/c\tb" matched "http://127.0.0.1/cb"
+    # and were redirected to as given. A registered URL never holds either (validators).
+    if any(ch.isspace() for ch in uri) or validators.has_invisible_characters(uri):
+        return False
     try:
         wanted = urlsplit(uri)
         if wanted.scheme != "http" or not validators.is_loopback_host(wanted.hostname):
             return False
+        wanted.port  # noqa: B018 - raises ValueError on a port that is no port
         wanted_key = (
             wanted.scheme,
             wanted.hostname,
