@@ -244,6 +244,33 @@ def test_diff_page_for_an_existing_record(admin_client):
     assert "created by hand" in body
 
 
+@pytest.mark.parametrize(
+    "host,ascii_host",
+    [("vend\u043er.example", "xn--vendr-mye.example"),
+     ("vendor.example\u3002evil.com", "vendor.example.evil.com")],
+)  # fmt: skip
+def test_a_redirect_uri_whose_host_only_looks_like_the_old_one_is_named_on_the_review_page(
+    admin_client, host, ascii_host
+):
+    # The review page showed the old and the new login URL as the same text ("changes"),
+    # while codes would go to a look-alike host (Cyrillic о) or to a host under evil.com
+    # ("。" separates labels as "." does). Found by the web-security audit.
+    factories.PublicApplicationFactory(
+        client_id="vendor.example/app", login_urls=["https://vendor.example/cb"]
+    )
+    url = link(INSTALL, applicationUri="vendor.example/app", clientType="Public",
+               redirectUri=f"https://{host}/cb", impersonate="internal")  # fmt: skip
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    [warning] = [w for w in response.context["plan"].warnings if "browsers go to" in w]
+    assert f"browsers go to {ascii_host}." in warning
+    assert f"browsers go to {ascii_host}." in response.content.decode()
+    plain = admin_client.get(link(INSTALL, applicationUri="vendor.example/app",
+                                  clientType="Public", redirectUri="https://vendor.example/cb",
+                                  impersonate="internal"))  # fmt: skip
+    assert not [w for w in plain.context["plan"].warnings if "browsers go to" in w]
+
+
 def test_page_in_bulgarian(admin_client):
     factories.TrustedApplicationFactory(client_id="vendor.example/app", scope="update")
     url = link(INSTALL, applicationUri="vendor.example/app", scope="read")

@@ -318,6 +318,11 @@ def test_an_id_that_is_no_id_is_404_on_every_record_page(admin_client, path):
         ),
         ({"scope": ["sec"], "confirm_sec": "on"}, "impersonates users and is trusted with 'sec'"),
         ({"client_id": "MYDEMOCLIENT"}, "not domain-based"),
+        # A homograph of shop.example.com (Cyrillic о): named by the host browsers go to.
+        (
+            {"login_urls": "https://sh\u043ep.example.com/cb"},
+            "browsers go to xn--shp-ted.example.com",
+        ),
     ],
 )
 def test_risky_settings_are_saved_with_a_warning(admin_client, overrides, warning):

@@ -50,3 +50,28 @@ def test_no_false_alarms():
     assert codes(impersonate_community_allowed=True) == []  # both kinds: not community-only
     assert codes(client_type="public", has_secret=False) == []
     assert codes(scopes=["sec"], impersonate_internal_allowed=False) == []  # a service app
+
+
+@pytest.mark.parametrize(
+    "url,host",
+    [
+        ("https://vend\u043er.example/cb", "xn--vendr-mye.example"),  # Cyrillic о
+        ("https://vendor.example\u3002evil.com/cb", "vendor.example.evil.com"),  # "。"
+        ("https://\uff56endor.example/cb", "vendor.example"),  # full-width v
+    ],
+)
+def test_a_url_whose_host_is_not_written_in_ascii_is_named_by_the_host_browsers_go_to(url, host):
+    # The written host is what the administrator reads; the browser goes to its IDNA form,
+    # which for a look-alike letter or a full stop other than "." is another address (found
+    # by the web-security audit: a marketplace link swapped a login URL for a homograph).
+    [risk] = record_risks(
+        application_uri="vendor.example/app",
+        client_type="confidential",
+        impersonate_internal_allowed=True,
+        impersonate_community_allowed=False,
+        scopes=[],
+        has_secret=True,
+        urls=[url, "https://vendor.example/cb", "http://127.0.0.1/cb"],
+    )
+    assert risk.code == "non_ascii_host"
+    assert url in risk.message and f"browsers go to {host}." in risk.message

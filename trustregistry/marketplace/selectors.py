@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 
 from trustregistry.marketplace.params import UNNAMED, ClientType, InstallRequest
+from trustregistry.registry import risks, validators
 from trustregistry.registry import selectors as registry_selectors
-from trustregistry.registry import validators
 from trustregistry.registry.models import Source, TrustedApplication
 
 NEW_RECORD_STATE = "new"
@@ -305,6 +305,10 @@ def _warnings(request: InstallRequest, application: TrustedApplication | None) -
                 "in the administration before the application can use them."
             )
         )
+    if request.redirect_uri:
+        # A homograph of the vendor's host (or "vendor.example。evil.com") reads as the old
+        # login URL on the review page while codes would go elsewhere.
+        warnings.extend(r.message for r in risks.url_host_risks([request.redirect_uri]))
     if application is not None and application.source == Source.MANUAL:
         warnings.append(
             _("This record was created by hand; after the install its source is the marketplace.")

@@ -3,6 +3,7 @@ it does not refuse them. Pure: reads only the values it is given."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -24,8 +25,9 @@ def record_risks(
     impersonate_community_allowed: bool,
     scopes: list[str],
     has_secret: bool,
+    urls: Sequence[str] = (),
 ) -> list[Risk]:
-    risks: list[Risk] = []
+    risks: list[Risk] = url_host_risks(urls)
     if impersonate_community_allowed and not impersonate_internal_allowed:
         risks.append(
             Risk(
@@ -70,6 +72,26 @@ def record_risks(
     return risks
 
 
+def url_host_risks(urls: Iterable[str]) -> list[Risk]:
+    """A URL whose host is not written in ASCII: the address people read is not plainly the
+    one browsers go to, so the ASCII form is named (a login URL is where codes are sent, and
+    a marketplace link is written by someone else)."""
+    return [
+        Risk(
+            "non_ascii_host",
+            _(
+                "%(url)s: its host name is not written in plain ASCII; browsers go to "
+                "%(host)s. Letters that look alike (a Cyrillic о for a Latin o) or a full stop "
+                'other than "." can make it look like another address: check that %(host)s '
+                "is the application's own."
+            )
+            % {"url": url, "host": host},
+        )
+        for url in urls
+        if (host := validators.browser_host(url))
+    ]
+
+
 def application_risks(app, *, has_secret: bool | None = None) -> list[Risk]:  # type: ignore[no-untyped-def]
     return record_risks(
         application_uri=app.client_id,
@@ -78,4 +100,9 @@ def application_risks(app, *, has_secret: bool | None = None) -> list[Risk]:  # 
         impersonate_community_allowed=app.impersonate_community_allowed,
         scopes=app.scopes,
         has_secret=app.secrets.exists() if has_secret is None else has_secret,
+        urls=[
+            *app.login_urls,
+            *app.logout_urls,
+            *([app.connector_url] if app.connector_url else []),
+        ],
     )

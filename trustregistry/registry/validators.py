@@ -66,6 +66,23 @@ def _valid_host(host: str) -> bool:
     return len(ascii_host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
 
 
+def browser_host(url: str) -> str | None:
+    """The host name browsers go to for `url`, in its ASCII (IDNA) form, when the URL writes
+    it otherwise (letters outside ASCII, full-width forms, a full stop such as "。" that
+    separates labels as "." does), else None. A reader sees the written form: a Cyrillic "о"
+    for a Latin "o" looks the same, and "app.example。evil.com" is a host under evil.com."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host or host.isascii():
+        return None
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
 def has_invisible_characters(value: str) -> bool:
     """Control, format (bidi overrides, zero-width), surrogate, private-use or line/paragraph
     separator characters: they hide or reorder what a reader sees."""
