@@ -416,3 +416,67 @@ def test_a_record_turned_public_revokes_the_refresh_tokens_its_secret_guarded(
     public = TrustedApplication.objects.get(pk=confidential_app.pk)
     refreshed = flow.refresh(public, tokens["refresh_token"])
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_deactivating_a_user_while_its_refresh_runs_is_no_deadlock(flow, confidential_app):
+    """A refresh holds its refresh token's row (rotated) and then writes the new access token,
+    whose foreign key takes a key-share lock on the user's row. The deactivation locked the
+    user's row FOR UPDATE, which that key-share lock waits for, and then waited itself for
+    the refresh token's row: PostgreSQL ended one of the two as a deadlock (a 500 for the
+    admin or the client)."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    user = factories.UserFactory(username="dana")
+    raw = flow.tokens(confidential_app, user)["refresh_token"]
+    row = _refresh_row(raw)
+    holding, outcomes = threading.Event(), {}
+
+    def refresh() -> None:  # what the refresh grant's transaction does, in its order
+        try:
+            from django.db import transaction
+
+            with transaction.atomic():
+                RefreshToken.objects.filter(pk=row.pk).update(revoked=clock.now())
+                holding.set()
+                deadline = time.monotonic() + 10
+                with connection.cursor() as cursor:  # until the deactivation waits on us
+                    while time.monotonic() < deadline:
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                            "'Lock' AND datname = current_database()"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.02)
+                issue_access_token(application=confidential_app, user=user, scope="")
+            outcomes["refresh"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes["refresh"] = exc
+        finally:
+            connections.close_all()
+
+    def deactivate() -> None:
+        try:
+            holding.wait(10)
+            fresh = type(user).objects.get(pk=user.pk)
+            fresh.is_active = False
+            fresh.save()
+            outcomes["deactivate"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            outcomes["deactivate"] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=refresh), threading.Thread(target=deactivate)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == {"refresh": "ok", "deactivate": "ok"}
+    # The refresh committed first; the revocation, after it, reached its token too.
+    assert not AccessToken.objects.filter(user=user, expires__gt=clock.now()).exists()

@@ -87,9 +87,13 @@ class User(AbstractUser):
             super().save(*args, **kwargs)  # a new user, or `last_login` at each sign-in
             return
         with transaction.atomic():
+            # no_key: a token being written for this user takes a key-share lock on its row
+            # (the foreign key) while holding its refresh token's or code's row, which the
+            # revocation below waits for; FOR UPDATE would wait for that key-share lock in
+            # turn (a deadlock on PostgreSQL). Concurrent saves of the user still queue here.
             was_active = (
                 type(self)
-                .objects.select_for_update()
+                .objects.select_for_update(no_key=True)
                 .filter(pk=self.pk)
                 .values_list("is_active", flat=True)
                 .first()
