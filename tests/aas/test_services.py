@@ -268,6 +268,34 @@ def test_connector_reason_never_echoes_the_path_or_query_of_its_url(scripted, sa
         assert part not in info.value.message and part not in logged
 
 
+@pytest.mark.parametrize(
+    ("path_and_query", "reason", "passed_on"),
+    [
+        ("/a", "Invalid nonce/audience", "Invalid nonce/audience"),
+        ("/?x", "Token expired", "Token expired"),
+        ("/authenticate?v", "Invalid signature", "Invalid signature"),
+        ("/a", "No tenant at /a", "No tenant at [connector]"),
+        ("/?x", "Unknown key x", "Unknown key [connector]"),
+    ],
+    ids=["short-path", "one-letter-query", "query-in-a-word", "path-alone", "query-alone"],
+)
+def test_a_short_path_or_query_is_not_replaced_inside_the_words_of_a_reason(
+    scripted, path_and_query, reason, passed_on
+):
+    """A connector at `/a`, or with a query `x`, had every "/a" and "x" of its reason replaced
+    in any letter case ("Token e[connector]pired"): a part of the URL is replaced where it
+    stands alone, not inside a word."""
+    base = scripted.record.connector_url.rsplit("/", 1)[0]
+    type(scripted.record).objects.filter(pk=scripted.record.pk).update(
+        connector_url=f"{base}{path_and_query}"
+    )
+    body = json.dumps({"Succeeded": False, "Reason": reason}).encode()
+    scripted.answer = lambda claims: ("200 OK", [], body)
+    with pytest.raises(HandshakeFailed) as info:
+        _resolve("scripted.example.com/app")
+    assert info.value.message.endswith(passed_on), info.value.message
+
+
 def test_a_connector_answering_deeply_nested_json_is_handshake_failed(scripted):
     scripted.answer = lambda claims: ("200 OK", [], b"[" * 30_000 + b"]" * 30_000)
     with pytest.raises(HandshakeFailed, match="without a handshake answer"):

@@ -161,7 +161,10 @@ def _clean_reason(reason: Any, connector_url: str) -> str:
     text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
     for part in _url_parts(connector_url):
         # Hosts and schemes are case-insensitive: "HTTP://HOST:PORT" names it just as well.
-        text = re.sub(re.escape(part), "[connector]", text, flags=re.IGNORECASE)
+        # Only where the part stands alone: a path "/a" or a query "x" is no name inside
+        # "nonce/audience" or "expired", and replacing there garbled the reason.
+        pattern = rf"(?<!\w){re.escape(part)}(?!\w)"
+        text = re.sub(pattern, "[connector]", text, flags=re.IGNORECASE)
     return text[:MAX_REASON_LENGTH]
 
 
