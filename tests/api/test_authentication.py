@@ -535,6 +535,20 @@ def test_basic_password_guesses_at_many_users_count_toward_the_address_wide_limi
     assert other.status_code == 200
 
 
+def test_the_wrong_password_that_blocks_a_user_counts_toward_the_address_too(
+    client, basic_app, settings
+):
+    """The guess that reached one user's limit raised before it was counted for the address:
+    each user's last guess went uncounted there (the sign-in page counts it in both)."""
+    settings.TRUSTREGISTRY_THROTTLE_FAILURES = 2
+    settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 3
+    user = factories.UserFactory(username="next-in-line")
+    assert _basic(client, "first", "guess").status_code == 401
+    assert _basic(client, "first", "guess").status_code == 429  # first's limit: 2 at the address
+    assert _basic(client, "second", "guess").status_code == 429  # the address's third
+    assert _basic(client, user.username, factories.DEFAULT_PASSWORD).status_code == 429
+
+
 def test_sign_in_page_failures_block_basic_from_that_address(client, basic_app, settings):
     settings.TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES = 3
     user = factories.UserFactory(username="door-two")

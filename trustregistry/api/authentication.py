@@ -180,9 +180,13 @@ class BasicAuthentication(BaseAuthentication):
         try:
             return self._authenticate(request, username, password)
         except ChallengeFailed as exc:
-            _throttle.record_failure(username, address)
-            if exc.error_code == BasicRefusal.INVALID_CREDENTIALS:
-                ADDRESS_THROTTLE.record_failure(ANY_USERNAME, address)
+            try:
+                _throttle.record_failure(username, address)
+            finally:
+                # Also when the user's count has just raised TooManyFailures: that guess was
+                # a wrong password like the others, and the sign-in page counts it in both.
+                if exc.error_code == BasicRefusal.INVALID_CREDENTIALS:
+                    ADDRESS_THROTTLE.record_failure(ANY_USERNAME, address)
             raise
 
     def _credentials(self, header: list[bytes]) -> tuple[str, str]:
