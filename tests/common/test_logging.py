@@ -48,6 +48,17 @@ def test_secret_values_printed_as_dict_or_json_members_are_redacted():
     assert redact('{"code": "abc", "state": "s"}') == '{"code": "[redacted]", "state": "s"}'
 
 
+def test_secret_parameters_are_redacted_when_their_names_are_percent_encoded():
+    """Django decodes `%73ecret` to `secret` (and `Client%5Fsecret` to `Client_secret`): the
+    application got the secret while the log line kept it, in the request logs and in
+    gunicorn's "Error handling request" line alike."""
+    line = "GET /sys/tools/sha256?%73ecret=hunter2&x=1&client%5Fsecret=s2 HTTP/1.1"
+    assert redact(line) == (
+        "GET /sys/tools/sha256?%73ecret=[redacted]&x=1&client%5Fsecret=[redacted] HTTP/1.1"
+    )
+    assert redact("/a?%78=1&code%3D=2") == "/a?%78=1&code%3D=2"  # not a secret's name
+
+
 # ------------------------------------------------------------------ gunicorn's error log
 
 _TINY_WSGI = """

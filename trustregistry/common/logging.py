@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote
 
 SECRET_PARAMETERS = (
     "secret",
@@ -23,10 +24,10 @@ SECRET_PARAMETERS = (
     "client_assertion",
     "SignedToken",
 )
-_PATTERN = re.compile(
-    r"(?P<name>\b(?:" + "|".join(SECRET_PARAMETERS) + r"))=(?P<value>[^&\s\"']*)",
-    re.IGNORECASE,
-)
+_SECRET_NAMES = frozenset(name.casefold() for name in SECRET_PARAMETERS)
+# Any parameter name, its letters plain or percent-encoded: Django decodes `%73ecret` to
+# `secret`, so the name is compared once decoded (`_redact_parameter`).
+_PATTERN = re.compile(r"(?P<name>(?<![\w%])(?:\w|%[0-9A-Fa-f]{2})+)=(?P<value>[^&\s\"']*)")
 
 
 # The same names as keys of a printed dict or JSON object: {'access_token': 'eyJ…'}.
@@ -37,8 +38,14 @@ _QUOTED = re.compile(
 )
 
 
+def _redact_parameter(match: re.Match[str]) -> str:
+    if unquote(match.group("name")).casefold() not in _SECRET_NAMES:
+        return match.group(0)
+    return f"{match.group('name')}=[redacted]"
+
+
 def redact(text: str) -> str:
-    text = _PATTERN.sub(lambda m: f"{m.group('name')}=[redacted]", text)
+    text = _PATTERN.sub(_redact_parameter, text)
     return _QUOTED.sub(lambda m: f"{m.group('name')}{m.group('v')}[redacted]{m.group('v')}", text)
 
 
