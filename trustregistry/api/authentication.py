@@ -158,11 +158,11 @@ class BasicRefusal:
     INVALID_CREDENTIALS = "invalid_credentials"
 
 
+# Per user name and address, as the token endpoint (SPEC section 5). Besides, Basic checks the
+# same users' passwords as the sign-in page, so a wrong password here also counts toward the
+# page's address-wide count against password spraying (`ADDRESS_THROTTLE`), and an address
+# blocked there is blocked here: otherwise Basic would be a second door without that count.
 _throttle = FailureThrottle("basic")
-# Basic checks the same users' passwords as the sign-in page: a wrong password here counts
-# toward the page's address-wide count against password spraying (a few guesses at each of
-# many usernames), and an address blocked there is blocked here, or Basic would be a second
-# door with no such count (`ADDRESS_THROTTLE`, TRUSTREGISTRY_LOGIN_ADDRESS_FAILURES).
 
 
 class BasicAuthentication(BaseAuthentication):
