@@ -96,6 +96,26 @@ def test_resolve_against_the_asgi_connector_under_uvicorn(live_server, bearer, s
             assert ok.json() == {"url": f"{connector_base}/authenticate"}
 
 
+def _connector_in_the_registry(settings, live_server, key_file) -> None:  # type: ignore[no-untyped-def]
+    """The connector app at /connector/ in the registry's own process (as `make run`),
+    trusting the AAS through the JWKS URL."""
+    config.reset_caches()
+    settings.CONNECTOR_APPLICATION_URI = URI
+    settings.CONNECTOR_PRIVATE_KEY_FILE = str(key_file)
+    settings.CONNECTOR_TRUSTED_ISSUER = settings.TRUSTREGISTRY_AAS_ISSUER
+    settings.CONNECTOR_AAS_CERTIFICATE_FILE = ""
+    settings.CONNECTOR_AAS_JWKS_URL = f"{live_server.url}{JWKS_PATH}"
+
+
+def _resolves_to_the_connector_in_the_registry(live_server, bearer) -> None:  # type: ignore[no-untyped-def]
+    try:
+        ok = _resolve(live_server, bearer)
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"url": f"{live_server.url}/connector/authenticate"}
+    finally:
+        config.reset_caches()
+
+
 def test_demo_layout_connector_served_by_the_registry_itself(
     live_server, bearer, settings, tmp_path
 ):
@@ -105,23 +125,13 @@ def test_demo_layout_connector_served_by_the_registry_itself(
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file = tmp_path / "connector.pem"
     key_file.write_bytes(private_key_to_pem(app_key))
-    config.reset_caches()
-    settings.CONNECTOR_APPLICATION_URI = URI
-    settings.CONNECTOR_PRIVATE_KEY_FILE = str(key_file)
-    settings.CONNECTOR_TRUSTED_ISSUER = settings.TRUSTREGISTRY_AAS_ISSUER
-    settings.CONNECTOR_AAS_CERTIFICATE_FILE = ""
-    settings.CONNECTOR_AAS_JWKS_URL = f"{live_server.url}{JWKS_PATH}"
+    _connector_in_the_registry(settings, live_server, key_file)
     factories.TrustedApplicationFactory(
         client_id=URI,
         connector_url=f"{live_server.url}/connector/authenticate",
         public_keys=[public_key_to_jwk(app_key.public_key())],
     )
-    try:
-        ok = _resolve(live_server, bearer)
-        assert ok.status_code == 200, ok.text
-        assert ok.json() == {"url": f"{live_server.url}/connector/authenticate"}
-    finally:
-        config.reset_caches()
+    _resolves_to_the_connector_in_the_registry(live_server, bearer)
 
 
 def test_connector_holding_superoffices_sample_xml_key(live_server, bearer, settings, interop):
@@ -133,12 +143,7 @@ def test_connector_holding_superoffices_sample_xml_key(live_server, bearer, sett
 
     key_file = interop / "connector-samples_LocalhostPrivateKey.xml"
     private = load_private_key(key_file.read_bytes())
-    config.reset_caches()
-    settings.CONNECTOR_APPLICATION_URI = URI
-    settings.CONNECTOR_PRIVATE_KEY_FILE = str(key_file)
-    settings.CONNECTOR_TRUSTED_ISSUER = settings.TRUSTREGISTRY_AAS_ISSUER
-    settings.CONNECTOR_AAS_CERTIFICATE_FILE = ""
-    settings.CONNECTOR_AAS_JWKS_URL = f"{live_server.url}{JWKS_PATH}"
+    _connector_in_the_registry(settings, live_server, key_file)
     admin = factories.TrustedApplicationFactory(
         client_id="admin.example.com/tool", scope="sec update"
     )
@@ -159,9 +164,4 @@ def test_connector_holding_superoffices_sample_xml_key(live_server, bearer, sett
     )
     assert created.status_code == 201, created.text
     assert created.json()["public_keys"] == [public_jwk_of_private(private)]
-    try:
-        ok = _resolve(live_server, bearer)
-        assert ok.status_code == 200, ok.text
-        assert ok.json() == {"url": f"{live_server.url}/connector/authenticate"}
-    finally:
-        config.reset_caches()
+    _resolves_to_the_connector_in_the_registry(live_server, bearer)
