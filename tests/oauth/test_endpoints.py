@@ -300,6 +300,56 @@ def test_userinfo_answers_browsers_cross_origin(client, flow, confidential_app, 
     assert answer.status_code == 200 and answer["Access-Control-Allow-Origin"] == "*"
 
 
+def test_a_browser_app_redeems_refreshes_and_revokes_cross_origin(
+    client, flow, public_app, confidential_app, internal_user
+):
+    """A public record's browser app (openid-client in Chromium, from the origin of its login
+    URL) reads the token and revocation answers, errors included; other origins, and
+    confidential records (servers, whose secret a browser must not hold), get no CORS."""
+    public_app.login_urls = ["https://spa.example.com/callback", "http://127.0.0.1/callback"]
+    public_app.save()
+    spa = "https://spa.example.com"
+
+    def post(path, data, origin, **headers):  # type: ignore[no-untyped-def]
+        return client.post(path, data, HTTP_ORIGIN=origin, **headers)
+
+    code = flow.code(public_app, internal_user, redirect_uri="https://spa.example.com/callback")
+    redeem = {
+        "grant_type": "authorization_code", "code": code, "client_id": public_app.client_id,
+        "redirect_uri": "https://spa.example.com/callback", "code_verifier": flow.verifier,
+    }  # fmt: skip
+    answer = post("/id/connect/token", redeem, spa)
+    assert answer.status_code == 200, answer.content
+    assert answer["Access-Control-Allow-Origin"] == spa and "Origin" in answer["Vary"]
+    wrong = post("/id/connect/token", {**redeem, "code": "wrong"}, spa)  # errors too
+    assert wrong.status_code == 400 and wrong["Access-Control-Allow-Origin"] == spa
+    refresh = {
+        "grant_type": "refresh_token", "client_id": public_app.client_id,
+        "refresh_token": answer.json()["refresh_token"],
+    }  # fmt: skip
+    refreshed = post("/id/connect/token", refresh, spa)
+    assert refreshed.status_code == 200 and refreshed["Access-Control-Allow-Origin"] == spa
+    revoke = {"client_id": public_app.client_id, "token": refreshed.json()["refresh_token"]}
+    revoked = post("/id/connect/revocation", revoke, spa)
+    assert revoked.status_code == 200 and revoked["Access-Control-Allow-Origin"] == spa
+    # A loopback http login URL: its origin at any port (RFC 8252 section 7.3), as redirects.
+    loopback = post("/id/connect/revocation", revoke, "http://127.0.0.1:5173")
+    assert loopback["Access-Control-Allow-Origin"] == "http://127.0.0.1:5173"
+
+    for origin in ("https://evil.example", "https://spa.example.com:444", "null", "http://[::1",
+                   "http://spa.example.com", "https://spa.example.com/callback"):  # fmt: skip
+        assert "Access-Control-Allow-Origin" not in post("/id/connect/revocation", revoke, origin)
+    public_app.is_enabled = False
+    public_app.save()
+    assert "Access-Control-Allow-Origin" not in post("/id/connect/revocation", revoke, spa)
+    confidential = post(
+        "/id/connect/revocation", {"token": "x"}, "https://app.example.com",
+        HTTP_AUTHORIZATION=basic(confidential_app.client_id, SECRET),
+    )  # fmt: skip
+    assert confidential.status_code == 200
+    assert "Access-Control-Allow-Origin" not in confidential
+
+
 @pytest.mark.parametrize(
     ("path", "method", "allowed"),
     [

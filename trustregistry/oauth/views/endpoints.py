@@ -28,7 +28,7 @@ from trustregistry.api.authentication import effective_scopes
 from trustregistry.api.token_lookup import check_bearer_token
 from trustregistry.common import clock
 from trustregistry.keys.services import jwks
-from trustregistry.oauth import access_tokens, policy, scopes, selectors, services
+from trustregistry.oauth import access_tokens, cors, policy, scopes, selectors, services
 from trustregistry.oauth.views.common import (
     JsonMethodNotAllowed,
     fix_client_challenge,
@@ -106,6 +106,8 @@ class _MachineEndpoint(JsonMethodNotAllowed):
     The sensitive POST parameters are named per view, for Django's error reports."""
 
     sensitive_post_parameters: tuple[str, ...] = ("client_secret", "client_assertion")
+    # Public records' browser apps read the answers cross-origin (oauth/cors.py).
+    browser_apps: bool = False
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:
@@ -121,13 +123,15 @@ class _MachineEndpoint(JsonMethodNotAllowed):
             if problem is not None:
                 return oauth_error("invalid_request", problem[0], status=problem[1])
         try:
-            return View.dispatch(self, request, *args, **kwargs)  # type: ignore[arg-type,return-value]
+            response: HttpResponse = View.dispatch(self, request, *args, **kwargs)  # type: ignore[arg-type,assignment]
         except RequestDataTooBig:
             # Django would answer its HTML 400 page: the endpoint's own JSON error instead.
             return oauth_error("invalid_request", "The request body is too large.", status=413)
+        return cors.allow_browser_app(request, response) if self.browser_apps else response
 
 
 class RegistryTokenView(_MachineEndpoint, TokenView):
+    browser_apps = True
     sensitive_post_parameters = (
         "client_secret",
         "client_assertion",
@@ -170,6 +174,7 @@ class RegistryTokenView(_MachineEndpoint, TokenView):
 
 
 class RevocationView(_MachineEndpoint, RevokeTokenView):
+    browser_apps = True
     sensitive_post_parameters = ("client_secret", "client_assertion", "token")
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -1,0 +1,81 @@
+"""CORS at the token and revocation endpoints, for the browser apps among public records.
+
+A browser app (SPA) calls the token endpoint from its own origin: without
+`Access-Control-Allow-Origin` the browser hides the answer, so the app can neither redeem its
+code nor refresh (openid-client in Chromium: "Failed to fetch"). The record decides, as
+everywhere else: an enabled *public* record's app may read the answers from the origin of one
+of its login URLs, where the code was delivered (a loopback `http` login URL at any port, as
+redirects are matched, RFC 8252 section 7.3). Confidential records get none: they are servers,
+and a browser must not hold their secret. The app names itself with `client_id` in the form
+body (authentication `none`), which a browser sends as a simple request, without a preflight.
+Errors are readable too, so an app can tell `invalid_grant` (sign in again) from a network
+failure.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+
+from trustregistry.registry import selectors as registry_selectors
+from trustregistry.registry.models import ClientType
+from trustregistry.registry.validators import is_loopback_host
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]
+
+
+def _matches(origin: str, login_url: str) -> bool:
+    wanted, registered = _origin(origin), _origin(login_url)
+    if wanted is None or registered is None:
+        return False
+    if registered[0] == "http" and is_loopback_host(registered[1]):
+        return wanted[:2] == registered[:2]
+    return wanted == registered
+
+
+def allowed_origin(request: HttpRequest) -> str | None:
+    """The request's `Origin` if the public record it names may read the answer there."""
+    origin = request.headers.get("Origin", "")
+    # A browser sends the bare origin; anything else (a path, "null") is no app's.
+    try:
+        parts = urlsplit(origin) if origin.isascii() else None
+    except ValueError:  # "http://[::1": an unclosed IPv6 address
+        return None
+    if parts is None or parts.path or parts.query or parts.fragment or parts.username:
+        return None
+    client_id = request.POST.get("client_id")
+    if not client_id or "HTTP_AUTHORIZATION" in request.META:
+        return None
+    application = registry_selectors.application_for_client(client_id=client_id)
+    if (
+        application is None
+        or not application.is_enabled
+        or application.client_type != ClientType.PUBLIC
+    ):
+        return None
+    if any(_matches(origin, url) for url in application.login_urls or []):
+        return origin
+    return None
+
+
+def allow_browser_app(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    if "Origin" not in request.headers:
+        return response
+    patch_vary_headers(response, ("Origin",))
+    origin = allowed_origin(request)
+    if origin is not None:
+        response["Access-Control-Allow-Origin"] = origin
+    return response
