@@ -300,6 +300,19 @@ def test_userinfo_answers_browsers_cross_origin(client, flow, confidential_app, 
     assert answer.status_code == 200 and answer["Access-Control-Allow-Origin"] == "*"
 
 
+def test_userinfo_refusals_show_browsers_their_challenge(client, db):
+    """WWW-Authenticate is not a header a cross-origin script may read unless exposed:
+    openid-client in Chromium saw only "unexpected HTTP response status code", not
+    invalid_token (refresh, or sign in again)."""
+    for request in (client.get, client.post):
+        refused = request(
+            USERINFO, HTTP_AUTHORIZATION="Bearer nope", HTTP_ORIGIN="https://spa.example.com"
+        )
+        assert refused.status_code == 401 and "invalid_token" in refused["WWW-Authenticate"]
+        assert refused["Access-Control-Allow-Origin"] == "*"
+        assert refused["Access-Control-Expose-Headers"] == "WWW-Authenticate"
+
+
 def test_a_browser_app_redeems_refreshes_and_revokes_cross_origin(
     client, flow, public_app, confidential_app, internal_user
 ):

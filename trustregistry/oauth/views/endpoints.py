@@ -318,6 +318,9 @@ class RegistryUserInfoView(JsonMethodNotAllowed, UserInfoView):
                     response["WWW-Authenticate"] = "Bearer"
                 response["Content-Type"] = "application/json"
         response["Access-Control-Allow-Origin"] = "*"
+        # A browser hides every response header but a few from a cross-origin script: the
+        # challenge (invalid_token: refresh or sign in again) must be exposed to be read.
+        response["Access-Control-Expose-Headers"] = "WWW-Authenticate"
         return no_store(response)
 
     def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
