@@ -334,6 +334,7 @@ def test_a_browser_app_redeems_refreshes_and_revokes_cross_origin(
     answer = post("/id/connect/token", redeem, spa)
     assert answer.status_code == 200, answer.content
     assert answer["Access-Control-Allow-Origin"] == spa and "Origin" in answer["Vary"]
+    assert answer["Access-Control-Expose-Headers"] == "Retry-After"  # a 429's wait
     wrong = post("/id/connect/token", {**redeem, "code": "wrong"}, spa)  # errors too
     assert wrong.status_code == 400 and wrong["Access-Control-Allow-Origin"] == spa
     refresh = {

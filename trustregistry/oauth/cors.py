@@ -78,4 +78,6 @@ def allow_browser_app(request: HttpRequest, response: HttpResponse) -> HttpRespo
     origin = allowed_origin(request)
     if origin is not None:
         response["Access-Control-Allow-Origin"] = origin
+        # A script sees only the safelisted headers: a 429's wait must be readable too.
+        response["Access-Control-Expose-Headers"] = "Retry-After"
     return response
