@@ -5,6 +5,10 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustregistry.settings")
+    # The app servers' statement timeout (trustregistry/settings.py) keeps a request from
+    # waiting on a lock until gunicorn kills it; a command (a migration on a large table, a
+    # purge) may run long, so it has none unless the variable is set.
+    os.environ.setdefault("DJANGO_DB_STATEMENT_TIMEOUT", "0")
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
     from django.db import InterfaceError, OperationalError

@@ -95,7 +95,7 @@ def test_marketplace_system_user_must_be_a_valid_username(settings):
     assert "trustregistry.E005" in ids()
 
 
-def _manage(*args: str, **env_changes: str | None):  # type: ignore[no-untyped-def]
+def _manage(*args: str, timeout: float = 60, **env_changes: str | None):  # type: ignore[no-untyped-def]
     """`manage.py *args` in a process of its own, its environment changed (None: unset)."""
     import os
     import subprocess
@@ -111,7 +111,7 @@ def _manage(*args: str, **env_changes: str | None):  # type: ignore[no-untyped-d
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 

@@ -72,6 +72,15 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
                 id="trustregistry.E007",
             )
         )
+    if settings.DB_CONNECT_TIMEOUT <= 0 or settings.DB_STATEMENT_TIMEOUT < 0:
+        # A connect timeout of 0 is psycopg's 130 s, past gunicorn's 30 s worker timeout.
+        problems.append(
+            Error(
+                "DJANGO_DB_CONNECT_TIMEOUT must be a positive number of seconds, "
+                "DJANGO_DB_STATEMENT_TIMEOUT 0 (none) or a positive number of seconds.",
+                id="trustregistry.E009",
+            )
+        )
     for name in ("TRUSTREGISTRY_TOKEN_AUDIENCE", "TRUSTREGISTRY_AAS_ISSUER"):
         if not str(getattr(settings, name, "")).strip():
             problems.append(Error(f"{name} must not be empty.", id="trustregistry.E008"))

@@ -189,6 +189,9 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL only; seconds (psycopg waits at least 2 to connect); 0 = no statement timeout.
+DB_CONNECT_TIMEOUT = env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5)
+DB_STATEMENT_TIMEOUT = env.int("DJANGO_DB_STATEMENT_TIMEOUT", default=10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with a health check that needs no `SELECT 1` round trip on a
     # connection whose socket shows nothing wrong (trustregistry/common/postgresql/base.py).
@@ -198,6 +201,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["PREPARED_STATEMENTS"] = env.bool(
         "DJANGO_DB_PREPARED_STATEMENTS", default=True
     )
+    # psycopg waits 130 s to connect to a server that does not answer, a query waits on a lock
+    # without limit: gunicorn killed the worker at 30 s (an HTML 500, a traceback). Failing
+    # sooner is an OperationalError, answered 503. manage.py sets no statement timeout.
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    if DB_STATEMENT_TIMEOUT > 0:
+        _db_options["options"] = " ".join(
+            (str(_db_options.get("options", "")), f"-c statement_timeout={DB_STATEMENT_TIMEOUT}s")
+        ).strip()
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     _sqlite = DATABASES["default"].setdefault("OPTIONS", {})
     # A busy wait instead of "database is locked" under concurrent requests (make run, tests).
