@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,20 @@ def browser():  # type: ignore[no-untyped-def]
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def captured_request_logs():
+    """What the configured console handler of django.server / django.request really writes."""
+    stream = io.StringIO()
+    found = {
+        handler
+        for name in ("django.server", "django.request")
+        for handler in logging.getLogger(name).handlers
+        if type(handler) is logging.StreamHandler  # the configured one, not pytest's capture
+    }
+    assert found, "the console handler of the request loggers is not configured"
+    originals = [(handler, handler.setStream(stream)) for handler in found]
+    yield stream
+    for handler, original in originals:
+        handler.setStream(original)

@@ -78,6 +78,17 @@ def test_database_outage_on_bearer_check_is_503_json(client, bearer, error):
     assert "Traceback" not in response.content.decode()
 
 
+def test_database_outage_is_one_log_line_per_api_request(client, bearer, captured_request_logs):
+    # The API's handler logged "database unavailable: OperationalError" and django.request
+    # "Service Unavailable: /api/me": two lines for every request of an outage.
+    header = bearer(factories.TrustedApplicationFactory(), factories.UserFactory(), "")
+    with connection.execute_wrapper(_refuse(OperationalError("connection failed: refused"))):
+        assert client.get("/api/me", HTTP_AUTHORIZATION=header).status_code == 503
+    assert captured_request_logs.getvalue().splitlines() == [
+        "database unavailable: GET /api/me (OperationalError: connection failed: refused)"
+    ]
+
+
 def test_database_outage_on_basic_check_is_503_json(client):
     from tests.api.conftest import basic_header
 

@@ -430,6 +430,20 @@ def test_database_outage_answers_503_json(client, service_app, path, kwargs):
     assert b"Traceback" not in response.content
 
 
+def test_database_outage_is_one_log_line_per_request(client, service_app, captured_request_logs):
+    # django.request logged "Service Unavailable: <path>" besides the middleware's line: two
+    # lines for every request of an outage, and neither said what the database answered.
+    headers = {"HTTP_AUTHORIZATION": basic(service_app.client_id, SECRET)}
+    with connection.execute_wrapper(_database_down):
+        assert (
+            client.post(TOKEN, {"grant_type": "client_credentials"}, **headers).status_code == 503
+        )
+    assert captured_request_logs.getvalue().splitlines() == [
+        "database unavailable: POST /id/connect/token (OperationalError: could not connect to "
+        "server: Connection refused)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("path", "hidden"),
     [

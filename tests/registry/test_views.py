@@ -1,7 +1,5 @@
 """Health probes and the secret-hash tool (SPEC section 9)."""
 
-import io
-import logging
 import re
 import threading
 import urllib.error
@@ -41,6 +39,24 @@ def test_readyz_is_503_json_when_the_database_is_down(client, monkeypatch):
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"] == "temporarily_unavailable"
+
+
+@pytest.mark.django_db
+def test_readyz_during_an_outage_is_one_log_line_naming_the_cause(
+    client, monkeypatch, captured_request_logs
+):
+    # A load balancer probes every few seconds: each failed probe also logged django.request's
+    # "Service Unavailable: /readyz", and neither line said why.
+    from django.db import connections
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection failed: Connection refused\n\tIs the server running?")
+
+    monkeypatch.setattr(connections["default"], "cursor", refuse)
+    assert client.get("/readyz").status_code == 503
+    assert captured_request_logs.getvalue().splitlines() == [
+        "readiness: database unavailable (OperationalError: connection failed: Connection refused)"
+    ]
 
 
 def test_sha256_get_answers_the_erpnet_hash_as_text(client, interop_json):
@@ -103,23 +119,6 @@ def test_sha256_input_fits_its_column(client):
     rule = re.search(r"\n\s*input \{([^}]*)\}", body)
     assert rule is not None and "width: 100%" in rule[1]
     assert "box-sizing: border-box" in rule[1]
-
-
-@pytest.fixture
-def captured_request_logs():
-    """What the configured console handler of django.server / django.request really writes."""
-    stream = io.StringIO()
-    found = {
-        handler
-        for name in ("django.server", "django.request")
-        for handler in logging.getLogger(name).handlers
-        if isinstance(handler, logging.StreamHandler)
-    }
-    assert found, "the console handler of the request loggers is not configured"
-    originals = [(handler, handler.setStream(stream)) for handler in found]
-    yield stream
-    for handler, original in originals:
-        handler.setStream(original)
 
 
 class _LoggingHandler(WSGIRequestHandler):

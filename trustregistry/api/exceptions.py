@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from trustregistry.api.authentication import bearer_challenge
 from trustregistry.common.exceptions import ApplicationError, TooManyFailures
+from trustregistry.common.middleware import why
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,10 @@ def _challenges(context: dict[str, Any]) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.error("database unavailable: %s", type(exc).__name__)
-        return Response(
+        request = context.get("request")
+        method, path = getattr(request, "method", ""), getattr(request, "path", "")
+        logger.error("database unavailable: %s %s (%s)", method, path, why(exc))
+        response = Response(
             {
                 "error": "temporarily_unavailable",
                 "message": "The database is unavailable. Try again shortly.",
@@ -86,6 +89,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             status=503,
             headers={"Retry-After": "5", "Cache-Control": "no-store"},
         )
+        # One line per request, as DatabaseOutageMiddleware's (not django.request's as well).
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
     if isinstance(exc, TooManyFailures):
         return Response(
             exc.as_dict(), status=exc.status, headers={"Retry-After": str(exc.retry_after)}

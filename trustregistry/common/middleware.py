@@ -21,22 +21,34 @@ class DatabaseOutageMiddleware:
         try:
             return self.get_response(request)
         except (OperationalError, InterfaceError) as exc:
-            return self._unavailable(exc)
+            return self._unavailable(request, exc)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, (OperationalError, InterfaceError)) or (
             isinstance(exception, DatabaseError) and _is_connection_error(exception)
         ):
-            return self._unavailable(exception)
+            return self._unavailable(request, exception)
         return None
 
-    def _unavailable(self, exc: Exception) -> HttpResponse:
-        logger.error("database unavailable: %s", type(exc).__name__)
+    def _unavailable(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.error("database unavailable: %s %s (%s)", request.method, request.path, why(exc))
         response = machine_error(
             "temporarily_unavailable", "The database is unavailable. Try again shortly.", status=503
         )
         response["Retry-After"] = "5"
+        # One line per failed request: without this, django.request logged a second one
+        # ("Service Unavailable: /path") for every request of an outage.
+        response._has_been_logged = True  # type: ignore[attr-defined]
         return response
+
+
+def why(exc: Exception) -> str:
+    """The database error in a few words for a log line: its driver's class and the first line
+    of its message (`QueryCanceled: canceling statement due to statement timeout` tells a lock
+    from an outage); the message's other lines (DETAIL, HINT) can quote data."""
+    cause = exc.__cause__ or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+    return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
 
 
 def _is_connection_error(exc: Exception) -> bool:

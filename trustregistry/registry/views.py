@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
+from trustregistry.common.middleware import why
 from trustregistry.registry import secrets
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
-        logger.warning("readiness: database unavailable (%s)", type(exc).__name__)
+        logger.warning("readiness: database unavailable (%s)", why(exc))
         response = JsonResponse(
             {
                 "status": "unavailable",
@@ -47,6 +48,8 @@ def readyz(request: HttpRequest) -> HttpResponse:
             status=503,
         )
         response["Retry-After"] = "5"
+        # One line per probe, not a second from django.request ("Service Unavailable: /readyz").
+        response._has_been_logged = True  # type: ignore[attr-defined]
     else:
         response = JsonResponse({"status": "ok", "database": "ok"})
     add_never_cache_headers(response)
