@@ -133,9 +133,17 @@ def live_server(live_server):  # type: ignore[no-untyped-def]
     still serving a connection the browser just closed (the last browser test of a worker)
     otherwise closes the shared in-memory SQLite connection after the stop made it unshareable
     again: an unhandled-thread warning at the end of the run, not a failure."""
+    import gc
     import threading
 
+    from trustregistry.aas import outbound
+
     yield live_server
+    # A request thread also waits while its client keeps the connection alive: close what this
+    # thread kept (the AAS's calls to a connector on the live server) and what tests dropped
+    # (a requests session), or the join below times out and the thread ends after the stop.
+    outbound.close_connections()
+    gc.collect()
     for thread in threading.enumerate():
         if "process_request_thread" in thread.name:
             thread.join(timeout=5)
