@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 
 import jwt
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import OperationalError, connection
 
@@ -140,6 +142,29 @@ def test_introspection_of_live_and_revoked_tokens(client, service_app, confident
     )
     assert revoke.status_code == 200
     assert _introspect(client, confidential_app, token).json() == {"active": False}
+
+
+def test_an_access_token_stops_at_its_own_exp_on_every_endpoint(
+    client, service_app, confidential_app
+):
+    # Issued at x.9 s: the JWT says exp = x + 3600 (whole seconds); its row expired 0.9 s
+    # later, so the API, userinfo and introspection still took it at and after its exp.
+    issued = dt.datetime(2030, 1, 1, 12, 0, 0, 900000, tzinfo=dt.UTC)
+    with time_machine.travel(issued, tick=False) as traveller:
+        answer = _cc(client, service_app).json()
+        token = answer["access_token"]
+        exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+        assert exp == int(issued.timestamp()) + answer["expires_in"]
+        bearer = f"Bearer {token}"
+        for offset, live in ((-1, True), (-0.001, True), (0, False), (0.5, False), (1, False)):
+            traveller.move_to(dt.datetime.fromtimestamp(exp + offset, tz=dt.UTC))
+            data = _introspect(client, confidential_app, token).json()
+            assert data["active"] is live, offset
+            if live:
+                assert data["exp"] == exp
+            api = client.get("/api/me", HTTP_AUTHORIZATION=bearer)
+            assert (api.status_code == 200) is live, offset
+            assert (client.get(USERINFO, HTTP_AUTHORIZATION=bearer).status_code != 401) is live
 
 
 def test_introspection_requires_confidential_client_auth(client, service_app, public_app):

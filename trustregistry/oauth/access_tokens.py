@@ -41,6 +41,13 @@ def token_checksum(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def whole_second(moment: dt.datetime) -> dt.datetime:
+    """`moment` without its fraction of a second. An access token's row must expire exactly at
+    the JWT's `exp` (RFC 7519 section 4.1.4: not accepted on or after it), which can only
+    name whole seconds."""
+    return moment.replace(microsecond=0)
+
+
 def encode_access_token(
     *,
     user: Any,
@@ -238,7 +245,7 @@ def issue_access_token(
 ) -> tuple[str, Any]:
     """Mint and record an access token outside the OAuth flow (tests, tools). The token
     endpoint goes through django-oauth-toolkit, whose generator produces the same format."""
-    now = clock.now()
+    now = whole_second(clock.now())
     seconds = lifetime if lifetime is not None else settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME
     expires = now + dt.timedelta(seconds=seconds)
     raw = encode_access_token(

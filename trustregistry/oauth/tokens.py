@@ -33,7 +33,9 @@ def generate_access_token(request: Any) -> str:
     # oauthlib writes the response's `scope` from request.scopes after this call, so the
     # community rule narrows both the token and the answer.
     request.scopes = policy.scopes_for_user(list(request.scopes or []), user)
-    now = clock.now()
+    # Whole seconds: the JWT's `iat`/`exp` are whole seconds, and a row expiring a fraction
+    # after `exp` kept the token working (API, userinfo, introspection) past its own `exp`.
+    now = access_tokens.whole_second(clock.now())
     expires = now + dt.timedelta(seconds=int(request.expires_in))
     raw = access_tokens.encode_access_token(
         user=user,
