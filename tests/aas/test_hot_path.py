@@ -20,6 +20,7 @@ from trustregistry.aas.errors import ApplicationDisabled, ConnectorUnreachable, 
 from trustregistry.aas.models import PendingHandshake
 from trustregistry.aas.selectors import ACTIVE_KID_ATTRIBUTE, connector_application_get
 from trustregistry.common import clock
+from trustregistry.keys import services as keys_services
 from trustregistry.keys.models import KeyPurpose
 from trustregistry.keys.services import rotate_key
 
@@ -142,6 +143,24 @@ def test_lookup_carries_the_active_kid_and_a_rotation_takes_effect_at_once(app_k
     assert jwt.get_unverified_header(attempt.signed_token)["kid"] == new.kid
     # a record from elsewhere (the admin) asks for the active key itself
     attempt = services.begin_handshake(application=record, context="c")
+    assert jwt.get_unverified_header(attempt.signed_token)["kid"] == new.kid
+
+
+@pytest.mark.django_db
+def test_a_rotation_by_another_process_takes_effect_at_once(app_key):
+    # `manage.py rotate_keys` runs in its own process: the app server's 30 s cache of the
+    # active key still holds the retired one, which must not sign the next handshake.
+    record = _record(app_key)
+    old = services.begin_handshake(application=record, context="c")
+    kept = dict(keys_services._active_key_cache)
+    new = rotate_key(purpose=KeyPurpose.AAS)
+    keys_services._active_key_cache.update(kept)  # this server's cache, from before
+    fresh = connector_application_get(application_uri=record.client_id)
+    attempt = services.begin_handshake(application=fresh, context="c")
+    assert jwt.get_unverified_header(attempt.signed_token)["kid"] == new.kid
+    assert jwt.get_unverified_header(old.signed_token)["kid"] != new.kid
+    keys_services._active_key_cache.update(kept)
+    attempt = services.begin_handshake(application=record, context="c")  # the admin's button
     assert jwt.get_unverified_header(attempt.signed_token)["kid"] == new.kid
 
 

@@ -122,7 +122,9 @@ def active_aas_key(kid: object = _ASK) -> LoadedKey:
         cached = _cached_key
     if cached is not None and kid is not None and cached.kid == kid:
         return cached
-    loaded = get_active_key(KeyPurpose.AAS)
+    # With the kid the database names, so this process's 30 s cache of the active key cannot
+    # keep signing with a key another process has just retired.
+    loaded = get_active_key(KeyPurpose.AAS, expected_kid=kid if isinstance(kid, str) else None)
     with _key_lock:
         _cached_key = loaded
     return loaded

@@ -148,10 +148,16 @@ def clear_active_key_cache() -> None:
     _active_key_cache.clear()
 
 
-def get_active_key(purpose: str) -> LoadedKey:
-    """The key that signs now for `purpose`, created on first need."""
+def get_active_key(purpose: str, *, expected_kid: str | None = None) -> LoadedKey:
+    """The key that signs now for `purpose`, created on first need. `expected_kid`: the kid
+    the caller just read as active from the database; a cached key with another kid predates
+    a rotation done elsewhere (`manage.py rotate_keys` is its own process) and is read again."""
     cached = _active_key_cache.get(purpose)
-    if cached is not None and cached[0] > time.monotonic():
+    if (
+        cached is not None
+        and cached[0] > time.monotonic()
+        and (expected_kid is None or cached[1].kid == expected_kid)
+    ):
         return cached[1]
     loaded = _read_active_key(purpose)
     _active_key_cache[purpose] = (time.monotonic() + ACTIVE_KEY_CACHE_SECONDS, loaded)
