@@ -236,6 +236,26 @@ def test_introspection_of_refresh_tokens_own_only(
     assert _introspect(client, confidential_app, data["refresh_token"]).json() == {"active": False}
 
 
+def test_a_refresh_token_is_never_active_past_the_exp_its_introspection_names(
+    client, flow, confidential_app, internal_user
+):
+    # Issued at x.9 s, the refresh token lives until x.9 s + 30 days; introspection answered
+    # exp = x + 30 days and still said active at that second, past its own exp.
+    issued = dt.datetime(2030, 1, 1, 12, 0, 0, 900000, tzinfo=dt.UTC)
+    with time_machine.travel(issued, tick=False) as traveller:
+        refresh = flow.tokens(confidential_app, internal_user)["refresh_token"]
+        exp = _introspect(client, confidential_app, refresh).json()["exp"]
+        for offset in (-1, -0.5, 0, 0.5, 1):
+            moment = exp + offset
+            traveller.move_to(dt.datetime.fromtimestamp(moment, tz=dt.UTC))
+            data = _introspect(client, confidential_app, refresh).json()
+            assert data["active"] is (offset < 0), offset
+            if data["active"]:
+                assert data["exp"] == exp
+            refreshed = flow.refresh(confidential_app, refresh) if offset >= 0 else None
+            assert refreshed is None or refreshed.status_code == 400, offset
+
+
 # ------------------------------------------------------------------ revocation
 
 

@@ -4,6 +4,7 @@ views. Client authentication failures are throttled; every answer is `no-store`.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -279,7 +280,9 @@ def _introspect_refresh(token: str, *, client: Any) -> dict[str, Any]:
             application=row.application,
             user=row.user,
         ),
-        "exp": int(expires.timestamp()),
+        # Rounded up: the token ends a fraction of a second after the whole second before, and
+        # an answer saying active must never name an exp already past (RFC 7662 section 2.2).
+        "exp": math.ceil(expires.timestamp()),
         "iat": int(row.created.timestamp()),
     }
 
