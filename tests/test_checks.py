@@ -81,6 +81,11 @@ def test_issuer_with_a_query_or_fragment_is_an_error_and_one_not_ending_in_id_wa
 def test_token_lifetime_audience_and_aas_issuer_must_be_usable(settings):
     settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME = 0
     assert "trustregistry.E007" in ids()
+    # now + 10**12 s is past year 9999: every token request would fail
+    settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME = 10**12
+    assert "trustregistry.E007" in ids()
+    settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME = 365 * 24 * 3600
+    assert "trustregistry.E007" not in ids()
     settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME = 3600
     settings.TRUSTREGISTRY_TOKEN_AUDIENCE = ""
     settings.TRUSTREGISTRY_AAS_ISSUER = " "

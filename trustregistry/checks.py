@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
+MAX_ACCESS_TOKEN_LIFETIME = 365 * 24 * 3600
+
 
 @register()
 def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-def]
@@ -65,10 +67,13 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
                 id="trustregistry.E006",
             )
         )
-    if settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME <= 0:
+    if not 0 < settings.TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME <= MAX_ACCESS_TOKEN_LIFETIME:
+        # Past a point, now + lifetime overflows a datetime: every token request (and a key
+        # rotation, which publishes the old key that long) would fail.
         problems.append(
             Error(
-                "TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME must be a positive number of seconds.",
+                "TRUSTREGISTRY_ACCESS_TOKEN_LIFETIME must be a positive number of seconds, "
+                f"at most {MAX_ACCESS_TOKEN_LIFETIME} (a year).",
                 id="trustregistry.E007",
             )
         )
