@@ -19,6 +19,7 @@ from trustregistry.oauth.access_tokens import issue_access_token
 from trustregistry.oauth.services import checksum
 from trustregistry.registry import services
 from trustregistry.registry.models import TrustedApplication
+from trustregistry.registry.secrets import hash_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -480,3 +481,26 @@ def test_deactivating_a_user_while_its_refresh_runs_is_no_deadlock(flow, confide
     assert outcomes == {"refresh": "ok", "deactivate": "ok"}
     # The refresh committed first; the revocation, after it, reached its token too.
     assert not AccessToken.objects.filter(user=user, expires__gt=clock.now()).exists()
+
+
+def test_a_record_turned_confidential_revokes_its_public_refresh_tokens(
+    flow, public_app, internal_user
+):
+    """A public client's refresh token lives 24 hours; turned confidential, the lifetime read
+    from the record's type became 30 days, and tokens expired for a day worked again."""
+    import datetime as dt
+
+    import time_machine
+
+    tokens = flow.tokens(public_app, internal_user)
+    _update(public_app, client_type="confidential")
+    services.secret_add_hash(
+        application=TrustedApplication.objects.get(pk=public_app.pk),
+        secret_hash=hash_secret(SECRET),
+        actor=None,
+    )
+    confidential = TrustedApplication.objects.get(pk=public_app.pk)
+    with time_machine.travel(clock.now() + dt.timedelta(hours=25)):
+        refreshed = flow.refresh(confidential, tokens["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    assert _refresh_row(tokens["refresh_token"]).revoked is not None

@@ -96,10 +96,12 @@ def revoke_withdrawn_tokens(application: TrustedApplication, *, before: Permissi
     kept = before.token_users() & after.token_users()
     access, refresh, grant = _token_models()
     now = clock.now()
-    if before.client_type == ClientType.CONFIDENTIAL and after.client_type == ClientType.PUBLIC:
+    if before.client_type != after.client_type:
         # A refresh token or code given to a confidential client is used with its secret; a
         # public client has none, so one that leaked would be good with the client id alone.
-        # The user signs in again; access tokens, bearer tokens either way, run out.
+        # The other way, a public client's refresh tokens (24 hours) would live again under
+        # the confidential lifetime (30 days, read from the record's current type). The user
+        # signs in again; access tokens, bearer tokens either way, run out.
         refresh.objects.filter(application=application, revoked__isnull=True).update(revoked=now)
         grant.objects.filter(application=application).delete()
     refresh.objects.filter(application=application, revoked__isnull=True).exclude(kept).update(
