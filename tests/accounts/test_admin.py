@@ -125,3 +125,125 @@ def test_renaming_a_user_to_a_name_taken_in_another_case_is_said_beside_the_fiel
     assert form.errors == {"username": ["A user with that username already exists."]}
     bob.refresh_from_db()
     assert bob.username == "bob"
+
+
+# A staff member who may change users but is no superuser gives nobody more than he holds
+# (as Keycloak's manage-users role maps only the admin roles its holder has).
+
+
+def _user_manager(*extra: str):  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Permission
+
+    from tests import factories
+
+    manager = factories.UserFactory(username="manager", is_staff=True)
+    codenames = ("view_user", "change_user", "delete_user", *extra)
+    manager.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return User.objects.get(pk=manager.pk)  # without the cached (empty) permissions
+
+
+def _change_form(user, **changes):  # type: ignore[no-untyped-def]
+    data = {
+        "username": user.username,
+        "kind": user.kind,
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "user_permissions": list(user.user_permissions.values_list("pk", flat=True)),
+        "groups": list(user.groups.values_list("pk", flat=True)),
+    }
+    for flag in ("is_active", "is_staff", "is_superuser"):
+        if getattr(user, flag):
+            data[flag] = "on"
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.mark.django_db
+def test_a_user_manager_cannot_make_himself_or_another_a_superuser(client):
+    from tests import factories
+
+    manager = _user_manager()
+    bob = factories.UserFactory(username="bob", is_staff=True)
+    client.force_login(manager)
+    for user in (manager, bob):
+        url = reverse("admin:accounts_user_change", args=[user.pk])
+        client.post(url, _change_form(user, is_superuser="on"))
+        user.refresh_from_db()
+        assert not user.is_superuser
+
+
+@pytest.mark.django_db
+def test_a_user_manager_grants_only_permissions_and_groups_he_holds(client):
+    from django.contrib.auth.models import Group, Permission
+
+    from tests import factories
+
+    manager = _user_manager("view_trustedapplication")
+    bob = factories.UserFactory(username="bob", is_staff=True)
+    change_apps = Permission.objects.get(codename="change_trustedapplication")
+    view_apps = Permission.objects.get(codename="view_trustedapplication")
+    editors = Group.objects.create(name="editors")
+    editors.permissions.add(change_apps)
+    client.force_login(manager)
+    for user in (manager, bob):
+        url = reverse("admin:accounts_user_change", args=[user.pk])
+        response = client.post(url, _change_form(user, user_permissions=[change_apps.pk]))
+        assert response.status_code == 200  # refused, said beside the field
+        response = client.post(url, _change_form(user, groups=[editors.pk]))
+        assert response.status_code == 200
+        user.refresh_from_db()
+        assert not user.has_perm("registry.change_trustedapplication")
+    url = reverse("admin:accounts_user_change", args=[bob.pk])
+    response = client.post(url, _change_form(bob, user_permissions=[view_apps.pk]))
+    assert response.status_code == 302  # what he holds himself he may give
+    assert User.objects.get(pk=bob.pk).has_perm("registry.view_trustedapplication")
+
+
+@pytest.mark.django_db
+def test_a_user_manager_cannot_touch_a_user_who_holds_more_than_he_does(client):
+    from django.contrib.auth.models import Permission
+
+    from tests import factories
+
+    manager = _user_manager()
+    root = factories.StaffUserFactory(username="root")
+    # Inactive, so Django counts none of its permissions: reactivating it would give them back.
+    editor = factories.UserFactory(username="editor", is_staff=True, is_active=False)
+    editor.user_permissions.add(Permission.objects.get(codename="change_trustedapplication"))
+    client.force_login(manager)
+    for user in (root, editor):
+        password = reverse("admin:auth_user_password_change", args=[user.pk])
+        new = "A new pass 12345!"
+        response = client.post(
+            password, {"password1": new, "password2": new, "usable_password": "true"}
+        )
+        assert response.status_code == 403
+        change = reverse("admin:accounts_user_change", args=[user.pk])
+        assert client.get(change).status_code == 200  # shown, read-only
+        response = client.post(change, _change_form(user, is_superuser=None, is_active="on"))
+        assert response.status_code == 403
+        response = client.post(
+            reverse("admin:accounts_user_changelist"),
+            {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"},
+        )
+        assert response.status_code == 403
+        user.refresh_from_db()
+        assert user.check_password(factories.DEFAULT_PASSWORD)
+    root.refresh_from_db()
+    editor.refresh_from_db()
+    assert root.is_superuser and not editor.is_active
+
+
+@pytest.mark.django_db
+def test_a_superuser_still_manages_everyone(client, staff_user):
+    from django.contrib.auth.models import Permission
+
+    from tests import factories
+
+    other = factories.StaffUserFactory(username="other-root")
+    change_apps = Permission.objects.get(codename="change_trustedapplication")
+    client.force_login(staff_user)
+    url = reverse("admin:accounts_user_change", args=[other.pk])
+    response = client.post(url, _change_form(other, user_permissions=[change_apps.pk]))
+    assert response.status_code == 302
+    assert other.user_permissions.filter(pk=change_apps.pk).exists()

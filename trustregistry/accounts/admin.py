@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from trustregistry.accounts import delegation
 from trustregistry.accounts.forms import (
     KindUserCreationForm,
     ThrottleAwareAdminAuthenticationForm,
@@ -53,6 +54,42 @@ class KindUserAdmin(ActionSelectionChecked, UserAdmin):
             },
         ),
     )
+
+    # No one is given more than the editor holds (accounts/delegation.py).
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Also guards the password page, which asks this with the user.
+        return super().has_change_permission(request, obj) and (
+            obj is None or delegation.may_manage(request.user, obj)
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and (
+            obj is None or delegation.may_manage(request.user, obj)
+        )
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The list's delete action asks only the model-wide permission: a user the editor may
+        # not manage among the selected is a permission he lacks, and nothing is deleted.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if not all(delegation.may_manage(request.user, user) for user in objs):
+            perms_needed = {*perms_needed, str(self.opts.verbose_name)}
+        return deleted, counts, perms_needed, protected
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_readonly_fields(request, obj)
+        if getattr(request.user, "is_superuser", False):
+            return fields
+        return (*fields, "is_superuser")
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user_permissions":
+            kwargs["queryset"] = delegation.grantable_permissions(request.user).select_related(
+                "content_type"
+            )
+        elif db_field.name == "groups":
+            kwargs["queryset"] = delegation.grantable_groups(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if obj.kind == UserKind.SYSTEM:
