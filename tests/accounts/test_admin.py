@@ -247,3 +247,35 @@ def test_a_superuser_still_manages_everyone(client, staff_user):
     response = client.post(url, _change_form(other, user_permissions=[change_apps.pk]))
     assert response.status_code == 302
     assert other.user_permissions.filter(pk=change_apps.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_group_manager_cannot_give_his_group_a_permission_he_does_not_hold(client):
+    from django.contrib.auth.models import Group, Permission
+
+    from tests import factories
+
+    manager = factories.UserFactory(username="manager", is_staff=True)
+    manager.user_permissions.add(
+        *Permission.objects.filter(codename__in=("view_group", "change_group", "add_group"))
+    )
+    ops = Group.objects.create(name="ops")
+    manager.groups.add(ops)
+    admins = Group.objects.create(name="admins")
+    admins.permissions.add(Permission.objects.get(codename="change_user"))
+    change_apps = Permission.objects.get(codename="change_trustedapplication")
+    client.force_login(manager)
+    url = reverse("admin:auth_group_change", args=[ops.pk])
+    response = client.post(url, {"name": "ops", "permissions": [change_apps.pk]})
+    assert response.status_code == 200  # refused, said beside the field
+    response = client.post(
+        reverse("admin:auth_group_add"), {"name": "mine", "permissions": [change_apps.pk]}
+    )
+    assert response.status_code == 200
+    response = client.post(
+        reverse("admin:auth_group_change", args=[admins.pk]), {"name": "admins", "permissions": []}
+    )
+    assert response.status_code == 403  # a group giving more than he holds is read-only to him
+    assert not User.objects.get(pk=manager.pk).has_perm("registry.change_trustedapplication")
+    assert not Group.objects.filter(name="mine").exists()
+    assert admins.permissions.count() == 1

@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -98,3 +99,33 @@ class KindUserAdmin(ActionSelectionChecked, UserAdmin):
             obj.is_staff = False
             obj.is_superuser = False
         super().save_model(request, obj, form, change)
+
+
+# Django's group admin lets the holder of `change_group` give his own group any permission.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class DelegatingGroupAdmin(ActionSelectionChecked, GroupAdmin):
+    """As the user admin: a non-superuser gives no group a permission he does not hold, and a
+    group that gives more than he holds is read-only to him (accounts/delegation.py)."""
+
+    def _may_manage(self, request: HttpRequest, group: Any) -> bool:
+        return group is None or delegation.may_manage_group(request.user, group)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_manage(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_manage(request, obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if not all(self._may_manage(request, group) for group in objs):
+            perms_needed = {*perms_needed, str(self.opts.verbose_name)}
+        return deleted, counts, perms_needed, protected
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "permissions":  # GroupAdmin adds its select_related
+            kwargs["queryset"] = delegation.grantable_permissions(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

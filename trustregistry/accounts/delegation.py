@@ -46,3 +46,11 @@ def may_manage(editor: Any, user: Any) -> bool:
     if user.is_superuser:
         return False
     return not held_permissions(user).exclude(pk__in=held_permissions(editor).values("pk")).exists()
+
+
+def may_manage_group(editor: Any, group: Any) -> bool:
+    """Whether `editor` may change or delete `group`: one that gives nothing he does not hold."""
+    if editor.is_superuser:
+        return True
+    mine = held_permissions(editor).values("pk")
+    return not group.permissions.exclude(pk__in=mine).exists()
