@@ -920,3 +920,61 @@ def test_each_control_of_the_inlines_has_an_accessible_name(admin_client):
     )
     bg = admin_client.get(change_url(app), HTTP_ACCEPT_LANGUAGE="bg").content.decode()
     assert re.search(r'name="names-0-language"[^>]*aria-label="Език"', bg)
+
+
+# A record's names and secrets are parts of it: the record's own permissions govern them, not
+# the permissions of the ApplicationName and ApplicationSecret models, which nobody is given.
+
+
+def _staff_holding(*codenames):
+    from django.contrib.auth.models import Permission
+
+    user = factories.UserFactory(username="-".join(codenames), is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return type(user).objects.get(pk=user.pk)  # without the cached (empty) permissions
+
+
+@pytest.mark.django_db
+def test_the_add_permission_alone_adds_a_record_with_its_names(client):
+    client.force_login(_staff_holding("add_trustedapplication"))
+    assert "names-TOTAL_FORMS" in client.get(ADD).content.decode()
+    response = client.post(ADD, form_data(**{"names-0-name": "", "names-1-name": ""}))
+    assert response.status_code == 200  # the default language's name is required
+    assert not TrustedApplication.objects.exists()
+    response = client.post(ADD, form_data())
+    assert response.status_code == 302, errors_of(response)
+    app = TrustedApplication.objects.get()
+    assert dict(app.names.values_list("language", "name")) == {"en": "Shop", "bg": "Магазин"}
+
+
+@pytest.mark.django_db
+def test_the_change_permission_alone_renames_and_revokes_secrets(client):
+    app = factories.TrustedApplicationFactory(client_id="shop.example.com/app", secret="old")
+    client.force_login(_staff_holding("change_trustedapplication"))
+    page = client.get(change_url(app)).content.decode()
+    assert "names-TOTAL_FORMS" in page and "secrets-TOTAL_FORMS" in page
+    secret_revoked = {
+        "secrets-TOTAL_FORMS": "1",
+        "secrets-INITIAL_FORMS": "1",
+        "secrets-0-id": str(app.secrets.get().pk),
+        "secrets-0-application": str(app.pk),
+        "secrets-0-DELETE": "on",
+    }
+    response = client.post(
+        change_url(app), _change_form(app, **{"names-0-name": "Renamed"}, **secret_revoked)
+    )
+    assert response.status_code == 302, errors_of(response)
+    assert app.names.get().name == "Renamed"
+    assert not app.secrets.exists()
+
+
+@pytest.mark.django_db
+def test_the_view_permission_alone_shows_names_and_secrets_read_only(client):
+    app = factories.TrustedApplicationFactory(
+        client_id="shop.example.com/app", name="The Shop", secret="old"
+    )
+    client.force_login(_staff_holding("view_trustedapplication"))
+    page = client.get(change_url(app)).content.decode()
+    assert "The Shop" in page
+    assert f"{app.secrets.get().secret_hash[:6]}…" in page
+    assert 'name="names-0-name"' not in page and 'name="secrets-0-DELETE"' not in page

@@ -22,7 +22,40 @@ from trustregistry.registry.admin.inline_forms import (
 from trustregistry.registry.models import ApplicationName, ApplicationSecret
 
 
-class ApplicationNameInline(admin.TabularInline):
+class PartOfTheRecord:
+    """Mixed into the names and secrets inlines. Names and secrets are parts of the record, as
+    the REST API treats them, so the record's permissions decide what may be done to them (as
+    Django decides for an auto-created many-to-many inline): on the add page the record's add
+    permission, on a change page its change permission, and its view permission to see them.
+    Django would ask for the ApplicationName and ApplicationSecret models' own permissions,
+    which nobody thinks of giving: staff holding only the record's add permission then got an
+    add page without names and saved records without the required default-language name, and
+    staff holding its change permission saw neither the names nor the secrets to revoke."""
+
+    parent_model: Any
+    admin_site: Any
+
+    def _may_write(self, request: HttpRequest, obj: Any) -> bool:
+        record = self.admin_site.get_model_admin(self.parent_model)
+        if obj is None:
+            return bool(record.has_add_permission(request))
+        return bool(record.has_change_permission(request, obj))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_write(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_write(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_write(request, obj)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        record = self.admin_site.get_model_admin(self.parent_model)
+        return self._may_write(request, obj) or bool(record.has_view_permission(request, obj))
+
+
+class ApplicationNameInline(PartOfTheRecord, admin.TabularInline):
     model = ApplicationName
     form = ApplicationNameForm
     formset = ApplicationNameFormSet
@@ -39,7 +72,7 @@ class ApplicationNameInline(admin.TabularInline):
         return len(settings.LANGUAGES)
 
 
-class ApplicationSecretInline(admin.TabularInline):
+class ApplicationSecretInline(PartOfTheRecord, admin.TabularInline):
     model = ApplicationSecret
     formset = SecretsOfPublicRecords
     fields = ("hash_prefix", "created", "expires", "last_used")
