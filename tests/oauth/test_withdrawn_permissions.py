@@ -447,6 +447,10 @@ def test_deactivating_a_user_while_its_refresh_runs_is_no_deadlock(flow, confide
                 deadline = time.monotonic() + 10
                 with connection.cursor() as cursor:  # until the deactivation waits on us
                     while time.monotonic() < deadline:
+                        # pg_stat_activity is read once per transaction unless cleared: without
+                        # this, a waiter that came after the first look was never seen, and the
+                        # deactivation waited until its statement timeout (10 s).
+                        cursor.execute("SELECT pg_stat_clear_snapshot()")
                         cursor.execute(
                             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
                             "'Lock' AND datname = current_database()"
