@@ -419,6 +419,7 @@ def test_simultaneous_exchanges_of_one_code_the_loser_revokes_the_winners_tokens
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # both blocked on the row lock
             with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh look each time
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()"
