@@ -186,3 +186,35 @@ def test_database_timeouts_out_of_range_are_configuration_errors(connect, statem
         DJANGO_DB_STATEMENT_TIMEOUT=statement,
     )
     assert done.returncode == 1 and "trustregistry.E009" in done.stderr, done.stderr
+
+
+def _database_options(url: str) -> dict[str, Any]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "trustregistry.settings", "DATABASE_URL": url}
+    env.pop("DJANGO_DB_STATEMENT_TIMEOUT", None)
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            "import json; from django.conf import settings; "
+            "print(json.dumps(settings.DATABASES['default']['OPTIONS']))",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    options: dict[str, Any] = json.loads(done.stdout)
+    return options
+
+
+def test_a_statement_timeout_in_the_database_url_wins_as_its_connect_timeout_does():
+    # The default's "-c statement_timeout=10s" was appended after the URL's own, and
+    # PostgreSQL applies the last: an operator's 60 s (or 0, none) silently became 10 s.
+    base = "postgres://registry@127.0.0.1:5432/registry"
+    options = _database_options(f"{base}?options=-c%20statement_timeout%3D60s&connect_timeout=3")
+    assert options == {"options": "-c statement_timeout=60s", "connect_timeout": 3}
+    # Other server options are kept, and the default is added to them.
+    options = _database_options(f"{base}?options=-c%20search_path%3Dregistry")
+    assert options["options"] == "-c search_path=registry -c statement_timeout=10s"

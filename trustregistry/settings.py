@@ -206,9 +206,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # sooner is an OperationalError, answered 503. manage.py sets no statement timeout.
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-    if DB_STATEMENT_TIMEOUT > 0:
+    # A statement_timeout in DATABASE_URL's `?options=` wins, as its connect_timeout does:
+    # appended after it, ours would be the one PostgreSQL applies (the last `-c` of a name).
+    _server_options = str(_db_options.get("options", ""))
+    if DB_STATEMENT_TIMEOUT > 0 and "statement_timeout" not in _server_options:
         _db_options["options"] = " ".join(
-            (str(_db_options.get("options", "")), f"-c statement_timeout={DB_STATEMENT_TIMEOUT}s")
+            (_server_options, f"-c statement_timeout={DB_STATEMENT_TIMEOUT}s")
         ).strip()
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     _sqlite = DATABASES["default"].setdefault("OPTIONS", {})
