@@ -58,6 +58,11 @@ def test_no_false_alarms():
         ("https://vend\u043er.example/cb", "xn--vendr-mye.example"),  # Cyrillic о
         ("https://vendor.example\u3002evil.com/cb", "vendor.example.evil.com"),  # "。"
         ("https://\uff56endor.example/cb", "vendor.example"),  # full-width v
+        # Python's IDNA 2003 codec maps "ß" to "ss" and "ς" to "σ"; browsers (UTS 46,
+        # non-transitional, as the WHATWG URL standard says) keep them: the warning named
+        # fass.de, the vendor's own host, while codes went to xn--fa-hia.de.
+        ("https://fa\u00df.de/cb", "xn--fa-hia.de"),
+        ("https://\u03c4\u03b5\u03c3\u03c4\u03bf\u03c2.example/cb", "xn--qxaujcdc.example"),
     ],
 )
 def test_a_url_whose_host_is_not_written_in_ascii_is_named_by_the_host_browsers_go_to(url, host):

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
+import idna
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -77,6 +78,13 @@ def browser_host(url: str) -> str | None:
         return None
     if not host or host.isascii():
         return None
+    try:
+        # UTS 46 non-transitional, as browsers (the WHATWG URL standard): Python's own "idna"
+        # codec is IDNA 2003, which maps "ß" to "ss" and "ς" to "σ" and so named another host
+        # ("faß.de": fass.de, while browsers go to xn--fa-hia.de).
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        pass  # a code point IDNA 2008 disallows ("☃"), which browsers still map
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
