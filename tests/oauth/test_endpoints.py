@@ -395,6 +395,12 @@ def test_a_browser_app_redeems_refreshes_and_revokes_cross_origin(
     loopback = post("/id/connect/revocation", revoke, "http://127.0.0.1:5173")
     assert loopback["Access-Control-Allow-Origin"] == "http://127.0.0.1:5173"
 
+    # A login URL written with a Unicode host: the browser's Origin names its ASCII form.
+    public_app.login_urls = [*public_app.login_urls, "https://bücher.example/callback"]
+    public_app.save()
+    idn = post("/id/connect/revocation", revoke, "https://xn--bcher-kva.example")
+    assert idn["Access-Control-Allow-Origin"] == "https://xn--bcher-kva.example"
+
     for origin in ("https://evil.example", "https://spa.example.com:444", "null", "http://[::1",
                    "http://spa.example.com", "https://spa.example.com/callback"):  # fmt: skip
         assert "Access-Control-Allow-Origin" not in post("/id/connect/revocation", revoke, origin)

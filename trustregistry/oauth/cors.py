@@ -21,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 
 from trustregistry.registry import selectors as registry_selectors
 from trustregistry.registry.models import ClientType
-from trustregistry.registry.validators import is_loopback_host
+from trustregistry.registry.validators import browser_host, is_loopback_host
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -34,7 +34,10 @@ def _origin(url: str) -> tuple[str, str, int] | None:
         return None
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
-    return parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]
+    # A browser names an internationalised host by its ASCII form ("xn--…"); a login URL may
+    # be written with the Unicode one.
+    host = browser_host(url) or parts.hostname
+    return parts.scheme, host, port or _DEFAULT_PORTS[parts.scheme]
 
 
 def _matches(origin: str, login_url: str) -> bool:
