@@ -4,10 +4,7 @@ cache use: a traceback, or a 500 from every token request while /readyz answered
 
 import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.test_checks import _manage
-from tests.test_wsgi import ROOT, _import_wsgi
+from tests.test_wsgi import _import_wsgi, _python
 
 
 @pytest.mark.parametrize(
@@ -102,15 +99,7 @@ for path in sys.argv[1:]:
 
 
 def _serve(*paths: str, **env_changes: str) -> list[list[Any]]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "trustregistry.settings", **env_changes}
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", _SERVE, *paths],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=40,
-    )
+    done = _python(_SERVE, *paths, timeout=40, **env_changes)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
@@ -189,20 +178,12 @@ def test_database_timeouts_out_of_range_are_configuration_errors(connect, statem
 
 
 def _database_options(url: str) -> dict[str, Any]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "trustregistry.settings", "DATABASE_URL": url}
-    env.pop("DJANGO_DB_STATEMENT_TIMEOUT", None)
-    done = subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            "-c",
-            "import json; from django.conf import settings; "
-            "print(json.dumps(settings.DATABASES['default']['OPTIONS']))",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    done = _python(
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS']))",
         timeout=30,
+        DATABASE_URL=url,
+        DJANGO_DB_STATEMENT_TIMEOUT=None,
     )
     assert done.returncode == 0, done.stderr
     options: dict[str, Any] = json.loads(done.stdout)

@@ -15,7 +15,11 @@ from trustregistry.checks import refuse_configuration_errors
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _import_wsgi(**env_changes: str | None) -> subprocess.CompletedProcess[str]:
+def _python(
+    code: str, *args: str, timeout: float = 60, **env_changes: str | None
+) -> subprocess.CompletedProcess[str]:
+    """`python -c code *args` in a process of its own with the production settings, its
+    environment changed (None: unset)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "trustregistry.settings"}
     for name, value in env_changes.items():
         if value is None:
@@ -23,13 +27,17 @@ def _import_wsgi(**env_changes: str | None) -> subprocess.CompletedProcess[str]:
         else:
             env[name] = value
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", "import trustregistry.wsgi"],
+        [sys.executable, "-c", code, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
+
+
+def _import_wsgi(**env_changes: str | None) -> subprocess.CompletedProcess[str]:
+    return _python("import trustregistry.wsgi", **env_changes)
 
 
 def test_no_secret_key_in_production_refuses_to_serve():
