@@ -22,8 +22,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from trustregistry.api.authentication import bearer_challenge
+from trustregistry.common.db import outage_cause
 from trustregistry.common.exceptions import ApplicationError, TooManyFailures
-from trustregistry.common.middleware import why
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, (OperationalError, InterfaceError)):
         request = context.get("request")
         method, path = getattr(request, "method", ""), getattr(request, "path", "")
-        logger.error("database unavailable: %s %s (%s)", method, path, why(exc))
+        logger.error("database unavailable: %s %s (%s)", method, path, outage_cause(exc))
         response = Response(
             {
                 "error": "temporarily_unavailable",

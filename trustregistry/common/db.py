@@ -1,4 +1,4 @@
-"""Database helpers shared by the hot paths."""
+"""Database helpers shared by the hot paths, and the words a log line gives a database error."""
 
 from __future__ import annotations
 
@@ -37,3 +37,12 @@ def prepared_cursor(alias: str = "default") -> Any:
     # A connection closed after every request (CONN_MAX_AGE 0) would prepare each statement
     # anew, one round trip more than sending it: only persistent connections gain.
     return wrapper.cursor()
+
+
+def outage_cause(exc: Exception) -> str:
+    """The database error in a few words for a log line: its driver's class and the first line
+    of its message (`QueryCanceled: canceling statement due to statement timeout` tells a lock
+    from an outage); the message's other lines (DETAIL, HINT) can quote data."""
+    cause = exc.__cause__ or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+    return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__

@@ -8,6 +8,7 @@ import logging
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
+from trustregistry.common.db import outage_cause
 from trustregistry.common.views import machine_error
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ class DatabaseOutageMiddleware:
         return None
 
     def _unavailable(self, request: HttpRequest, exc: Exception) -> HttpResponse:
-        logger.error("database unavailable: %s %s (%s)", request.method, request.path, why(exc))
+        logger.error(
+            "database unavailable: %s %s (%s)", request.method, request.path, outage_cause(exc)
+        )
         response = machine_error(
             "temporarily_unavailable", "The database is unavailable. Try again shortly.", status=503
         )
@@ -40,15 +43,6 @@ class DatabaseOutageMiddleware:
         # ("Service Unavailable: /path") for every request of an outage.
         response._has_been_logged = True  # type: ignore[attr-defined]
         return response
-
-
-def why(exc: Exception) -> str:
-    """The database error in a few words for a log line: its driver's class and the first line
-    of its message (`QueryCanceled: canceling statement due to statement timeout` tells a lock
-    from an outage); the message's other lines (DETAIL, HINT) can quote data."""
-    cause = exc.__cause__ or exc
-    first_line = (str(cause).strip().splitlines() or [""])[0][:200]
-    return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
 
 
 def _is_connection_error(exc: Exception) -> bool:

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from trustregistry.common.middleware import why
+from trustregistry.common.db import outage_cause
 from trustregistry.registry import secrets
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
-        logger.warning("readiness: database unavailable (%s)", why(exc))
+        logger.warning("readiness: database unavailable (%s)", outage_cause(exc))
         response = JsonResponse(
             {
                 "status": "unavailable",
