@@ -126,6 +126,22 @@ def test_rotated_key_stays_published_and_old_tokens_still_verify(client, service
     access_tokens.check_access_token(new)
 
 
+def test_after_a_withdrawal_a_refresh_gets_a_token_signed_by_the_new_key(
+    flow, confidential_app, internal_user
+):
+    data = flow.tokens(confidential_app, internal_user, scope="openid offline_access")
+    access_tokens.check_access_token(data["access_token"])
+    new_key = rotate_key(purpose="oidc", withdraw=True)
+    with pytest.raises(access_tokens.InvalidAccessToken):
+        access_tokens.check_access_token(data["access_token"])
+    refreshed = flow.refresh(confidential_app, data["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.content
+    fresh = refreshed.json()
+    assert jwt.get_unverified_header(fresh["access_token"])["kid"] == new_key.kid
+    assert jwt.get_unverified_header(fresh["id_token"])["kid"] == new_key.kid
+    access_tokens.check_access_token(fresh["access_token"])
+
+
 # ------------------------------------------------------------------ introspection
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import jwt
 import pytest
+import time_machine
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
 from tests import factories
 from tests.oauth.conftest import LOGOUT, SECRET, query
+from trustregistry.common import clock
+from trustregistry.keys.models import KeyPurpose
+from trustregistry.keys.services import jwks, rotate_key
 
 ENDSESSION = "/id/connect/endsession"
 
@@ -177,3 +183,31 @@ def test_a_loopback_logout_url_that_is_not_well_formed_is_not_followed(
         },
     )
     assert good.status_code == 302 and good["Location"] == "http://127.0.0.1:5000/bye"
+
+
+def test_a_hint_signed_before_a_key_rotation_still_logs_out_after_the_key_left_the_jwks(
+    signed_in,
+):
+    # The key leaves the JWKS an hour after the rotation, but a hint may be older than that
+    # (it may have expired): the logout failed with an error page, leaving the user signed in.
+    client, data = signed_in
+    kid = jwt.get_unverified_header(data["id_token"])["kid"]
+    rotate_key(purpose=KeyPurpose.OIDC)
+    with time_machine.travel(clock.now() + dt.timedelta(hours=3), tick=False):
+        assert kid not in {k["kid"] for k in jwks()["keys"]}
+        response = client.get(
+            ENDSESSION,
+            {"id_token_hint": data["id_token"], "post_logout_redirect_uri": LOGOUT, "state": "s"},
+        )
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGOUT) and query(response["Location"])["state"] == "s"
+
+
+def test_a_hint_signed_by_a_withdrawn_key_is_refused(signed_in):
+    client, data = signed_in
+    rotate_key(purpose=KeyPurpose.OIDC, withdraw=True)
+    response = client.get(
+        ENDSESSION, {"id_token_hint": data["id_token"], "post_logout_redirect_uri": LOGOUT}
+    )
+    assert _is_error_page(response)
+    assert "_auth_user_id" in client.session

@@ -11,7 +11,8 @@ class KeyPurpose(models.TextChoices):
 
 class SigningKey(models.Model):
     """One RSA signing key of the registry. The newest unretired key of a purpose signs; retired
-    keys stay published in the JWKS until every token they signed has expired."""
+    keys stay published in the JWKS until every token they signed has expired, withdrawn keys
+    not at all."""
 
     purpose = models.CharField(
         _("purpose"), max_length=8, choices=KeyPurpose.choices, db_index=True
@@ -23,6 +24,9 @@ class SigningKey(models.Model):
     created = models.DateTimeField(_("created"))
     retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
     publish_until = models.DateTimeField(_("published until"), null=True, blank=True)
+    # Set by `rotate_keys --withdraw` (a key that leaked): unpublished at once, and never again
+    # used to verify anything, not even a logout's expired id_token_hint.
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("signing key")

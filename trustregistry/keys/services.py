@@ -197,8 +197,13 @@ def _create_first_key(purpose: str) -> SigningKey:
     )
 
 
-def rotate_key(*, purpose: str) -> SigningKey:
-    """Add a new active key; the old ones stay published until their tokens have expired."""
+def rotate_key(*, purpose: str, withdraw: bool = False) -> SigningKey:
+    """Add a new active key; the old ones stay published until their tokens have expired.
+
+    `withdraw`, for keys that leaked: every other key of the purpose leaves the JWKS at once
+    and verifies nothing more, so what they signed (and what anyone forges with them) stops
+    being accepted. Other app servers keep the keys they hold in memory for up to
+    PUBLIC_KEY_CACHE_SECONDS, which is why the README says to reload them."""
     if purpose not in KeyPurpose.values:
         raise ValueError(f"unknown key purpose {purpose!r}")
     now = clock.now()
@@ -207,8 +212,17 @@ def rotate_key(*, purpose: str) -> SigningKey:
         SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).update(
             retired_at=now, publish_until=now + _publish_after_retirement(purpose)
         )
+        if withdraw:
+            SigningKey.objects.filter(purpose=purpose, withdrawn_at__isnull=True).update(
+                withdrawn_at=now
+            )
+            SigningKey.objects.filter(purpose=purpose, publish_until__gt=now).update(
+                publish_until=now
+            )
         new.save()
     _active_key_cache.pop(purpose, None)
+    if withdraw:
+        clear_public_key_cache()
     return new
 
 
@@ -268,6 +282,23 @@ def public_key_for_kid(kid: str, purpose: str | None = None) -> rsa.RSAPublicKey
         _public_key_cache.clear()
     _public_key_cache[cache_key] = (until, public_key)
     return public_key
+
+
+def hint_key_for_kid(kid: str) -> rsa.RSAPublicKey | None:
+    """The oidc key that may verify an id_token_hint: a published one, or one retired within a
+    session's lifetime. A hint may have expired (RP-Initiated Logout 1.0 section 2, OpenID
+    Connect Core 3.1.2.1), and the endsession view accepts one issued within a session's
+    lifetime (SESSION_COOKIE_AGE), but its key leaves the JWKS about an hour after a rotation:
+    without this, such logouts failed from then on. A withdrawn key verifies nothing.
+    Not cached past the published keys: hints are rare, and a withdrawal must act at once."""
+    public_key = public_key_for_kid(kid, KeyPurpose.OIDC)
+    if public_key is not None:
+        return public_key
+    since = clock.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    row = SigningKey.objects.filter(
+        purpose=KeyPurpose.OIDC, kid=kid, withdrawn_at__isnull=True, retired_at__gt=since
+    ).first()
+    return _load_private(row.private_key_pem).public_key() if row is not None else None
 
 
 def aas_certificate_pem() -> str:

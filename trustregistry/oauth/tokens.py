@@ -16,7 +16,7 @@ from django.conf import settings
 
 from trustregistry.common import clock
 from trustregistry.keys.models import KeyPurpose
-from trustregistry.keys.services import get_active_key, public_key_for_kid
+from trustregistry.keys.services import get_active_key, hint_key_for_kid, public_key_for_kid
 from trustregistry.oauth import access_tokens, policy
 from trustregistry.registry import scopes as catalogue
 
@@ -64,9 +64,12 @@ def sign_id_token(claims: dict[str, Any]) -> str:
     )
 
 
-def verify_id_token(token: str, *, verify_exp: bool = True) -> dict[str, Any]:
+def verify_id_token(token: str, *, as_hint: bool = False) -> dict[str, Any]:
     """An ID token this registry signed (any published oidc key). RS256 only: `alg: none`,
-    HMAC tricks and foreign keys are refused. Raises InvalidIdToken."""
+    HMAC tricks and foreign keys are refused. Raises InvalidIdToken.
+
+    `as_hint`: an id_token_hint, which may have expired and may be signed by a key retired
+    within a session's lifetime (`hint_key_for_kid`)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -74,7 +77,7 @@ def verify_id_token(token: str, *, verify_exp: bool = True) -> dict[str, Any]:
     kid = header.get("kid")
     if header.get("alg") != "RS256" or not isinstance(kid, str):
         raise InvalidIdToken("not an RS256 token with a kid")
-    public_key = public_key_for_kid(kid, KeyPurpose.OIDC)
+    public_key = hint_key_for_kid(kid) if as_hint else public_key_for_kid(kid, KeyPurpose.OIDC)
     if public_key is None:
         raise InvalidIdToken("unknown signing key")
     try:
@@ -87,7 +90,7 @@ def verify_id_token(token: str, *, verify_exp: bool = True) -> dict[str, Any]:
             options={
                 "require": ["iss", "sub", "aud", "jti", "exp"],
                 "verify_aud": False,
-                "verify_exp": verify_exp,
+                "verify_exp": not as_hint,
             },
         )
     except jwt.PyJWTError as exc:

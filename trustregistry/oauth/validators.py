@@ -285,7 +285,7 @@ class RegistryValidator(ClientAuthentication, TokenSaving):
         if not id_token_hint:
             return True
         try:
-            hint = tokens.verify_id_token(id_token_hint, verify_exp=False)
+            hint = tokens.verify_id_token(id_token_hint, as_hint=True)
         except tokens.InvalidIdToken:
             return False
         user = request_param(request, "user")

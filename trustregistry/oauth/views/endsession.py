@@ -79,7 +79,7 @@ class EndSessionView(ClientRequestByPostMixin, SecurePageMixin, RPInitiatedLogou
         if not id_token_hint:
             return None
         try:
-            claims = tokens.verify_id_token(id_token_hint, verify_exp=False)
+            claims = tokens.verify_id_token(id_token_hint, as_hint=True)
         except tokens.InvalidIdToken as exc:
             raise InvalidIDTokenError() from exc
         id_token = (

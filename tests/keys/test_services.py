@@ -1,0 +1,88 @@
+"""Withdrawing signing keys (`rotate_keys --withdraw`) and the keys that verify hints."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from tests import factories
+from tests.oauth.conftest import SECRET, cc
+from trustregistry.common import clock
+from trustregistry.keys.models import KeyPurpose, SigningKey
+from trustregistry.keys.services import (
+    get_active_key,
+    hint_key_for_kid,
+    jwks,
+    public_key_for_kid,
+    rotate_key,
+)
+from trustregistry.oauth import access_tokens
+
+
+def _published_kids() -> set[str]:
+    return {k["kid"] for k in jwks()["keys"]}
+
+
+def test_withdrawing_unpublishes_every_older_key_of_the_purpose_at_once(db):
+    first = get_active_key(KeyPurpose.OIDC).kid
+    second = rotate_key(purpose=KeyPurpose.OIDC).kid  # `first` stays published for its tokens
+    aas = get_active_key(KeyPurpose.AAS).kid
+    assert {first, second, aas} <= _published_kids()
+    assert public_key_for_kid(first, KeyPurpose.OIDC) is not None  # now in this process's cache
+
+    third = rotate_key(purpose=KeyPurpose.OIDC, withdraw=True).kid
+
+    assert get_active_key(KeyPurpose.OIDC).kid == third
+    published = _published_kids()
+    assert third in published and aas in published  # the other purpose is untouched
+    assert first not in published and second not in published
+    for kid in (first, second):
+        assert public_key_for_kid(kid, KeyPurpose.OIDC) is None
+        assert hint_key_for_kid(kid) is None
+    rows = SigningKey.objects.filter(kid__in=[first, second])
+    assert all(row.withdrawn_at is not None for row in rows)
+    assert SigningKey.objects.get(kid=third).withdrawn_at is None
+
+
+def test_an_access_token_signed_by_a_withdrawn_key_stops_at_once(db, client):
+    app = factories.ServiceApplicationFactory(secret=SECRET, scope="update")
+    token = cc(client, app).json()["access_token"]
+    access_tokens.check_access_token(token)  # verified, and remembered by this process
+    rotate_key(purpose=KeyPurpose.OIDC)
+    access_tokens.check_access_token(token)  # a plain rotation keeps it good
+    rotate_key(purpose=KeyPurpose.OIDC, withdraw=True)
+    with pytest.raises(access_tokens.InvalidAccessToken):
+        access_tokens.check_access_token(token)
+
+
+def test_a_key_retired_within_a_session_lifetime_still_verifies_hints(db, settings):
+    settings.SESSION_COOKIE_AGE = 14 * 24 * 3600
+    old = get_active_key(KeyPurpose.OIDC).kid
+    rotate_key(purpose=KeyPurpose.OIDC)
+    with time_machine.travel(clock.now() + dt.timedelta(days=1), tick=False):
+        assert public_key_for_kid(old, KeyPurpose.OIDC) is None  # out of the JWKS
+        assert hint_key_for_kid(old) is not None
+    with time_machine.travel(clock.now() + dt.timedelta(days=14, minutes=1), tick=False):
+        assert hint_key_for_kid(old) is None
+
+
+def test_hint_keys_are_oidc_keys_only(db):
+    aas = get_active_key(KeyPurpose.AAS).kid
+    assert hint_key_for_kid(aas) is None
+    assert hint_key_for_kid("no-such-kid") is None
+
+
+def test_rotate_keys_withdraw_command(db, capsys):
+    old = get_active_key(KeyPurpose.AAS).kid
+    call_command("rotate_keys", "--purpose", "aas", "--withdraw")
+    out = capsys.readouterr().out
+    assert "rotated aas" in out and "withdrew" in out and "kill -HUP" in out
+    assert old not in _published_kids()
+
+
+def test_rotate_keys_withdraw_needs_a_purpose(db):
+    before = set(SigningKey.objects.values_list("kid", flat=True))
+    with pytest.raises(CommandError, match="--purpose"):
+        call_command("rotate_keys", "--withdraw")
+    assert set(SigningKey.objects.values_list("kid", flat=True)) == before
