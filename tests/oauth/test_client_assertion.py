@@ -59,6 +59,16 @@ def test_invalid_claims(key, claims):
         _verify(key, _make(key, **claims))
 
 
+def test_an_assertion_may_live_an_hour_with_leeway_for_clock_skew(key):
+    # Authlib's PrivateKeyJWT signs exp = iat + 3600 by default; a client clock a few seconds
+    # ahead must not turn that into a refusal.
+    stamp = int(NOW.timestamp())
+    assert _verify(key, _make(key, iat=stamp, exp=stamp + 3600)).jti == "j1"
+    assert _verify(key, _make(key, exp=stamp + 3600 + 30)).jti == "j1"
+    with pytest.raises(InvalidAssertion, match="at most one hour"):
+        _verify(key, _make(key, exp=stamp + 3600 + 31))
+
+
 def test_audience_list_accepted(key):
     assert _verify(key, _make(key, aud=["x", AUD])).client_id == "c1"
 

@@ -143,7 +143,7 @@ def test_private_key_jwt_refusals(client, db):
         ),
         "wrong aud": _assertion(app, private, jwk, aud="https://elsewhere.example/token"),
         "expired": _assertion(app, private, jwk, exp_in=-120),
-        "too long": _assertion(app, private, jwk, exp_in=3600),
+        "too long": _assertion(app, private, jwk, exp_in=3600 + 60),
         "sub differs": _assertion(app, private, jwk, sub="someone-else"),
         "alg none": jwt.encode(
             {"iss": app.client_id, "sub": app.client_id, "jti": "n", "exp": 9999999999},

@@ -12,7 +12,11 @@ import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from connector.keys import public_key_to_jwk
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD
 from tests.oauth.conftest import SECRET, query
@@ -154,3 +158,27 @@ def test_authlib_client_credentials(live_issuer):
         options={"verify_aud": False},
     )  # fmt: skip
     assert claims["sub"] == str(app.system_user.pk) and claims["user_type"] == "system"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authlib_private_key_jwt_with_its_defaults(live_issuer):
+    # Authlib's PrivateKeyJWT signs exp = now + 3600: refused while assertions were limited to
+    # ten minutes. Each fetch signs a new jti; the key is the record's, pasted as a JWK.
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    app = factories.ServiceApplicationFactory(
+        client_id="livejwt.example.com/sync",
+        public_keys=[public_key_to_jwk(private.public_key())],
+        scope="update",
+    )
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    token_endpoint = urljoin(live_issuer + "/", "connect/token")
+    session = OAuth2Session(app.client_id, pem, token_endpoint_auth_method="private_key_jwt")
+    session.register_client_auth_method(PrivateKeyJWT(token_endpoint))
+    for _ in range(2):
+        token = session.fetch_token(token_endpoint, grant_type="client_credentials")
+        assert token["scope"] == "update" and token["token_type"] == "Bearer"
+    assert token["expires_in"] > 0

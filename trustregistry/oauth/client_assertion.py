@@ -20,7 +20,10 @@ from trustregistry.common.text import unstorable_text
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ("RS256", "ES256")
-MAX_LIFETIME_SECONDS = 600
+# One hour, as Okta allows: Authlib's PrivateKeyJWT signs `exp` = now + 3600 by default and
+# was refused by the ten minutes this was before. The jti is single-use whatever the lifetime,
+# so a longer one only keeps its row longer.
+MAX_LIFETIME_SECONDS = 3600
 LEEWAY_SECONDS = 30
 
 
@@ -122,8 +125,8 @@ def verify_client_assertion(
         raise InvalidAssertion("The client assertion has expired.")
     if nbf - LEEWAY_SECONDS > stamp:
         raise InvalidAssertion("The client assertion is not valid yet.")
-    if exp - stamp > MAX_LIFETIME_SECONDS:
-        raise InvalidAssertion("The client assertion lives too long (at most 10 minutes).")
+    if exp - stamp > MAX_LIFETIME_SECONDS + LEEWAY_SECONDS:
+        raise InvalidAssertion("The client assertion lives too long (at most one hour).")
     jti = claims["jti"]
     if not isinstance(jti, str) or not jti or len(jti) > 255 or unstorable_text(jti) is not None:
         raise InvalidAssertion("The client assertion's jti must be a non-empty string.")
