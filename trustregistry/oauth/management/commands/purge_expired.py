@@ -1,5 +1,6 @@
-"""`manage.py purge_expired`: delete expired authorization codes, tokens and used client
-assertion ids in bounded batches (run it from cron; safe to run on several servers)."""
+"""`manage.py purge_expired`: delete expired authorization codes, tokens, sign-ins, used client
+assertion ids and handshake nonces in bounded batches (run it from cron; safe to run on several
+servers)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ MAX_BATCH_SIZE = 100_000
 
 
 class Command(BaseCommand):
-    help = "Purge expired OAuth codes, tokens and client-assertion ids in bounded batches."
+    help = (
+        "Purge expired OAuth codes, tokens, ID tokens, sign-ins, client-assertion ids, pending "
+        "handshakes and answered connector nonces in bounded batches."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=1000)
