@@ -1,4 +1,5 @@
-"""A database outage answers 503 JSON, never a traceback (SPEC section 9)."""
+"""A database outage answers 503, never a traceback (SPEC section 9): JSON at the machine
+endpoints, a short page at a person's (trustregistry/common/views.py decides which)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from trustregistry.common.db import outage_cause
-from trustregistry.common.views import machine_error
+from trustregistry.common.views import database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +36,7 @@ class DatabaseOutageMiddleware:
         logger.error(
             "database unavailable: %s %s (%s)", request.method, request.path, outage_cause(exc)
         )
-        response = machine_error(
-            "temporarily_unavailable", "The database is unavailable. Try again shortly.", status=503
-        )
-        response["Retry-After"] = "5"
+        response = database_unavailable(request)
         # One line per failed request: without this, django.request logged a second one
         # ("Service Unavailable: /path") for every request of an outage.
         response._has_been_logged = True  # type: ignore[attr-defined]

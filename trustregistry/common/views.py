@@ -1,8 +1,11 @@
-"""Project-wide error views."""
+"""Project-wide error views, and the answer to a request a database outage stops."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.defaults import server_error as html_server_error
 
@@ -15,8 +18,17 @@ _CORS_PREFIXES = ("/id/connect/userinfo", "/id/.well-known/")
 # Under /id/connect/, but pages a person's browser posts (the consent and logout forms).
 _BROWSER_PAGES = ("/id/connect/authorize", "/id/connect/endsession")
 
+# The registry's own pages: no framing, no external anything; inline styles only.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
-def _machine_endpoint(request: HttpRequest) -> bool:
+# Seconds a client is asked to wait before trying again during a database outage.
+OUTAGE_RETRY_AFTER = "5"
+
+
+def is_machine_endpoint(request: HttpRequest) -> bool:
     # path_info: the path below the script prefix, as the URLconf sees it (request.path holds
     # the prefix too when a proxy serves the registry under one, SCRIPT_NAME=/auth).
     path = request.path_info
@@ -24,7 +36,7 @@ def _machine_endpoint(request: HttpRequest) -> bool:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if _machine_endpoint(request):
+    if is_machine_endpoint(request):
         return JsonResponse(
             {
                 "error": "csrf_failed",
@@ -51,9 +63,60 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: an unexpected error (a bug; it is logged with its traceback) answers a
     machine client in JSON, with RFC 6749's `server_error` code and the API's `message`, never
     an HTML page; a person's browser gets Django's page. Nothing of the error is shown."""
-    if not _machine_endpoint(request):
+    if not is_machine_endpoint(request):
         return html_server_error(request)
     response = machine_error("server_error", "The server met an unexpected error.", status=500)
     if request.path_info.startswith(_CORS_PREFIXES):
         response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# ------------------------------------------------------------------ database outage
+
+
+def _prefers_json(request: HttpRequest) -> bool:
+    """A client that ranks JSON above HTML in its `Accept` header (a script's request, e.g.
+    `Accept: application/json`). No header, `*/*` and a browser's navigation all prefer HTML."""
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+def _page_language(request: HttpRequest) -> str:
+    # The language the locale middleware (or an authorization request's ui_locales) chose; a
+    # request that failed before the locale middleware ran has none yet.
+    chosen = getattr(request, "LANGUAGE_CODE", None)
+    return chosen or translation.get_language_from_request(request)
+
+
+def _outage_page(request: HttpRequest) -> HttpResponse:
+    language = _page_language(request)
+    # Rendered without the request: no context processor (the signed-in user, messages)
+    # may reach for the database that is down.
+    with translation.override(language):
+        html = render_to_string("registry/unavailable.html")
+    response = HttpResponse(html, status=503)
+    response["Content-Language"] = language
+    response["Content-Security-Policy"] = PAGE_CSP
+    response["X-Frame-Options"] = "DENY"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The answer to a request a database outage stopped (SPEC section 9), with
+    `Retry-After`, never cached, nothing of the error in it. The machine endpoints (the fixed
+    set above: the API, the token, revocation, introspection and userinfo endpoints,
+    discovery, the JWKS, the connector) answer 503 JSON; every other path is a person's page
+    (sign-in, sign-up, logout, the authorization and logout pages, the marketplace, the
+    tools, the admin) and answers a short translated page, unless the client ranks JSON above
+    HTML."""
+    browser_page = not is_machine_endpoint(request)
+    if browser_page and not _prefers_json(request):
+        response = _outage_page(request)
+    else:
+        response = machine_error(
+            "temporarily_unavailable", "The database is unavailable. Try again shortly.", status=503
+        )
+    if browser_page:  # the same path answers HTML or JSON by the Accept header
+        patch_vary_headers(response, ("Accept",))
+    response["Retry-After"] = OUTAGE_RETRY_AFTER
     return response

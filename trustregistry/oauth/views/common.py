@@ -18,15 +18,10 @@ from django.utils import translation
 
 from trustregistry.common.exceptions import TooManyFailures
 from trustregistry.common.throttle import FailureThrottle, client_address
+from trustregistry.common.views import PAGE_CSP
 from trustregistry.oauth import client_assertion
 
 TOKEN_THROTTLE = FailureThrottle("token")
-
-# Pages: no framing, no external anything; inline styles only.
-PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
