@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -59,6 +60,30 @@ def machine_error(error: str, description: str, *, status: int) -> JsonResponse:
     return response
 
 
+def _readable_by_every_origin(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    # Userinfo, discovery and the JWKS answer every origin (no credentials): errors answered
+    # outside their views too.
+    if request.path_info.startswith(_CORS_PREFIXES):
+        response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _readable_by_browser_app(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The CORS headers the token or revocation view gives its answers (oauth/cors.py), for
+    an error answered outside it; nothing at the other endpoints."""
+    match = request.resolver_match
+    view_class = getattr(match.func, "view_class", None) if match is not None else None
+    if not getattr(view_class, "browser_apps", False):
+        return response
+    from trustregistry.oauth import cors  # the oauth app builds on this module, not the reverse
+
+    try:
+        return cors.allow_browser_app(request, response)
+    except DatabaseError:
+        # Deciding reads the record; the error stays an error with or without CORS.
+        return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: an unexpected error (a bug; it is logged with its traceback) answers a
     machine client in JSON, with RFC 6749's `server_error` code and the API's `message`, never
@@ -66,9 +91,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if not is_machine_endpoint(request):
         return html_server_error(request)
     response = machine_error("server_error", "The server met an unexpected error.", status=500)
-    if request.path_info.startswith(_CORS_PREFIXES):
-        response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return _readable_by_browser_app(request, _readable_by_every_origin(request, response))
 
 
 # ------------------------------------------------------------------ database outage
@@ -118,5 +141,8 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
         )
     if browser_page:  # the same path answers HTML or JSON by the Accept header
         patch_vary_headers(response, ("Accept",))
+    # Not the token and revocation endpoints' CORS: that needs the record, in the database
+    # that is down (oauth/cors.py).
+    _readable_by_every_origin(request, response)
     response["Retry-After"] = OUTAGE_RETRY_AFTER
     return response

@@ -9,14 +9,26 @@ redirects are matched, RFC 8252 section 7.3). Confidential records get none: the
 and a browser must not hold their secret. The app names itself with `client_id` in the form
 body (authentication `none`), which a browser sends as a simple request, without a preflight.
 Errors are readable too, so an app can tell `invalid_grant` (sign in again) from a network
-failure.
+failure: the refusals of unreadable parameters before the grant is looked at (a NUL
+character), and an unexpected error's 500 (trustregistry/common/views.py), as well.
+
+A body that cannot be read at all (over Django's 2.5 MB limit, over 1,000 fields, a broken
+multipart body, a charset other than UTF-8) names no record, so its refusal gets no CORS. Not
+"any enabled public record's origin": such a refusal is cheap to provoke (a Content-Length
+over the limit is refused unread) and would make each one read every public record's login
+URLs (no index answers "which record lists this origin"), and whether the header came would
+tell anyone, without a client id, which origins some app is registered for. No browser app
+sends such a body through a standard OAuth library, and a reverse proxy's own size refusal
+carries no CORS either. During a database outage the record cannot be read: the 503 gets none.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.cache import patch_vary_headers
 
 from trustregistry.registry import selectors as registry_selectors
@@ -49,6 +61,16 @@ def _matches(origin: str, login_url: str) -> bool:
     return wanted == registered
 
 
+def _form_client_id(request: HttpRequest) -> str | None:
+    """`client_id` of the form body, or None when the body cannot be read (module docstring:
+    no record, no CORS). Django raises again at each reading of most bodies it refused (too
+    large, too many fields, a charset other than UTF-8)."""
+    try:
+        return request.POST.get("client_id")
+    except (BadRequest, SuspiciousOperation, MultiPartParserError, UnicodeDecodeError):
+        return None
+
+
 def allowed_origin(request: HttpRequest) -> str | None:
     """The request's `Origin` if the public record it names may read the answer there."""
     origin = request.headers.get("Origin", "")
@@ -59,7 +81,7 @@ def allowed_origin(request: HttpRequest) -> str | None:
         return None
     if parts is None or parts.path or parts.query or parts.fragment or parts.username:
         return None
-    client_id = request.POST.get("client_id")
+    client_id = _form_client_id(request)
     if not client_id or "HTTP_AUTHORIZATION" in request.META:
         return None
     application = registry_selectors.application_for_client(client_id=client_id)

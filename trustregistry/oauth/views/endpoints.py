@@ -119,6 +119,13 @@ class _MachineEndpoint(JsonMethodNotAllowed):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         request.sensitive_post_parameters = self.sensitive_post_parameters  # type: ignore[attr-defined]
+        response = self._answer(request, *args, **kwargs)
+        # Every answer, the refusals of parameters below included (a NUL character): without
+        # CORS a browser app sees a network failure, not its error. A body that cannot be read
+        # names no record, and gets none (oauth/cors.py).
+        return cors.allow_browser_app(request, response) if self.browser_apps else response
+
+    def _answer(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST":
             problem = parameter_problem(request)
             if problem is not None:
@@ -128,7 +135,7 @@ class _MachineEndpoint(JsonMethodNotAllowed):
         except RequestDataTooBig:
             # Django would answer its HTML 400 page: the endpoint's own JSON error instead.
             return oauth_error("invalid_request", "The request body is too large.", status=413)
-        return cors.allow_browser_app(request, response) if self.browser_apps else response
+        return response
 
 
 class RegistryTokenView(_MachineEndpoint, TokenView):
