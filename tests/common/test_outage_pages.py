@@ -213,3 +213,39 @@ def test_on_a_page_only_a_client_preferring_json_gets_json(accept, page):
     response = database_unavailable(request)
     assert response["Content-Type"].startswith("text/html" if page else "application/json")
     assert "Accept" in _vary(response)
+
+
+@pytest.fixture
+def session_save_fails(monkeypatch):  # type: ignore[no-untyped-def]
+    """The database goes away after the view: saving the session in SessionMiddleware's
+    response phase fails, outside any view."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    def process_response(self, request, response):  # type: ignore[no-untyped-def]
+        raise OperationalError("could not connect to server: Connection refused")
+
+    monkeypatch.setattr(SessionMiddleware, "process_response", process_response)
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "page"),
+    [("/id/account/signup", NAVIGATION, True), ("/id/.well-known/openid-configuration", "", False)],
+)
+def test_an_outage_after_the_view_is_the_outage_answer_not_a_500(
+    session_save_fails, captured_request_logs, path, accept, page
+):
+    # The error reached handler500 (Django turns an inner middleware's exception into a
+    # response before any outer middleware sees it): a 500 and a traceback in the log.
+    client = Client(raise_request_exception=False)  # as a server answers, not re-raised
+    response = client.get(path, HTTP_ACCEPT=accept)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5" and response["Cache-Control"] == "no-store"
+    if page:
+        assert ENGLISH in response.content.decode()
+    else:
+        assert response.json()["error"] == "temporarily_unavailable"
+    assert not any(text in response.content.decode() for text in ERROR_TEXT)
+    assert captured_request_logs.getvalue().splitlines() == [
+        f"database unavailable: GET {path} (OperationalError: could not connect to "
+        "server: Connection refused)"
+    ]

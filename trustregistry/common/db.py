@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
 
 
 def relaxed_durability() -> None:
@@ -39,10 +39,19 @@ def prepared_cursor(alias: str = "default") -> Any:
     return wrapper.cursor()
 
 
-def outage_cause(exc: Exception) -> str:
+def outage_cause(exc: BaseException) -> str:
     """The database error in a few words for a log line: its driver's class and the first line
     of its message (`QueryCanceled: canceling statement due to statement timeout` tells a lock
     from an outage); the message's other lines (DETAIL, HINT) can quote data."""
     cause = exc.__cause__ or exc
     first_line = (str(cause).strip().splitlines() or [""])[0][:200]
     return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
+
+
+def is_outage(exc: BaseException) -> bool:
+    """A database error that says the database cannot answer now (refused, dropped, timed
+    out), as opposed to a query the database refused: the former is a 503, the latter a bug."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, DatabaseError) and ("connection" in text or "could not connect" in text)

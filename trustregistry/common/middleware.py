@@ -4,48 +4,26 @@ endpoints, a short page at a person's (trustregistry/common/views.py decides whi
 from __future__ import annotations
 
 import functools
-import logging
 
-from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
-from trustregistry.common.db import outage_cause
-from trustregistry.common.views import database_unavailable
-
-logger = logging.getLogger(__name__)
+from trustregistry.common.db import is_outage
+from trustregistry.common.views import database_outage
 
 
 class DatabaseOutageMiddleware:
+    """An outage met by a view. One met after the view (saving the session, in the response
+    phase of an inner middleware) reaches handler500 instead (common/views.server_error),
+    because Django turns every inner middleware's exception into a response itself."""
+
     def __init__(self, get_response):  # type: ignore[no-untyped-def]
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            return self.get_response(request)
-        except (OperationalError, InterfaceError) as exc:
-            return self._unavailable(request, exc)
+        return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, (OperationalError, InterfaceError)) or (
-            isinstance(exception, DatabaseError) and _is_connection_error(exception)
-        ):
-            return self._unavailable(request, exception)
-        return None
-
-    def _unavailable(self, request: HttpRequest, exc: Exception) -> HttpResponse:
-        logger.error(
-            "database unavailable: %s %s (%s)", request.method, request.path, outage_cause(exc)
-        )
-        response = database_unavailable(request)
-        # One line per failed request: without this, django.request logged a second one
-        # ("Service Unavailable: /path") for every request of an outage.
-        response._has_been_logged = True  # type: ignore[attr-defined]
-        return response
-
-
-def _is_connection_error(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "connection" in text or "could not connect" in text
+        return database_outage(request, exception) if is_outage(exception) else None
 
 
 class RefuseNulInAdminQueries:

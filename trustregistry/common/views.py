@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -9,6 +12,10 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.defaults import server_error as html_server_error
+
+from trustregistry.common.db import is_outage, outage_cause
+
+logger = logging.getLogger(__name__)
 
 # Machine clients never get an HTML page (SPEC section 6).
 # /id/.well-known/: discovery, the JWKS and the AAS certificate, read by OIDC clients and
@@ -88,6 +95,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: an unexpected error (a bug; it is logged with its traceback) answers a
     machine client in JSON, with RFC 6749's `server_error` code and the API's `message`, never
     an HTML page; a person's browser gets Django's page. Nothing of the error is shown."""
+    exc = sys.exc_info()[1]
+    if exc is not None and is_outage(exc):
+        # Met outside a view (the session saved in the response phase), where
+        # DatabaseOutageMiddleware does not see it: still an outage, not a bug.
+        return database_outage(request, exc)
     if not is_machine_endpoint(request):
         return html_server_error(request)
     response = machine_error("server_error", "The server met an unexpected error.", status=500)
@@ -145,4 +157,16 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     # that is down (oauth/cors.py).
     _readable_by_every_origin(request, response)
     response["Retry-After"] = OUTAGE_RETRY_AFTER
+    return response
+
+
+def database_outage(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """`database_unavailable`, with the one log line a request of an outage gets."""
+    logger.error(
+        "database unavailable: %s %s (%s)", request.method, request.path, outage_cause(exc)
+    )
+    response = database_unavailable(request)
+    # One line per failed request: without this, django.request logged a second one
+    # ("Service Unavailable: /path") for every request of an outage.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
