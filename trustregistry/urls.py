@@ -5,7 +5,9 @@ from django.views.generic import RedirectView
 from trustregistry.accounts import views as accounts_views
 from trustregistry.registry import views as registry_views
 
-# An unexpected error answers machine clients in JSON (trustregistry/common/views.py).
+# Machine clients get JSON, never an HTML page (trustregistry/common/views.py).
+handler400 = "trustregistry.common.views.bad_request"
+handler404 = "trustregistry.common.views.page_not_found"
 handler500 = "trustregistry.common.views.server_error"
 
 urlpatterns = [

@@ -152,3 +152,44 @@ def test_an_unexpected_error_in_userinfo_is_readable_by_a_browser_client(monkeyp
         "/id/connect/token", {"grant_type": "client_credentials"}
     )
     assert "Access-Control-Allow-Origin" not in token  # the token endpoint allows no CORS
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "machine"),
+    [("get", "/api/me", True), ("post", "/id/connect/token", True),
+     ("get", "/id/.well-known/openid-configuration", True),
+     ("post", "/connector/authenticate", True),
+     ("get", "/id/account/login", False), ("get", "/id/connect/authorize", False)],
+)  # fmt: skip
+def test_a_host_not_allowed_is_refused_in_json_at_the_machine_endpoints(db, method, path, machine):
+    # Django refuses it before any view, with its HTML "Bad Request (400)" page: SPEC section 6
+    # wants JSON, never an HTML page, for machine clients.
+    client = Client(raise_request_exception=False)
+    response = getattr(client, method)(path, HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    if machine:
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["error"] == "invalid_request"
+        assert "Host" in response.json()["message"]
+    else:
+        assert response["Content-Type"].startswith("text/html")
+    if path.startswith("/id/.well-known/"):
+        assert response["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    ("path", "machine"),
+    [("/id/connect/tokens", True), ("/id/.well-known/jwks.json", True),
+     ("/connector/nope", True), ("/id/nope", False), ("/nope", False)],
+)  # fmt: skip
+def test_a_path_naming_no_endpoint(db, path, machine):
+    response = Client().get(path)
+    assert response.status_code == 404
+    if machine:
+        assert response.json() == {
+            "error": "not_found",
+            "error_description": f"There is no endpoint at {path}.",
+            "message": f"There is no endpoint at {path}.",
+        }
+    else:
+        assert response["Content-Type"].startswith("text/html")

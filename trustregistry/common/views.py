@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.defaults import bad_request as html_bad_request
+from django.views.defaults import page_not_found as html_page_not_found
 from django.views.defaults import server_error as html_server_error
 
 from trustregistry.common.db import is_outage, outage_cause
@@ -73,6 +76,29 @@ def _readable_by_every_origin(request: HttpRequest, response: HttpResponse) -> H
     if request.path_info.startswith(_CORS_PREFIXES):
         response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request Django refuses before any view (a Host header not in
+    DJANGO_ALLOWED_HOSTS, too many fields) answers a machine client in JSON too."""
+    if not is_machine_endpoint(request):
+        return html_bad_request(request, exception)
+    description = (
+        "The request's Host header names no host this server answers for."
+        if isinstance(exception, DisallowedHost)
+        else "The request is malformed."
+    )
+    response = machine_error("invalid_request", description, status=400)
+    return _readable_by_every_origin(request, response)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a path under a machine prefix that names no endpoint (a client configured
+    with a wrong URL) is told so in JSON; the API answers its own (trustregistry/api)."""
+    if not is_machine_endpoint(request):
+        return html_page_not_found(request, exception)
+    response = machine_error("not_found", f"There is no endpoint at {request.path}.", status=404)
+    return _readable_by_every_origin(request, response)
 
 
 def _readable_by_browser_app(request: HttpRequest, response: HttpResponse) -> HttpResponse:
