@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 
 from connector.keys import b64url_decode, jwk_to_public_key
 from trustregistry.common import clock
+from trustregistry.keys import services as keys_services
 from trustregistry.keys.models import KeyPurpose, SigningKey
 from trustregistry.keys.services import get_active_key, jwks, rotate_key
 
@@ -59,6 +60,27 @@ def test_rotate_keys_command_for_aas(db, capsys):
     assert "rotated aas" in capsys.readouterr().out
     assert get_active_key(KeyPurpose.AAS).kid != first
     assert SigningKey.objects.filter(purpose=KeyPurpose.AAS).count() == 2
+
+
+@pytest.mark.parametrize("withdraw", [False, True])
+def test_the_certificate_download_follows_a_rotation_in_another_process_at_once(
+    db, client, withdraw
+):
+    # `manage.py rotate_keys` runs in its own process, and every other app server keeps the
+    # active key it read for up to 30 s. A connector that pins the certificate copies it right
+    # after the rotation (after a withdrawal above all): it must get the key that now signs
+    # the handshakes, from every server, not the one just retired or withdrawn.
+    url = "/id/.well-known/aas-certificate.pem"
+    old = client.get(url).content.decode()
+    assert old == get_active_key(KeyPurpose.AAS).certificate_pem
+    this_server = dict(keys_services._active_key_cache)
+    new = rotate_key(purpose=KeyPurpose.AAS, withdraw=withdraw)
+    keys_services._active_key_cache.update(this_server)  # as it was before the rotation
+    served = client.get(url).content.decode()
+    assert served == new.certificate_pem != old
+    cert = x509.load_pem_x509_certificate(served.encode())
+    thumbprint = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()  # noqa: S324
+    assert thumbprint.upper() in {k["kid"] for k in _aas_jwks()}
 
 
 def test_aas_certificate_command_writes_the_pem(db, tmp_path, capsys):

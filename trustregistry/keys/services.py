@@ -302,4 +302,16 @@ def hint_key_for_kid(kid: str) -> rsa.RSAPublicKey | None:
 
 
 def aas_certificate_pem() -> str:
-    return get_active_key(KeyPurpose.AAS).certificate_pem
+    """The active AAS certificate (`GET /id/.well-known/aas-certificate.pem`, `manage.py
+    aas_certificate`). The database is asked which key is active, as the handshake asks
+    (`aas.selectors.active_aas_key`): a connector that pins the certificate is given a copy
+    right after `rotate_keys --purpose aas` (a `--withdraw` above all), and this process's
+    30 s memory of the active key would hand out the key a rotation in another process has
+    just retired or withdrawn, which signs no handshake any more."""
+    kid = (
+        SigningKey.objects.filter(purpose=KeyPurpose.AAS, retired_at__isnull=True)
+        .order_by("-created", "-id")
+        .values_list("kid", flat=True)
+        .first()
+    )
+    return get_active_key(KeyPurpose.AAS, expected_kid=kid).certificate_pem
