@@ -86,3 +86,47 @@ def test_rotate_keys_withdraw_needs_a_purpose(db):
     with pytest.raises(CommandError, match="--purpose"):
         call_command("rotate_keys", "--withdraw")
     assert set(SigningKey.objects.values_list("kid", flat=True)) == before
+
+
+def test_servers_creating_the_first_key_at_once_end_with_one(db, monkeypatch):
+    # Each server found no key and made one; on PostgreSQL both inserts went through (there
+    # was no row to lock), leaving two signing keys of one purpose.
+    from trustregistry.keys import services
+
+    other_servers_key = services._new_key(KeyPurpose.OIDC)
+    make_key = services._new_key
+
+    def while_another_server_stores_its_own(purpose):  # type: ignore[no-untyped-def]
+        candidate = make_key(purpose)
+        other_servers_key.save()
+        return candidate
+
+    monkeypatch.setattr(services, "_new_key", while_another_server_stores_its_own)
+    assert get_active_key(KeyPurpose.OIDC).kid == other_servers_key.kid
+    assert SigningKey.objects.filter(purpose=KeyPurpose.OIDC, retired_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upgrade_keeps_the_newest_of_two_signing_keys_and_publishes_the_other():
+    # An installation whose servers raced before keys 0003: two active oidc keys.
+    call_command("migrate", "keys", "0002", verbosity=0)
+    try:
+        older = get_active_key(KeyPurpose.OIDC).kid
+        SigningKey.objects.create(
+            purpose=KeyPurpose.OIDC,
+            kid="newer",
+            private_key_pem=SigningKey.objects.get(kid=older).private_key_pem,
+            public_jwk={"kid": "newer"},
+            created=clock.now() + dt.timedelta(seconds=1),
+        )
+        call_command("migrate", "keys", verbosity=0)
+    finally:
+        call_command("migrate", verbosity=0)
+    assert list(
+        SigningKey.objects.filter(purpose=KeyPurpose.OIDC, retired_at__isnull=True).values_list(
+            "kid", flat=True
+        )
+    ) == ["newer"]
+    retired = SigningKey.objects.get(kid=older)
+    assert retired.publish_until is not None and retired.publish_until > clock.now()
+    assert retired.withdrawn_at is None

@@ -32,6 +32,15 @@ class SigningKey(models.Model):
         verbose_name = _("signing key")
         verbose_name_plural = _("signing keys")
         ordering = ["purpose", "-created", "-id"]
+        constraints = [
+            # One signing key per purpose: app servers starting at once on an empty database
+            # each created one (PostgreSQL locks no row that does not exist yet).
+            models.UniqueConstraint(
+                fields=["purpose"],
+                condition=models.Q(retired_at__isnull=True),
+                name="keys_one_active_key_per_purpose",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.kid}"

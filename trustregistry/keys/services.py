@@ -176,25 +176,23 @@ def _read_active_key(purpose: str) -> LoadedKey:
 
 
 def _create_first_key(purpose: str) -> SigningKey:
-    # Two servers may race on first start; the loser re-reads the winner's key.
+    # App servers starting at once on an empty database race here. The constraint of one
+    # active key per purpose lets one insert win (PostgreSQL has no row to lock before it);
+    # the others re-read the winner's key.
     candidate = _new_key(purpose)
     try:
         with transaction.atomic():
-            if (
-                not SigningKey.objects.select_for_update()
-                .filter(purpose=purpose, retired_at__isnull=True)
-                .exists()
-            ):
-                candidate.save()
-                return candidate
+            candidate.save()
+        return candidate
     except IntegrityError:
-        pass
-    return (
-        SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
-        .order_by("-created", "-id")
-        .first()
-        or candidate
-    )
+        winner = (
+            SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
+            .order_by("-created", "-id")
+            .first()
+        )
+        if winner is None:
+            raise
+        return winner
 
 
 def rotate_key(*, purpose: str, withdraw: bool = False) -> SigningKey:
