@@ -193,3 +193,32 @@ def test_a_connector_key_file_that_is_missing_or_no_key_warns(settings, tmp_path
     assert "CONNECTOR_PRIVATE_KEY_FILE" in check_configuration()[0].msg
     settings.CONNECTOR_AAS_CERTIFICATE_FILE = str(tmp_path / "missing.crt")
     assert ids() == ["trustregistry.W003"]
+
+
+def test_a_cache_no_two_processes_share_is_a_deployment_warning(settings):
+    # Without Redis each worker throttles on its own: 4 workers x 2 servers allow 8 times the
+    # documented failures. Only `check --deploy` says so (development runs without Redis).
+    from trustregistry.checks import check_shared_cache
+
+    for backend in (
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.dummy.DummyCache",
+    ):
+        settings.CACHES = {"default": {"BACKEND": backend}}
+        assert [p.id for p in check_shared_cache()] == ["trustregistry.W004"]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "trustregistry.common.redis_cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+        }
+    }
+    assert check_shared_cache() == []
+    assert ids() == []  # not among the checks every command runs
+
+
+def test_check_deploy_names_the_unshared_cache(settings, capsys):
+    from django.core.management import call_command
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    call_command("check", "--deploy")
+    assert "trustregistry.W004" in capsys.readouterr().err

@@ -94,6 +94,29 @@ def check_configuration(app_configs=None, **kwargs):  # type: ignore[no-untyped-
     return problems
 
 
+# Caches each process keeps to itself (or none at all): throttles need one shared by every
+# worker and server, or each counts failures on its own and the limits multiply.
+_UNSHARED_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@register(deploy=True)
+def check_shared_cache(app_configs=None, **kwargs):  # type: ignore[no-untyped-def]
+    if settings.CACHES["default"]["BACKEND"] not in _UNSHARED_CACHES:
+        return []
+    return [
+        Warning(
+            "CACHE_URL names no cache shared between processes: every gunicorn worker and "
+            "app server counts failed sign-ins and token requests on its own, so the "
+            "throttles' limits are multiplied by their number.",
+            hint="Set CACHE_URL to Redis, e.g. redis://127.0.0.1:6379/0.",
+            id="trustregistry.W004",
+        )
+    ]
+
+
 _CONNECTOR_SETTINGS = (
     "CONNECTOR_APPLICATION_URI",
     "CONNECTOR_PRIVATE_KEY_FILE",
