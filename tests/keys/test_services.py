@@ -130,3 +130,70 @@ def test_the_upgrade_keeps_the_newest_of_two_signing_keys_and_publishes_the_othe
     retired = SigningKey.objects.get(kid=older)
     assert retired.publish_until is not None and retired.publish_until > clock.now()
     assert retired.withdrawn_at is None
+
+
+def test_the_database_holds_one_signing_key_per_purpose(db):
+    from django.db import IntegrityError, transaction
+
+    from trustregistry.keys import services
+
+    get_active_key(KeyPurpose.AAS)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services._new_key(KeyPurpose.AAS).save()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_rotations_at_once_leave_one_signing_key(monkeypatch):
+    # On PostgreSQL the second rotation's UPDATE waited for the first's row lock, then found
+    # the old key retired and the first's new key outside its snapshot: it retired nothing
+    # and its insert broke the one-active-key constraint (before the constraint: two keys).
+    import threading
+    import time
+
+    from django.db import OperationalError, connection
+
+    from trustregistry.keys import services
+
+    first = get_active_key(KeyPurpose.OIDC).kid
+    make_key = services._new_key
+
+    def slow_to_store(purpose):  # type: ignore[no-untyped-def]
+        key = make_key(purpose)
+        store = key.save
+
+        def save(*args, **kwargs):  # type: ignore[no-untyped-def]
+            time.sleep(0.3)  # the other rotation's UPDATE starts while this one holds locks
+            store(*args, **kwargs)
+
+        key.save = save  # type: ignore[method-assign]
+        return key
+
+    monkeypatch.setattr(services, "_new_key", slow_to_store)
+    outcomes: list[str] = []
+
+    def rotation(delay: float) -> None:
+        try:
+            time.sleep(delay)
+            outcomes.append(rotate_key(purpose=KeyPurpose.OIDC).kid)
+        except OperationalError as exc:
+            # SQLite's shared in-memory test database reports the other writer at once
+            # instead of waiting; that rotation changed nothing.
+            outcomes.append(f"db: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the failure this test is about
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rotation, args=(d,)) for d in (0.0, 0.1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(outcomes) == 2
+    rotated = [o for o in outcomes if not o.startswith("db: ")]
+    if connection.vendor == "postgresql":
+        assert len(rotated) == 2, outcomes  # both went through, one after the other
+    assert rotated and all(not o.startswith(("IntegrityError", "Error")) for o in rotated), outcomes
+    active = SigningKey.objects.filter(purpose=KeyPurpose.OIDC, retired_at__isnull=True)
+    assert list(active.values_list("kid", flat=True)) == [rotated[-1]]
+    assert first not in rotated

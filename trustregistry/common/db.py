@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
@@ -19,6 +20,16 @@ def relaxed_durability() -> None:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def serialize_transactions(name: str) -> None:
+    """Hold a lock named `name` until the current transaction ends, so transactions that take
+    it run one after another. PostgreSQL: an advisory lock. SQLite already runs one write
+    transaction at a time (settings: the write lock is taken when a transaction begins).
+    Must be called inside `transaction.atomic()`."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode())])
 
 
 def prepared_cursor(alias: str = "default") -> Any:

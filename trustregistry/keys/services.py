@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from connector.keys import (
     b64url_encode,
@@ -27,6 +27,7 @@ from connector.keys import (
     public_key_to_jwk,
 )
 from trustregistry.common import clock
+from trustregistry.common.db import serialize_transactions
 from trustregistry.keys.models import KeyPurpose, SigningKey
 
 RSA_BITS = 2048
@@ -175,24 +176,27 @@ def _read_active_key(purpose: str) -> LoadedKey:
     return _to_loaded(row)
 
 
+def _one_writer_of_keys(purpose: str) -> None:
+    # App servers starting at once on an empty database each found no key and made one, and
+    # two rotations at once each retired only what their snapshot held (PostgreSQL): both
+    # left two signing keys. Whoever writes a purpose's keys waits for the writer before.
+    # The database's one-active-key constraint stays as the last word.
+    serialize_transactions(f"keys.write:{purpose}")
+
+
 def _create_first_key(purpose: str) -> SigningKey:
-    # App servers starting at once on an empty database race here. The constraint of one
-    # active key per purpose lets one insert win (PostgreSQL has no row to lock before it);
-    # the others re-read the winner's key.
     candidate = _new_key(purpose)
-    try:
-        with transaction.atomic():
-            candidate.save()
-        return candidate
-    except IntegrityError:
-        winner = (
+    with transaction.atomic():
+        _one_writer_of_keys(purpose)
+        existing = (
             SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
             .order_by("-created", "-id")
             .first()
         )
-        if winner is None:
-            raise
-        return winner
+        if existing is not None:
+            return existing  # another server's, made while this one generated its own
+        candidate.save()
+        return candidate
 
 
 def rotate_key(*, purpose: str, withdraw: bool = False) -> SigningKey:
@@ -204,9 +208,11 @@ def rotate_key(*, purpose: str, withdraw: bool = False) -> SigningKey:
     PUBLIC_KEY_CACHE_SECONDS, which is why the README says to reload them."""
     if purpose not in KeyPurpose.values:
         raise ValueError(f"unknown key purpose {purpose!r}")
-    now = clock.now()
+    new = _new_key(purpose)
     with transaction.atomic():
-        new = _new_key(purpose)
+        _one_writer_of_keys(purpose)  # two rotations at once: each retires the key before it
+        now = clock.now()
+        new.created = now
         SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).update(
             retired_at=now, publish_until=now + _publish_after_retirement(purpose)
         )
