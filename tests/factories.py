@@ -13,17 +13,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     kind = "internal"
-    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
-        if create:
-            obj.save()
+    # Hashed before the user is created, as a sign-up or createsuperuser does: setting it
+    # afterwards would be a password change, which is logged (accounts.models).
+    password = factory.django.Password(DEFAULT_PASSWORD)
 
 
 class StaffUserFactory(UserFactory):

@@ -89,6 +89,26 @@ def test_failure_answers_never_carry_the_url(caller, connector_record, other_key
     assert response.status_code == 403 and response.data["error"] == "application_disabled"
 
 
+def test_a_refused_resolve_names_who_asked_for_what(caller, connector_record, other_key, caplog):
+    # README, Audit trail: the services' lines say why a handshake failed; this one, who
+    # asked (the token's user and application), for which URL, and the code answered.
+    from connector.keys import public_key_to_jwk
+
+    caplog.set_level("INFO", logger="trustregistry.aas")
+    connector_record.public_keys = [public_key_to_jwk(other_key.public_key())]
+    connector_record.save()
+    token = _token(caller)
+    _post({"url": f"app://{CONNECTOR_URI}", "context": "c"}, token)
+    _post({"url": "app://nobody.example/app", "context": "c"}, token)
+    assert [r.getMessage() for r in caplog.records if r.name == "trustregistry.aas.views"] == [
+        f"connector resolve refused: 'app://{CONNECTOR_URI}' asked by user eis-operator through "
+        "eis.example.com/eis: handshake_failed",
+        "connector resolve refused: 'app://nobody.example/app' asked by user eis-operator "
+        "through eis.example.com/eis: unknown_application",
+    ]
+    assert token not in caplog.text and connector_record.connector_url not in caplog.text
+
+
 def test_aas_certificate_is_downloadable_as_pem(client, db):
     response = client.get("/id/.well-known/aas-certificate.pem")
     assert response.status_code == 200

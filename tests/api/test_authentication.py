@@ -460,6 +460,25 @@ def test_basic_refused_for_wrong_credentials(client, basic_app, username, passwo
     _assert_basic_refused(_basic(client, username, password), "invalid_credentials", "wrong")
 
 
+def test_a_refused_basic_caller_is_logged_without_the_password(client, basic_app, caplog):
+    # README, Audit trail: who, as which application, from where, and which rule refused.
+    factories.UserFactory(username="ivan")
+    caplog.set_level("INFO", logger="trustregistry.api.authentication")
+    header = basic_header("ivan", "wrong password 42")
+    response = client.get(ME, HTTP_AUTHORIZATION=header, HTTP_X_APPLICATION_URI=basic_app.client_id)
+    assert response.status_code == 401
+    _basic(client, "ivan", factories.DEFAULT_PASSWORD, uri="nowhere.example.com/x")
+    assert [
+        r.getMessage() for r in caplog.records if r.name == "trustregistry.api.authentication"
+    ] == [
+        "Basic authentication refused: user 'ivan' as 'legacy.example.com/erp' from 127.0.0.1: "
+        "invalid_credentials",
+        "Basic authentication refused: user 'ivan' as 'nowhere.example.com/x' from 127.0.0.1: "
+        "unknown_application",
+    ]
+    assert "wrong password 42" not in caplog.text and header[6:] not in caplog.text
+
+
 def test_basic_refused_for_an_inactive_user(client, basic_app):
     factories.UserFactory(username="ivan", is_active=False)
     _assert_basic_refused(

@@ -182,3 +182,21 @@ def test_one_refused_command_does_not_pause_the_throttle(monkeypatch):
     throttle.check("client-8", "10.0.0.8")  # that one request goes through (fail open)
     with pytest.raises(TooManyFailures):
         throttle.check("client-8", "10.0.0.8")  # the next is throttled again
+
+
+def test_the_decision_to_block_is_logged_once_with_the_identity_and_address(caplog):
+    # README, Audit trail: one WARNING when a block begins; the refusals that follow it are
+    # the request log's 429 lines.
+    throttle = FailureThrottle("test-log")
+    caplog.set_level("INFO", logger="trustregistry.common.throttle")
+    for _ in range(19):
+        throttle.record_failure("client-9", "10.0.0.9")
+    assert not caplog.records
+    for _ in range(2):
+        with pytest.raises(TooManyFailures):
+            throttle.record_failure("client-9", "10.0.0.9")
+    [record] = caplog.records
+    assert record.levelname == "WARNING"
+    assert record.getMessage().startswith(
+        "throttle test-log: 'client-9' from 10.0.0.9 blocked for "
+    ) and record.getMessage().endswith(" s (20 failures within 300 s)")

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from connector import keys
 from tests import factories
-from trustregistry.registry import secrets, serialization
+from trustregistry.registry import history, secrets, serialization
 from trustregistry.registry.models import TrustedApplication
 
 DEMO_HASH = "T/AGymuI51LwjLeIFxRQXOs9IHnupDKs/ajhWODR2C4="
@@ -122,7 +122,8 @@ def test_export_then_import_round_trips_every_field(full_record, tmp_path):
 
 
 @pytest.mark.django_db
-def test_import_reports_changed_records(full_record, tmp_path):
+def test_import_reports_changed_records(full_record, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOGNAME", "ops-anna")  # what getpass reads first
     path, exported = _export(tmp_path)
     exported[0]["scope"] = "update"
     exported[0]["names"]["bg"] = "Ново име"
@@ -132,7 +133,10 @@ def test_import_reports_changed_records(full_record, tmp_path):
     assert out.getvalue().strip() == "changed export.example.com/app"
     full_record.refresh_from_db()
     assert full_record.scope == "update" and full_record.localized_name("bg") == "Ново име"
-    assert full_record.history.first().history_change_reason == "imported"
+    # A command has no signed-in user: the history names the account that ran it.
+    assert full_record.history.first().history_change_reason == "imported; OS user: ops-anna"
+    [event] = [e for e in history.application_history(full_record) if e.what.startswith("imp")]
+    assert (event.who, event.what) == ("system", "imported; OS user: ops-anna")
 
 
 @pytest.mark.django_db

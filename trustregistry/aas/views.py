@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
@@ -10,9 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trustregistry.aas.errors import InvalidResolveRequest
+from trustregistry.aas.errors import InvalidResolveRequest, ResolveError
 from trustregistry.aas.services import resolve_connector
+from trustregistry.common.logging import shown
 from trustregistry.keys.services import aas_certificate_pem
+
+logger = logging.getLogger(__name__)
 
 
 class ResolveConnectorView(APIView):
@@ -47,7 +52,18 @@ class ResolveConnectorView(APIView):
         data = request.data
         if not isinstance(data, dict):
             raise InvalidResolveRequest()
-        resolved = resolve_connector(url=data.get("url"), context=data.get("context"))
+        try:
+            resolved = resolve_connector(url=data.get("url"), context=data.get("context"))
+        except ResolveError as exc:
+            # Who asked, for what, and the code answered (the services' lines say why).
+            logger.warning(
+                "connector resolve refused: %s asked by user %s through %s: %s",
+                shown(data.get("url")),
+                request.user.get_username(),
+                request.auth.application.client_id,  # type: ignore[union-attr]
+                exc.code,
+            )
+            raise
         return Response({"url": resolved.url}, headers={"Cache-Control": "no-store"})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
@@ -129,3 +130,29 @@ class DelegatingGroupAdmin(ActionSelectionChecked, GroupAdmin):
         if db_field.name == "permissions":  # GroupAdmin adds its select_related
             kwargs["queryset"] = delegation.grantable_permissions(request.user)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(admin.ModelAdmin):
+    """The admin log, read-only: who added, changed or deleted what in the admin (users and
+    groups, consents, token revocations: rows that may no longer exist to show their own
+    history). A trusted-application record's changes are in its own history page."""
+
+    date_hierarchy = "action_time"
+    list_display = ("action_time", "user", "action_flag", "content_type", "object_repr", "message")
+    list_filter = ("action_flag", "content_type")
+    list_select_related = ("user", "content_type")
+    search_fields = ("object_repr", "user__username")
+
+    @admin.display(description=LogEntry._meta.get_field("change_message").verbose_name)
+    def message(self, entry: LogEntry) -> str:
+        return entry.get_change_message()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -3,6 +3,7 @@ admin's): Django's model backend, with system users refused and failed sign-ins 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,10 @@ from django.core.exceptions import PermissionDenied
 
 from trustregistry.accounts.models import UserKind
 from trustregistry.common.exceptions import TooManyFailures
+from trustregistry.common.logging import shown
 from trustregistry.common.throttle import FailureThrottle, client_address
+
+logger = logging.getLogger(__name__)
 
 # As client authentication (SPEC section 3): from the 20th failure of one username from one
 # address within 5 minutes, that username is refused from that address (the right password
@@ -71,6 +75,8 @@ class KindAwareModelBackend(ModelBackend):
                 raise PermissionDenied from exc  # no further backend is asked
         user = super().authenticate(request, username, password, **kwargs)
         if user is None:
+            # The password is never logged (nor is it said whether the username exists).
+            logger.info("sign-in failed: username %s from %s", shown(username), address)
             for throttle, key, whole_address in counts:
                 try:
                     throttle.record_failure(key, address)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -7,6 +8,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+
+from trustregistry.common.logging import os_account
+
+logger = logging.getLogger(__name__)
 
 
 class UserKind(models.TextChoices):
@@ -25,8 +30,11 @@ class KindUserManager(UserManager["User"]):
         return user
 
     def create_superuser(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def,override]
+        # `manage.py createsuperuser` (and scripts): no admin log entry is written for them.
         extra_fields.setdefault("kind", UserKind.INTERNAL)
-        return super().create_superuser(username, email, password, **extra_fields)
+        user = super().create_superuser(username, email, password, **extra_fields)
+        logger.info("user %s: created as a superuser by %s", user.get_username(), changed_by())
+        return user
 
     def create_system_user(self, username: str) -> User:
         user = self.model(username=username, kind=UserKind.SYSTEM, is_active=True)
@@ -82,6 +90,13 @@ class User(AbstractUser):
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        # set_password() keeps the new password until the save; the line names no password.
+        password_changed = self.pk is not None and getattr(self, "_password", None) is not None
+        self._save_revoking_tokens(*args, **kwargs)
+        if password_changed:
+            logger.info("user %s: password changed by %s", self.get_username(), changed_by())
+
+    def _save_revoking_tokens(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
         if self.pk is None or (update_fields is not None and "is_active" not in update_fields):
             super().save(*args, **kwargs)  # a new user, or `last_login` at each sign-in
@@ -112,3 +127,19 @@ class User(AbstractUser):
     @property
     def can_log_in_interactively(self) -> bool:
         return self.is_active and self.kind != UserKind.SYSTEM
+
+
+def changed_by() -> str:
+    """Who is changing a user, for the log lines above: the signed-in user of the web request
+    being served (the admin; simple_history's middleware keeps the request), else the
+    operating-system account running a command (`changepassword`, `createsuperuser`, a
+    shell), for which the admin writes no log entry."""
+    from simple_history.models import HistoricalRecords
+
+    request = getattr(HistoricalRecords.context, "request", None)
+    if request is None:
+        return f"OS user {os_account()} (no web request)"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return str(user.get_username())
+    return "an anonymous web request"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,12 +31,15 @@ from rest_framework.request import Request
 
 from trustregistry.accounts.backends import ADDRESS_THROTTLE, ANY_USERNAME
 from trustregistry.api.token_lookup import check_bearer_token
+from trustregistry.common.logging import shown
 from trustregistry.common.throttle import FailureThrottle, client_address
 from trustregistry.oauth import policy
 from trustregistry.oauth.access_tokens import InvalidAccessToken
 from trustregistry.registry import scopes as scope_catalogue
 from trustregistry.registry import selectors as registry_selectors
 from trustregistry.registry.models import TrustedApplication
+
+logger = logging.getLogger(__name__)
 
 REALM = "trustregistry"
 APPLICATION_URI_HEADER = "X-Application-Uri"
@@ -180,6 +184,14 @@ class BasicAuthentication(BaseAuthentication):
         try:
             return self._authenticate(request, username, password)
         except ChallengeFailed as exc:
+            # The user and the rule that refused, never the password or the header.
+            logger.info(
+                "Basic authentication refused: user %s as %s from %s: %s",
+                shown(username),
+                shown(_application_uri(request)),
+                address,
+                exc.error_code,
+            )
             try:
                 _throttle.record_failure(username, address)
             finally:
@@ -210,9 +222,7 @@ class BasicAuthentication(BaseAuthentication):
         return username, password
 
     def _authenticate(self, request: Request, username: str, password: str) -> tuple[Any, ApiAuth]:
-        uri = (request.headers.get(APPLICATION_URI_HEADER) or "").strip() or str(
-            settings.TRUSTREGISTRY_BASIC_AUTH_APPLICATION
-        )
+        uri = _application_uri(request)
         application = registry_selectors.application_for_client(client_id=uri)
         if application is None:
             raise self._fail(
@@ -270,3 +280,10 @@ class BasicAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return basic_challenge()
+
+
+def _application_uri(request: Request) -> str:
+    """The application a Basic caller acts as (SPEC section 5)."""
+    return (request.headers.get(APPLICATION_URI_HEADER) or "").strip() or str(
+        settings.TRUSTREGISTRY_BASIC_AUTH_APPLICATION
+    )

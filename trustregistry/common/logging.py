@@ -7,8 +7,11 @@ formatted. gunicorn's error log (`gunicorn.conf.py`) goes through `ServerErrorLo
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 import re
+from typing import Any
 from urllib.parse import unquote
 
 SECRET_PARAMETERS = (
@@ -47,6 +50,25 @@ def _redact_parameter(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     text = _PATTERN.sub(_redact_parameter, text)
     return _QUOTED.sub(lambda m: f"{m.group('name')}{m.group('v')}[redacted]{m.group('v')}", text)
+
+
+def shown(value: Any, limit: int = 200) -> str:
+    """A name the caller chose (a username, a client id, an application URI from a header) as
+    the audit lines show it: quoted, its control characters escaped so that it cannot start a
+    forged line, and cut after `limit` characters."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return repr(text)
+
+
+def os_account() -> str:
+    """Who runs a management command, as far as the registry can tell: the operating-system
+    account (from the environment, as `getpass` reads it: a hint, not a proof)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no such variable and no passwd entry (a container's bare uid)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 class RedactSecretsFilter(logging.Filter):

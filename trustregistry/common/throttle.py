@@ -35,6 +35,7 @@ from django.core.cache import cache
 
 from trustregistry.common import clock
 from trustregistry.common.exceptions import TooManyFailures
+from trustregistry.common.logging import shown
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +154,19 @@ class FailureThrottle:
             cache.set(self._count_key(prefix, started), 1, window)
             count = 1
         if count >= limit:
-            raise TooManyFailures(max(1, math.ceil(started + window - now)))
+            retry_after = max(1, math.ceil(started + window - now))
+            if count == limit:
+                # The decision, once: the refusals until the window ends follow from it.
+                logger.warning(
+                    "throttle %s: %s from %s blocked for %d s (%d failures within %d s)",
+                    self.scope,
+                    shown(identity) if identity else "any name",
+                    address,
+                    retry_after,
+                    count,
+                    window,
+                )
+            raise TooManyFailures(retry_after)
 
     @_open_when_the_cache_is_down
     def reset(self, identity: str, address: str) -> None:

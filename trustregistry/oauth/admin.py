@@ -57,6 +57,12 @@ class IssuedNotEdited:
         return super().has_change_permission(request, obj)  # type: ignore[misc]
 
 
+def _revoked_note(row: Any) -> str:
+    user = row.user.get_username() if row.user is not None else "-"
+    application = row.application.client_id if row.application is not None else "-"
+    return f"Revoked (user {user}, application {application})."
+
+
 def _read_only(registered: type) -> type:
     """`registered` with rows read-only; its revoke action (django-oauth-toolkit names no
     permission for it, so Django offers it to everyone who may view the list) needs the change
@@ -66,7 +72,18 @@ def _read_only(registered: type) -> type:
     if action is not None:
 
         def revoke_tokens(self: Any, request: HttpRequest, queryset: QuerySet) -> Any:
-            return action(self, request, queryset)
+            # django-oauth-toolkit's action leaves no trace: each token it revokes is noted
+            # in the admin log (LogEntry) with who revoked it. A revoked access token's row
+            # is deleted, so the note names the token's user and application itself.
+            live = [
+                row
+                for row in queryset.select_related("user", "application")
+                if getattr(row, "revoked", None) is None
+            ]
+            answer = action(self, request, queryset)
+            for row in live:
+                self.log_change(request, row, _revoked_note(row))
+            return answer
 
         revoke_tokens.short_description = action.short_description  # type: ignore[attr-defined]
         revoke_tokens.allowed_permissions = ("change",)  # type: ignore[attr-defined]

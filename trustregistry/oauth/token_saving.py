@@ -6,9 +6,11 @@ as lists. `RegistryValidator` (validators.py) is this plus the record's decision
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from typing import Any
 
+from django.db.models import F
 from oauth2_provider.exceptions import FatalClientError
 from oauth2_provider.models import (
     get_access_token_model,
@@ -20,6 +22,8 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from trustregistry.common import clock
 from trustregistry.oauth import policy, services, token_writes, tokens
+
+log = logging.getLogger(__name__)
 
 AccessToken = get_access_token_model()
 Grant = get_grant_model()
@@ -52,14 +56,43 @@ class TokenSaving(OAuth2Validator):
             if getattr(request, "tr_code_raced", False):
                 # After DOT's transaction rolled back (a revocation inside it would be undone
                 # with it); the winner has committed, its RedeemedCode row is visible now.
-                services.redeemed_code_revoke_tokens(code=request.code, presented_by=request.client)
+                self._code_reused(request.code, request.client)
             if getattr(request, "tr_refresh_raced", False):
                 # Two uses of one refresh token at once are a reuse like any other (RFC 9700
                 # section 4.14.2): the winner's new tokens go with the family.
-                services.refresh_family_revoke(
-                    token_family=request.refresh_token_instance.token_family
-                )
+                refresh = request.refresh_token_instance
+                services.refresh_family_revoke(token_family=refresh.token_family)
+                _log_family_revoked(refresh, presented_by=request.client)
             raise
+
+    @staticmethod
+    def _code_reused(code: str, client: Any) -> None:
+        """A redeemed code presented again: revoke what it gave (`services`), and say so."""
+        redeemer = services.redeemed_code_revoke_tokens(code=code, presented_by=client)
+        if redeemer is not None and redeemer.pk == client.pk:
+            log.warning(
+                "authorization code reused by %s: its tokens were revoked", client.client_id
+            )
+        elif redeemer is not None:
+            log.warning(
+                "authorization code of %s presented by %s: its tokens were revoked",
+                redeemer.client_id,
+                client.client_id,
+            )
+
+    @staticmethod
+    def _log_refresh_reuse(refresh_token: str, client: Any) -> None:
+        """After django-oauth-toolkit refused a refresh token: if it was a revoked one (a
+        rotated token used again, or one revoked on purpose), DOT revoked its whole family
+        (REFRESH_TOKEN_REUSE_PROTECTION); say so. Reads the row only on this refusal."""
+        row = (
+            RefreshToken.objects.select_related("user", "application")
+            .filter(token_checksum=services.checksum(refresh_token))
+            .order_by(F("revoked").desc(nulls_first=True))
+            .first()
+        )
+        if row is not None and row.revoked is not None and row.token_family is not None:
+            _log_family_revoked(row, presented_by=client)
 
     def _save_bearer_token(self, token, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         if "scope" not in token:
@@ -174,6 +207,16 @@ class TokenSaving(OAuth2Validator):
             services.refresh_family_revoke(token_family=refresh.token_family)
         else:
             refresh.revoke()
+
+
+def _log_family_revoked(refresh: Any, *, presented_by: Any) -> None:
+    log.warning(
+        "refresh token reuse: a used or revoked refresh token of user %s at %s was presented "
+        "by %s; its family was revoked",
+        refresh.user.get_username() if refresh.user is not None else "-",
+        refresh.application.client_id if refresh.application is not None else "-",
+        presented_by.client_id if presented_by is not None else "-",
+    )
 
 
 def _resource_list(request: Any) -> list[str]:

@@ -9,7 +9,6 @@ lack (redeemed codes, used assertion ids, consents) lives in `trustregistry.oaut
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -29,8 +28,6 @@ from trustregistry.oauth import access_tokens, policy, services, sign_ins, token
 from trustregistry.oauth import selectors as oauth_selectors
 from trustregistry.oauth.client_auth import ClientAuthentication, request_param
 from trustregistry.oauth.token_saving import TokenSaving
-
-log = logging.getLogger(__name__)
 
 Application = get_application_model()
 AccessToken = get_access_token_model()
@@ -104,19 +101,8 @@ class RegistryValidator(ClientAuthentication, TokenSaving):
     def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
         if grant is None:
-            redeemer = (
-                services.redeemed_code_revoke_tokens(code=code, presented_by=client)
-                if isinstance(code, str)
-                else None
-            )
-            if redeemer is not None and redeemer.pk == client.pk:
-                log.warning("authorization code reused by %s: its tokens were revoked", client_id)
-            elif redeemer is not None:
-                log.warning(
-                    "authorization code of %s presented by %s: its tokens were revoked",
-                    redeemer.client_id,
-                    client_id,
-                )
+            if isinstance(code, str):
+                self._code_reused(code, client)
             return False
         if grant.expires <= clock.now():
             return False
@@ -191,6 +177,8 @@ class RegistryValidator(ClientAuthentication, TokenSaving):
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            if isinstance(refresh_token, str):
+                self._log_refresh_reuse(refresh_token, client)
             return False
         rt = request.refresh_token_instance
         if rt.created + policy.refresh_lifetime(client) <= clock.now():

@@ -8,6 +8,7 @@ the logged-in user's kind must be one the record allows (else `access_denied` to
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +36,8 @@ from trustregistry.oauth.views.common import (
     error_page,
     parameter_problem,
 )
+
+logger = logging.getLogger(__name__)
 
 Application = get_application_model()
 
@@ -216,6 +219,13 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             return self.denied(application, credentials)
         granted = policy.scopes_for_user(data.get("scope", "").split(), self.request.user)
         allow = bool(data.get("allow"))
+        if not allow:
+            logger.info(
+                "consent refused: user %s to %s (scope %r)",
+                self.request.user.get_username(),
+                application.client_id,
+                " ".join(granted),
+            )
         return self.authorize(application, credentials, granted, allow=allow, remember=allow)
 
     def authorize(
@@ -243,6 +253,12 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
         if allow and remember and "code" in parse_qs(urlsplit(uri or "").query):
             services.consent_remember(
                 user=self.request.user, application=application, scopes=granted
+            )
+            logger.info(
+                "consent given: user %s to %s (scope %r)",
+                self.request.user.get_username(),
+                application.client_id,
+                " ".join(granted),
             )
         return self.redirect(uri, application)
 

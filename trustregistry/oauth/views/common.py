@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
@@ -17,9 +18,12 @@ from django.shortcuts import render
 from django.utils import translation
 
 from trustregistry.common.exceptions import TooManyFailures
+from trustregistry.common.logging import shown
 from trustregistry.common.throttle import FailureThrottle, client_address
 from trustregistry.common.views import PAGE_CSP
 from trustregistry.oauth import client_assertion
+
+logger = logging.getLogger(__name__)
 
 TOKEN_THROTTLE = FailureThrottle("token")
 
@@ -159,6 +163,13 @@ def throttled_client_auth(request: HttpRequest, handle: Callable[[], HttpRespons
         return too_many(exc)
     response = handle()
     if response.status_code == 401:
+        # As a failed sign-in: the client id it claimed, never its secret or assertion.
+        logger.info(
+            "client authentication failed at %s: client %s from %s",
+            request.path,
+            shown(identity),
+            address,
+        )
         try:
             TOKEN_THROTTLE.record_failure(identity, address)
         except TooManyFailures as exc:

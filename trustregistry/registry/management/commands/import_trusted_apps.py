@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from trustregistry.common.logging import os_account
 from trustregistry.common.text import unstorable_text
 from trustregistry.registry import erpnet, serialization
 
@@ -179,7 +180,9 @@ class Command(BaseCommand):
                 data=data,
                 create_missing_system_user=True,
                 accept_source=True,
-                reason="imported",
+                # A command has no signed-in user: the history names who ran it as the
+                # operating system tells (its page shows "system" as the user).
+                reason=f"imported; OS user: {os_account()}",
                 secret_expiries=expiries,
             )
         except ValidationError as exc:
