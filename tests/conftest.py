@@ -150,15 +150,14 @@ def live_server(live_server):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
+def browser(monkeypatch):  # type: ignore[no-untyped-def]
     """A real headless Chromium (Debian's package) driven by Playwright."""
-    import os
-
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # around it are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # around it are still synchronous and safe. Set for this test only: left set, it failed
+    # `check --deploy` (async.E001) in any later test of the same worker.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path="/usr/bin/chromium",
