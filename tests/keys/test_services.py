@@ -197,3 +197,27 @@ def test_two_rotations_at_once_leave_one_signing_key(monkeypatch):
     active = SigningKey.objects.filter(purpose=KeyPurpose.OIDC, retired_at__isnull=True)
     assert list(active.values_list("kid", flat=True)) == [rotated[-1]]
     assert first not in rotated
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_withdrawn_before_a_rollback_verifies_no_hint_once_upgraded_again():
+    # Rolling back before keys 0002 drops `withdrawn_at`; a withdrawn key kept as a merely
+    # retired one verified id_token_hints again after the next upgrade (it was retired within
+    # a session's lifetime). Its reverse now deletes withdrawn keys; the others stay.
+    leaked = get_active_key(KeyPurpose.OIDC).kid
+    signing = rotate_key(purpose=KeyPurpose.OIDC, withdraw=True).kid
+    retired_aas = get_active_key(KeyPurpose.AAS).kid
+    signing_aas = rotate_key(purpose=KeyPurpose.AAS).kid
+    assert hint_key_for_kid(leaked) is None
+    call_command("migrate", "keys", "0001", verbosity=0)
+    try:
+        assert set(SigningKey.objects.values_list("kid", flat=True)) == {
+            signing,
+            retired_aas,
+            signing_aas,
+        }
+    finally:
+        call_command("migrate", "keys", verbosity=0)
+    assert hint_key_for_kid(leaked) is None
+    assert hint_key_for_kid(signing) is not None
+    assert SigningKey.objects.get(kid=retired_aas).publish_until > clock.now()

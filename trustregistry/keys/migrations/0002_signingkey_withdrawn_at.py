@@ -3,6 +3,18 @@
 from django.db import migrations, models
 
 
+def forget_withdrawn_keys(apps, schema_editor):
+    """Backwards only, before the column goes: the earlier schema cannot say a key was
+    withdrawn, and a withdrawn oidc key kept as a merely retired one would verify
+    id_token_hints again (for a session's lifetime after its retirement) once this migration
+    is applied again. The earlier release never uses such a key (it verifies only published
+    keys, and a withdrawal ended the key's publication), so it is deleted."""
+    SigningKey = apps.get_model("keys", "SigningKey")
+    SigningKey.objects.using(schema_editor.connection.alias).filter(
+        withdrawn_at__isnull=False
+    ).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -15,4 +27,6 @@ class Migration(migrations.Migration):
             name='withdrawn_at',
             field=models.DateTimeField(blank=True, null=True, verbose_name='withdrawn'),
         ),
+        # Listed after the AddField so that, unapplied, it runs while the column is there.
+        migrations.RunPython(migrations.RunPython.noop, forget_withdrawn_keys),
     ]
