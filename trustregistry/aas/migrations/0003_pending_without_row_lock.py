@@ -5,6 +5,19 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def forget_orphaned_handshakes(apps, schema_editor):
+    """Backwards only, before the foreign key is restored: without it a record deleted while
+    a handshake was being stored leaves that handshake behind (see models.PendingHandshake),
+    and the restored constraint would refuse the row and stop the rollback. Such a nonce can
+    never be consumed (the consume requires its enabled record), so it is deleted."""
+    db = schema_editor.connection.alias
+    PendingHandshake = apps.get_model("tr_aas", "PendingHandshake")
+    Application = apps.get_model(settings.OAUTH2_PROVIDER_APPLICATION_MODEL)
+    PendingHandshake.objects.using(db).exclude(
+        application_id__in=Application.objects.using(db).values("pk")
+    ).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -18,4 +31,6 @@ class Migration(migrations.Migration):
             name='application',
             field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='pending_handshakes', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL, verbose_name='application'),
         ),
+        # Listed after the AlterField so that, unapplied, it runs before the constraint returns.
+        migrations.RunPython(migrations.RunPython.noop, forget_orphaned_handshakes),
     ]
