@@ -1,10 +1,15 @@
 """End to end over real HTTP on 127.0.0.1: the registry (pytest-django's live_server) resolves
 app:// through POST /api/connectors/resolve against a connector that is a second live server
-and trusts the AAS through the registry's JWKS, fetched over HTTP."""
+and trusts the AAS through the registry's JWKS, fetched over HTTP, or the connector app in the
+registry's own process, trusting its JWKS or a pinned certificate file."""
+
+import itertools
+import os
 
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.management import call_command
 
 from connector.django_app import config
 from connector.keys import private_key_to_pem, public_key_to_jwk
@@ -13,6 +18,7 @@ from connector.trust import JwksKeys
 from connector.wsgi import make_app
 from tests import factories
 from tests.connector.servers import serve
+from trustregistry.keys.models import KeyPurpose, SigningKey
 from trustregistry.oauth.access_tokens import issue_access_token
 from trustregistry.registry import services as registry_services
 
@@ -165,3 +171,70 @@ def test_connector_holding_superoffices_sample_xml_key(live_server, bearer, sett
     assert created.status_code == 201, created.text
     assert created.json()["public_keys"] == [public_jwk_of_private(private)]
     _resolves_to_the_connector_in_the_registry(live_server, bearer)
+
+
+def _handshake_ok(live_server, bearer) -> None:  # type: ignore[no-untyped-def]
+    ok = _resolve(live_server, bearer)
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {"url": f"{live_server.url}/connector/authenticate"}
+
+
+_later = itertools.count(1)
+
+
+def _pin(path, *options: str) -> None:  # type: ignore[no-untyped-def]
+    """Write the connector's pinned certificate file as the README says (`aas_certificate`).
+    The connector app re-reads it when its mtime changes: moved on by a further second each
+    time, as a file system with coarse timestamps would not do for two writes ms apart."""
+    call_command("aas_certificate", str(path), *options)
+    stamp = os.stat(path).st_mtime + next(_later)
+    os.utime(path, (stamp, stamp))
+
+
+def test_a_connector_pinning_the_active_and_next_certificates_keeps_accepting_handshakes(
+    live_server, bearer, settings, tmp_path
+):
+    """The README's zero-downtime rotation for a connector that pins the AAS certificate
+    (CONNECTOR_AAS_CERTIFICATE_FILE), the connector app served by the registry's own process:
+    stage, give the connector the active and the next certificate, rotate, later drop the old
+    one. Every handshake on the way succeeds; a file with the old certificate alone, as before
+    staged rotations, is refused from the rotation on."""
+    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "connector.pem"
+    key_file.write_bytes(private_key_to_pem(app_key))
+    _connector_in_the_registry(settings, live_server, key_file)
+    settings.CONNECTOR_AAS_JWKS_URL = ""
+    pinned, old_only = tmp_path / "aas.pem", tmp_path / "old-only.pem"
+    settings.CONNECTOR_AAS_CERTIFICATE_FILE = str(pinned)
+    factories.TrustedApplicationFactory(
+        client_id=URI,
+        connector_url=f"{live_server.url}/connector/authenticate",
+        public_keys=[public_key_to_jwk(app_key.public_key())],
+    )
+    try:
+        _pin(pinned)
+        _pin(old_only)
+        _handshake_ok(live_server, bearer)
+        old = SigningKey.objects.signing(KeyPurpose.AAS).get()
+
+        call_command("rotate_keys", "--purpose", "aas", "--stage")
+        staged = SigningKey.objects.staged(KeyPurpose.AAS).get()
+        _handshake_ok(live_server, bearer)  # still signed by the old key
+        _pin(pinned, "--with-next")
+        assert pinned.read_text() == old.certificate_pem + staged.certificate_pem
+        _handshake_ok(live_server, bearer)
+
+        call_command("rotate_keys", "--purpose", "aas")
+        assert SigningKey.objects.signing(KeyPurpose.AAS).get().kid == staged.kid
+        _handshake_ok(live_server, bearer)  # signed by the key staged and pinned in advance
+
+        _pin(pinned)  # later: the old certificate leaves the file
+        assert pinned.read_text() == staged.certificate_pem
+        _handshake_ok(live_server, bearer)
+
+        settings.CONNECTOR_AAS_CERTIFICATE_FILE = str(old_only)
+        refused = _resolve(live_server, bearer)
+        assert refused.status_code == 502, refused.text
+        assert refused.json()["error"] == "handshake_failed"
+    finally:
+        config.reset_caches()

@@ -174,6 +174,15 @@ def test_the_actions_need_the_csrf_token(staff_user, keys):
         {"action": "withdraw", "_selected_action": ["1"], "confirm": "yes", "shown_kid": ""},
         {"action": "withdraw", "_selected_action": ["1"], "confirm": "yes", "shown_kid": "x"},
         {"action": "rotate", "select_across": "maybe", "confirm": "yes", "index": "x"},
+        {"action": "stage", "_selected_action": ["abc"], "confirm": "yes"},
+        {"action": "stage", "_selected_action": ["1"], "confirm": "yes", "shown_kid": "x"},
+        {
+            "action": "rotate",
+            "_selected_action": ["1"],
+            "confirm": "yes",
+            "shown_kid": "",
+            "shown_staged_kid": "x",
+        },
     ],
 )
 def test_hostile_action_posts_change_nothing_and_are_no_500(superuser_client, keys, data):

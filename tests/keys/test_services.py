@@ -106,19 +106,33 @@ def test_servers_creating_the_first_key_at_once_end_with_one(db, monkeypatch):
     assert SigningKey.objects.filter(purpose=KeyPurpose.OIDC, retired_at__isnull=True).count() == 1
 
 
+def _model_at(migration: str):  # type: ignore[no-untyped-def]
+    """SigningKey as the keys migration `migration` left it: the current model (and the
+    services using it) names columns an earlier schema does not have."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    state = MigrationExecutor(connection).loader.project_state(("keys", migration))
+    return state.apps.get_model("keys", "SigningKey")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_upgrade_keeps_the_newest_of_two_signing_keys_and_publishes_the_other():
     # An installation whose servers raced before keys 0003: two active oidc keys.
+    from trustregistry.keys import services
+
     call_command("migrate", "keys", "0002", verbosity=0)
     try:
-        older = get_active_key(KeyPurpose.OIDC).kid
-        SigningKey.objects.create(
-            purpose=KeyPurpose.OIDC,
-            kid="newer",
-            private_key_pem=SigningKey.objects.get(kid=older).private_key_pem,
-            public_jwk={"kid": "newer"},
-            created=clock.now() + dt.timedelta(seconds=1),
-        )
+        old_model = _model_at("0002_signingkey_withdrawn_at")
+        pem = services._new_key(KeyPurpose.OIDC).private_key_pem  # made, not stored
+        for kid, later in (("older", 0), ("newer", 1)):
+            old_model.objects.create(
+                purpose=KeyPurpose.OIDC,
+                kid=kid,
+                private_key_pem=pem,
+                public_jwk={"kid": kid},
+                created=clock.now() + dt.timedelta(seconds=later),
+            )
         call_command("migrate", "keys", verbosity=0)
     finally:
         call_command("migrate", verbosity=0)
@@ -127,7 +141,7 @@ def test_the_upgrade_keeps_the_newest_of_two_signing_keys_and_publishes_the_othe
             "kid", flat=True
         )
     ) == ["newer"]
-    retired = SigningKey.objects.get(kid=older)
+    retired = SigningKey.objects.get(kid="older")
     assert retired.publish_until is not None and retired.publish_until > clock.now()
     assert retired.withdrawn_at is None
 
@@ -221,3 +235,39 @@ def test_a_key_withdrawn_before_a_rollback_verifies_no_hint_once_upgraded_again(
     assert hint_key_for_kid(leaked) is None
     assert hint_key_for_kid(signing) is not None
     assert SigningKey.objects.get(kid=retired_aas).publish_until > clock.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keys_0004_makes_every_key_signing_from_its_creation_and_back_retires_a_staged_one():
+    from trustregistry.keys import services
+    from trustregistry.keys.services import stage_key
+
+    call_command("migrate", "keys", "0003", verbosity=0)
+    try:
+        before = _model_at("0003_one_active_key_per_purpose")
+        now = clock.now()
+        for kid, retired in (("retired", now), ("signing", None)):
+            before.objects.create(
+                purpose=KeyPurpose.AAS,
+                kid=kid,
+                private_key_pem=services._new_key(KeyPurpose.AAS).private_key_pem,
+                public_jwk={"kid": kid},
+                created=now - dt.timedelta(days=1 if retired else 0),
+                retired_at=retired,
+                publish_until=retired,
+            )
+        call_command("migrate", "keys", "0004", verbosity=0)
+        rows = SigningKey.objects.filter(kid__in=["retired", "signing"])
+        assert all(row.activated_at == row.created for row in rows)
+        assert SigningKey.objects.signing(KeyPurpose.AAS).get().kid == "signing"
+        staged, _ = stage_key(purpose=KeyPurpose.AAS)
+
+        call_command("migrate", "keys", "0003", verbosity=0)  # 0003's constraint holds again
+        after = _model_at("0003_one_active_key_per_purpose")
+        row = after.objects.get(kid=staged.kid)
+        assert row.retired_at is not None and row.publish_until <= clock.now()
+        assert row.withdrawn_at is None  # it did not leak
+        unretired = after.objects.filter(purpose=KeyPurpose.AAS, retired_at__isnull=True)
+        assert list(unretired.values_list("kid", flat=True)) == ["signing"]
+    finally:
+        call_command("migrate", verbosity=0)

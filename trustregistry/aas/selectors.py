@@ -26,9 +26,8 @@ ACTIVE_KID_ATTRIBUTE = "handshake_active_aas_kid"
 
 
 def _active_kids() -> QuerySet[SigningKey]:
-    return SigningKey.objects.filter(purpose=KeyPurpose.AAS, retired_at__isnull=True).order_by(
-        "-created", "-id"
-    )
+    # The signing key only: a staged key is published ahead of its rotation, but signs nothing.
+    return SigningKey.objects.signing(KeyPurpose.AAS).order_by("-created", "-id")
 
 
 def _lookup_queryset(application_uri: str) -> QuerySet[TrustedApplication]:

@@ -1,6 +1,6 @@
 """The signing keys in the admin (SPEC section 9), as Keycloak's "Realm settings → Keys": every
-key read-only with its state, and the Rotate and Withdraw (key leaked) actions of
-`manage.py rotate_keys`, each asked for on a confirmation page and recorded in the admin's log.
+key read-only with its state, and the Stage next key, Rotate and Withdraw (key leaked) actions
+of `manage.py rotate_keys` (keys/admin_actions.py).
 
 The private key never leaves the database through the admin: it is in no form, column, search,
 ordering or filter, and a URL lookup on it (`?private_key_pem__startswith=…`, which Django's
@@ -14,51 +14,30 @@ import json
 from typing import Any
 
 from cryptography import x509
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.utils import formats, timezone
+from django.http import HttpRequest
 from django.utils.html import format_html
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from trustregistry.common import clock
-from trustregistry.common.admin import ActionSelectionChecked, warn_nothing_selected
-from trustregistry.keys import services
-from trustregistry.keys.admin_texts import consequences
+from trustregistry.common.admin import ActionSelectionChecked
+from trustregistry.keys.admin_actions import SigningKeyActions
+from trustregistry.keys.admin_texts import key_status, when
 from trustregistry.keys.models import KeyPurpose, SigningKey
 
 # Fields no admin page, parameter or lookup may reach.
 SECRET_FIELDS = frozenset({"private_key_pem"})
 
-# Posted by the confirmation page: the answer, and the signing kid of each purpose the page
-# was shown with, so a resubmitted or stale page (a double click, the back button, another
-# administrator's rotation meanwhile) does not rotate or withdraw a second time.
-CONFIRM_FIELD = "confirm"
-SHOWN_KID_FIELD = "shown_kid"
-
-SIGNING, PUBLISHED, UNPUBLISHED, WITHDRAWN = "signing", "published", "unpublished", "withdrawn"
-
-
-def _when(value: dt.datetime) -> str:
-    # As the admin shows the other dates of the row.
-    return formats.localize(timezone.localtime(value))
-
-
-def key_status(key: SigningKey, now: dt.datetime | None = None) -> str:
-    now = now or clock.now()
-    if key.withdrawn_at is not None:
-        return gettext("withdrawn")
-    if key.retired_at is None:
-        return gettext("signing")
-    if key.publish_until is not None and key.publish_until > now:
-        return gettext("retired – published until %(date)s") % {"date": _when(key.publish_until)}
-    return gettext("no longer published")
+SIGNING, STAGED, PUBLISHED, UNPUBLISHED, WITHDRAWN = (
+    "signing",
+    "staged",
+    "published",
+    "unpublished",
+    "withdrawn",
+)
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -68,6 +47,7 @@ class StatusFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
         return (
             (SIGNING, _("signing")),
+            (STAGED, _("staged")),
             (PUBLISHED, _("retired, still published")),
             (UNPUBLISHED, _("no longer published")),
             (WITHDRAWN, _("withdrawn")),
@@ -79,7 +59,9 @@ class StatusFilter(admin.SimpleListFilter):
         retired = live.filter(retired_at__isnull=False)
         match self.value():
             case "signing":
-                return live.filter(retired_at__isnull=True)
+                return live.filter(retired_at__isnull=True, activated_at__isnull=False)
+            case "staged":
+                return live.filter(retired_at__isnull=True, activated_at__isnull=True)
             case "published":
                 return retired.filter(publish_until__gt=now)
             case "unpublished":
@@ -105,7 +87,7 @@ def _pre(text: str) -> str:
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(ActionSelectionChecked, admin.ModelAdmin):
+class SigningKeyAdmin(ActionSelectionChecked, SigningKeyActions):
     list_display = (
         "purpose_code",
         "kid",
@@ -126,6 +108,7 @@ class SigningKeyAdmin(ActionSelectionChecked, admin.ModelAdmin):
         "kid",
         "status",
         "created",
+        "activated_at",
         "retired_at",
         "publish_until",
         "withdrawn_at",
@@ -135,8 +118,7 @@ class SigningKeyAdmin(ActionSelectionChecked, admin.ModelAdmin):
     )
     readonly_fields = fields
     exclude = tuple(SECRET_FIELDS)
-    actions = ["rotate", "withdraw"]
-    action_confirmation_template = "admin/keys/signingkey/action_confirmation.html"
+    actions = ["stage", "rotate", "withdraw"]
 
     # ------------------------------------------------------------------ read-only rows
 
@@ -182,7 +164,7 @@ class SigningKeyAdmin(ActionSelectionChecked, admin.ModelAdmin):
     @admin.display(description=_("certificate valid until"))
     def certificate_valid_until(self, obj: SigningKey) -> str | None:
         not_after = _certificate_not_after(obj)
-        return _when(not_after) if not_after is not None else None
+        return when(not_after) if not_after is not None else None
 
     @admin.display(description=_("public JWK"))
     def public_jwk_pretty(self, obj: SigningKey) -> str:
@@ -191,138 +173,3 @@ class SigningKeyAdmin(ActionSelectionChecked, admin.ModelAdmin):
     @admin.display(description=_("certificate (PEM)"))
     def certificate_pem_pretty(self, obj: SigningKey) -> str | None:
         return _pre(obj.certificate_pem) if obj.certificate_pem else None
-
-    # ------------------------------------------------------------------ actions
-
-    @admin.action(description=_("Rotate"), permissions=["change"])
-    def rotate(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._rotate_purposes(request, queryset, withdraw=False)
-
-    @admin.action(description=_("Withdraw (key leaked)"), permissions=["change"])
-    def withdraw(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._rotate_purposes(request, queryset, withdraw=True)
-
-    def _rotate_purposes(
-        self, request: HttpRequest, queryset: QuerySet, *, withdraw: bool
-    ) -> HttpResponse | None:
-        chosen = set(queryset.values_list("purpose", flat=True))
-        purposes = [p for p in KeyPurpose.values if p in chosen]
-        if not purposes:  # ids of no row (deleted meanwhile, or forged)
-            warn_nothing_selected(self, request)
-            return None
-        if request.POST.get(CONFIRM_FIELD) != "yes":
-            return self._confirmation_page(request, queryset, purposes, withdraw=withdraw)
-        shown = set(request.POST.getlist(SHOWN_KID_FIELD))
-        for purpose in purposes:
-            signing = _signing_kid(purpose)
-            if (signing or "") not in shown:
-                self.message_user(
-                    request,
-                    gettext(
-                        "The %(purpose)s key changed after the confirmation page was shown "
-                        "(its signing key is now %(kid)s): nothing was done to it. Select it "
-                        "again to go on."
-                    )
-                    % {"purpose": purpose, "kid": signing or "—"},
-                    messages.WARNING,
-                )
-                continue
-            self._rotate_one(request, purpose, withdraw=withdraw)
-        return None
-
-    def _rotate_one(self, request: HttpRequest, purpose: str, *, withdraw: bool) -> None:
-        # The rotation and its record in the admin's log commit together: no key changes
-        # unaudited. The log is in English, as the registry's history: who, when, what, and on
-        # each key's own history page who retired or withdrew it.
-        what = "withdraw (key leaked)" if withdraw else "rotate"
-        with transaction.atomic():
-            ended = list(_affected(purpose, withdraw=withdraw))
-            new = services.rotate_key(purpose=purpose, withdraw=withdraw)
-            self.log_addition(request, new, f"{what} {purpose} in the admin: new signing key")
-            for key in ended:
-                self.log_change(
-                    request,
-                    key,
-                    f"{what} {purpose} in the admin: "
-                    f"{'withdrawn' if withdraw else 'retired'}, replaced by {new.kid}",
-                )
-        # rotate_key emptied this process's key caches before the commit; a request served
-        # meanwhile may have read the old keys into them again.
-        services.clear_active_key_cache()
-        if withdraw:
-            services.clear_public_key_cache()
-            text = gettext(
-                "Withdrew every older %(purpose)s key: the new signing key is %(kid)s. Reload "
-                "the app servers (gunicorn: kill -HUP) so none keeps a withdrawn key in memory."
-            )
-        else:
-            text = gettext(
-                "Rotated the %(purpose)s key: the new signing key is %(kid)s. The previous one "
-                "stays published until the tokens it signed have expired."
-            )
-        self.message_user(request, text % {"purpose": purpose, "kid": new.kid}, messages.SUCCESS)
-
-    def _confirmation_page(
-        self, request: HttpRequest, queryset: QuerySet, purposes: list[str], *, withdraw: bool
-    ) -> HttpResponse:
-        """As Django's delete confirmation: the page posts the same action and selection again,
-        with the answer."""
-        now = clock.now()
-        groups = [
-            {
-                "purpose": purpose,
-                "label": KeyPurpose(purpose).label,
-                "signing_kid": _signing_kid(purpose) or "",
-                "consequences": consequences(purpose, withdraw=withdraw),
-                "keys": [
-                    (key, key_status(key, now)) for key in _affected(purpose, withdraw=withdraw)
-                ],
-            }
-            for purpose in purposes
-        ]
-        if withdraw:
-            title = gettext("Withdraw signing keys (key leaked)")
-            affected = gettext("These keys will be withdrawn:")
-            submit = gettext("Yes, withdraw")
-        else:
-            title = gettext("Rotate signing keys")
-            affected = gettext(
-                "This key will be retired (it stays published until its tokens have expired):"
-            )
-            submit = gettext("Yes, rotate")
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": title,
-            "intro": gettext(
-                "This acts on the keys of each purpose below, whichever of them you selected. "
-                "Are you sure?"
-            ),
-            "affected_heading": affected,
-            "submit": submit,
-            "groups": groups,
-            "action": "withdraw" if withdraw else "rotate",
-            # The rows the action was given ("select all" included): posted back as such.
-            "selected": [str(pk) for pk in queryset.values_list("pk", flat=True)],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "confirm_field": CONFIRM_FIELD,
-            "shown_kid_field": SHOWN_KID_FIELD,
-        }
-        return TemplateResponse(request, self.action_confirmation_template, context)
-
-
-def _signing_kid(purpose: str) -> str | None:
-    return (
-        SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
-        .order_by("-created", "-id")
-        .values_list("kid", flat=True)
-        .first()
-    )
-
-
-def _affected(purpose: str, *, withdraw: bool) -> QuerySet[SigningKey]:
-    """The keys a rotation retires, or a withdrawal withdraws (as services.rotate_key does)."""
-    keys = SigningKey.objects.filter(purpose=purpose).order_by("-created", "-id")
-    if withdraw:
-        return keys.filter(withdrawn_at__isnull=True)
-    return keys.filter(retired_at__isnull=True)

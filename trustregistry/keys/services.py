@@ -1,37 +1,29 @@
-"""Signing keys: created on first need, rotated by `manage.py rotate_keys`, published in the JWKS.
+"""Signing keys: created on first need, staged and rotated by `manage.py rotate_keys`,
+published in the JWKS (how a key is made: keys/generation.py).
 
-Purpose `oidc` signs ID and access tokens (kid = RFC 7638 thumbprint). Purpose `aas` signs the
-handshake tokens and has a self-signed X.509 certificate (kid = its SHA-1 thumbprint in
-upper-case hex, x5t = the same bytes base64url, as SuperOffice's AAS does).
+Purpose `oidc` signs ID and access tokens, purpose `aas` the handshake tokens (with its X.509
+certificate). Each purpose has one signing key, at most one staged key (published ahead of its
+rotation, signing nothing), and retired keys published until what they signed has expired.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 
-from connector.keys import (
-    b64url_encode,
-    certificate_sha1_thumbprint,
-    private_key_to_pem,
-    public_key_to_jwk,
-)
 from trustregistry.common import clock
 from trustregistry.common.db import serialize_transactions
+from trustregistry.keys import generation
 from trustregistry.keys.models import KeyPurpose, SigningKey
-
-RSA_BITS = 2048
-CERTIFICATE_YEARS = 5
 
 
 def _publish_after_retirement(purpose: str) -> dt.timedelta:
@@ -69,63 +61,9 @@ def _load_private(pem: str) -> rsa.RSAPrivateKey:
     return serialization.load_pem_private_key(pem.encode(), password=None)  # type: ignore[return-value]
 
 
-def _self_signed_certificate(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.Certificate:
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, "Trust registry AAS"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, settings.TRUSTREGISTRY_AAS_ISSUER[:64]),
-        ]
-    )
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365 * CERTIFICATE_YEARS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-
-
 def _new_key(purpose: str) -> SigningKey:
-    now = clock.now()
-    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
-    jwk: dict = public_key_to_jwk(key.public_key())
-    cert_pem = ""
-    if purpose == KeyPurpose.AAS:
-        cert = _self_signed_certificate(key, now)
-        thumb = certificate_sha1_thumbprint(cert)
-        jwk["kid"] = thumb.hex().upper()
-        jwk["x5t"] = b64url_encode(thumb)
-        jwk["x5c"] = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
-        cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    jwk["use"] = "sig"
-    jwk["alg"] = "RS256"
-    pem = private_key_to_pem(key).decode()
-    return SigningKey(
-        purpose=purpose,
-        kid=jwk["kid"],
-        private_key_pem=pem,
-        public_jwk=jwk,
-        certificate_pem=cert_pem,
-        created=now,
-    )
+    # The one place keys are made here: the tests replace it to stage races between servers.
+    return generation.new_key(purpose, clock.now())
 
 
 def _to_loaded(row: SigningKey) -> LoadedKey:
@@ -137,6 +75,10 @@ def _to_loaded(row: SigningKey) -> LoadedKey:
         certificate_pem=row.certificate_pem,
     )
 
+
+# How long the JWKS answer may be cached (Cache-Control of the oauth JwksView): a relying party
+# may not see a staged key before then, so a rotation should wait that long after staging.
+JWKS_CACHE_SECONDS = 300
 
 # The signing key changes only on rotation. Each process keeps it for a few seconds instead of
 # reading it on every token; a key another server retired stays published far longer than
@@ -166,11 +108,7 @@ def get_active_key(purpose: str, *, expected_kid: str | None = None) -> LoadedKe
 
 
 def _read_active_key(purpose: str) -> LoadedKey:
-    row = (
-        SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
-        .order_by("-created", "-id")
-        .first()
-    )
+    row = SigningKey.objects.signing(purpose).first()
     if row is None:
         row = _create_first_key(purpose)
     return _to_loaded(row)
@@ -179,8 +117,9 @@ def _read_active_key(purpose: str) -> LoadedKey:
 def _one_writer_of_keys(purpose: str) -> None:
     # App servers starting at once on an empty database each found no key and made one, and
     # two rotations at once each retired only what their snapshot held (PostgreSQL): both
-    # left two signing keys. Whoever writes a purpose's keys waits for the writer before.
-    # The database's one-active-key constraint stays as the last word.
+    # left two signing keys. Whoever writes a purpose's keys (first key, stage, rotation)
+    # waits for the writer before, so each sees what the one before did. The database's
+    # constraints (one signing, at most one staged key) stay as the last word.
     serialize_transactions(f"keys.write:{purpose}")
 
 
@@ -188,42 +127,83 @@ def _create_first_key(purpose: str) -> SigningKey:
     candidate = _new_key(purpose)
     with transaction.atomic():
         _one_writer_of_keys(purpose)
-        existing = (
-            SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True)
-            .order_by("-created", "-id")
-            .first()
-        )
+        existing = SigningKey.objects.signing(purpose).first()
         if existing is not None:
             return existing  # another server's, made while this one generated its own
         candidate.save()
         return candidate
 
 
+def _check_purpose(purpose: str) -> None:
+    if purpose not in KeyPurpose.values:
+        raise ValueError(f"unknown key purpose {purpose!r}")
+
+
+def staged_key(purpose: str) -> SigningKey | None:
+    return SigningKey.objects.staged(purpose).first()
+
+
+def stage_key(*, purpose: str) -> tuple[SigningKey, bool]:
+    """The next key of `purpose`, and whether it was made now: published in the JWKS at once
+    (with its certificate for `aas`), it signs nothing until `rotate_key` activates it. A key
+    staged already is kept and returned: its certificate may be in connectors' files by now,
+    and replacing it would make the rotation they were prepared for fail them."""
+    _check_purpose(purpose)
+    get_active_key(purpose)  # the signing key comes first (made on first need, as ever)
+    existing = staged_key(purpose)
+    if existing is not None:
+        return existing, False
+    candidate = _new_key(purpose)  # ~0.1 s of RSA: made before the writer lock is taken
+    with transaction.atomic():
+        _one_writer_of_keys(purpose)
+        existing = staged_key(purpose)
+        if existing is not None:
+            return existing, False  # staged by another writer while this one made its own
+        candidate.created = clock.now()
+        candidate.activated_at = None
+        candidate.save()
+    return candidate, True
+
+
 def rotate_key(*, purpose: str, withdraw: bool = False) -> SigningKey:
-    """Add a new active key; the old ones stay published until their tokens have expired.
+    """Make the staged key the signing one, or, with none staged, a new key; the old signing
+    key retires, published until its tokens have expired.
 
     `withdraw`, for keys that leaked: every other key of the purpose leaves the JWKS at once
     and verifies nothing more, so what they signed (and what anyone forges with them) stops
-    being accepted. Other app servers keep the keys they hold in memory for up to
-    PUBLIC_KEY_CACHE_SECONDS, which is why the README says to reload them."""
-    if purpose not in KeyPurpose.values:
-        raise ValueError(f"unknown key purpose {purpose!r}")
-    new = _new_key(purpose)
+    being accepted. The staged key is withdrawn too, never activated: it lies in the same
+    table as the keys that leaked, so whatever copy of the database leaked them holds it as
+    well; the new signing key is always made now. Other app servers keep the keys they hold in
+    memory for up to PUBLIC_KEY_CACHE_SECONDS, which is why the README says to reload them."""
+    _check_purpose(purpose)
+    fresh = None
+    if withdraw or staged_key(purpose) is None:
+        fresh = _new_key(purpose)  # ~0.1 s of RSA: made before the writer lock is taken
     with transaction.atomic():
         _one_writer_of_keys(purpose)  # two rotations at once: each retires the key before it
         now = clock.now()
-        new.created = now
-        SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).update(
+        staged = None if withdraw else staged_key(purpose)
+        SigningKey.objects.signing(purpose).update(
             retired_at=now, publish_until=now + _publish_after_retirement(purpose)
         )
         if withdraw:
+            SigningKey.objects.staged(purpose).update(retired_at=now, publish_until=now)
             SigningKey.objects.filter(purpose=purpose, withdrawn_at__isnull=True).update(
                 withdrawn_at=now
             )
             SigningKey.objects.filter(purpose=purpose, publish_until__gt=now).update(
                 publish_until=now
             )
-        new.save()
+        if staged is not None:
+            staged.activated_at = now
+            staged.save(update_fields=["activated_at"])
+            new = staged
+        else:
+            # No key staged, or (`fresh` is None) the one seen before the lock was activated
+            # by a rotation that ran meanwhile: this rotation makes its own.
+            new = fresh if fresh is not None else _new_key(purpose)
+            new.created = new.activated_at = now
+            new.save()
     _active_key_cache.pop(purpose, None)
     if withdraw:
         clear_public_key_cache()
@@ -235,12 +215,14 @@ def published_keys(purpose: str | None = None) -> list[SigningKey]:
     qs = SigningKey.objects.filter(models_q_published(now))
     if purpose:
         qs = qs.filter(purpose=purpose)
-    return list(qs.order_by("purpose", "-created", "-id"))
+    # The signing key first, the staged one last: a relying party that takes the first key of
+    # the JWKS instead of matching the kid keeps the key that signs.
+    return list(qs.order_by("purpose", F("activated_at").desc(nulls_last=True), "-created", "-id"))
 
 
-def models_q_published(now: dt.datetime):  # type: ignore[no-untyped-def]
-    from django.db.models import Q
-
+def models_q_published(now: dt.datetime) -> Q:
+    # Every unretired key, the staged one included: publishing it before it signs is what
+    # staging is for.
     return Q(retired_at__isnull=True) | Q(publish_until__gt=now)
 
 
@@ -265,13 +247,15 @@ def clear_public_key_cache() -> None:
 
 
 def public_key_for_kid(kid: str, purpose: str | None = None) -> rsa.RSAPublicKey | None:
-    """The published public key with this kid (for verifying the registry's own tokens)."""
+    """The published public key with this kid (for verifying the registry's own tokens). A
+    staged key is published but has signed nothing: a token naming it is forged, and is
+    refused until the rotation that makes it sign (a miss is not cached, so that is at once)."""
     now = clock.now()
     cache_key = (kid, purpose)
     cached = _public_key_cache.get(cache_key)
     if cached is not None and cached[0] > now.timestamp():
         return cached[1]
-    qs = SigningKey.objects.filter(models_q_published(now), kid=kid)
+    qs = SigningKey.objects.filter(models_q_published(now), kid=kid, activated_at__isnull=False)
     if purpose:
         qs = qs.filter(purpose=purpose)
     row = qs.first()
@@ -293,29 +277,51 @@ def hint_key_for_kid(kid: str) -> rsa.RSAPublicKey | None:
     session's lifetime. A hint may have expired (RP-Initiated Logout 1.0 section 2, OpenID
     Connect Core 3.1.2.1), and the endsession view accepts one issued within a session's
     lifetime (SESSION_COOKIE_AGE), but its key leaves the JWKS about an hour after a rotation:
-    without this, such logouts failed from then on. A withdrawn key verifies nothing.
-    Not cached past the published keys: hints are rare, and a withdrawal must act at once."""
+    without this, such logouts failed from then on. A withdrawn key verifies nothing, nor does
+    one that never signed (staged). Not cached past the published keys: hints are rare, and a
+    withdrawal must act at once."""
     public_key = public_key_for_kid(kid, KeyPurpose.OIDC)
     if public_key is not None:
         return public_key
     since = clock.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
     row = SigningKey.objects.filter(
-        purpose=KeyPurpose.OIDC, kid=kid, withdrawn_at__isnull=True, retired_at__gt=since
+        purpose=KeyPurpose.OIDC,
+        kid=kid,
+        withdrawn_at__isnull=True,
+        activated_at__isnull=False,
+        retired_at__gt=since,
     ).first()
     return _load_private(row.private_key_pem).public_key() if row is not None else None
 
 
 def aas_certificate_pem() -> str:
     """The active AAS certificate (`GET /id/.well-known/aas-certificate.pem`, `manage.py
-    aas_certificate`). The database is asked which key is active, as the handshake asks
-    (`aas.selectors.active_aas_key`): a connector that pins the certificate is given a copy
-    right after `rotate_keys --purpose aas` (a `--withdraw` above all), and this process's
-    30 s memory of the active key would hand out the key a rotation in another process has
-    just retired or withdrawn, which signs no handshake any more."""
-    kid = (
-        SigningKey.objects.filter(purpose=KeyPurpose.AAS, retired_at__isnull=True)
-        .order_by("-created", "-id")
-        .values_list("kid", flat=True)
-        .first()
-    )
+    aas_certificate`), never the staged one. The database is asked which key is active, as the
+    handshake asks (`aas.selectors.active_aas_key`): a connector that pins the certificate is
+    given a copy right after `rotate_keys --purpose aas` (a `--withdraw` above all), and this
+    process's 30 s memory of the active key would hand out the key a rotation in another
+    process has just retired or withdrawn, which signs no handshake any more."""
+    kid = SigningKey.objects.signing(KeyPurpose.AAS).values_list("kid", flat=True).first()
     return get_active_key(KeyPurpose.AAS, expected_kid=kid).certificate_pem
+
+
+class NoStagedKey(LookupError):
+    """No key of the purpose is staged (`rotate_keys --purpose … --stage` makes one)."""
+
+
+def aas_next_certificate_pem(*, with_active: bool = False) -> str:
+    """The staged AAS key's certificate (`manage.py aas_certificate --next`), after the active
+    one with `with_active` (`--with-next`: the file of a connector that pins the certificate,
+    across the coming rotation). Both are read in one statement, so a rotation running at the
+    same moment cannot pair the certificate it retires with none, or the staged one twice.
+    Raises NoStagedKey."""
+    rows = list(
+        SigningKey.objects.filter(purpose=KeyPurpose.AAS, retired_at__isnull=True).values_list(
+            "activated_at", "certificate_pem"
+        )
+    )
+    staged = [pem for activated, pem in rows if activated is None]
+    if not staged:
+        raise NoStagedKey("no AAS key is staged")
+    signing = [pem for activated, pem in rows if activated is not None]
+    return "".join([*signing, *staged] if with_active else staged)

@@ -28,7 +28,7 @@ from oauthlib.common import Request as OauthlibRequest
 from trustregistry.api.authentication import effective_scopes
 from trustregistry.api.token_lookup import check_bearer_token
 from trustregistry.common import clock
-from trustregistry.keys.services import jwks
+from trustregistry.keys.services import JWKS_CACHE_SECONDS, jwks
 from trustregistry.oauth import access_tokens, cors, policy, scopes, selectors, services
 from trustregistry.oauth.views.common import (
     JsonMethodNotAllowed,
@@ -94,8 +94,9 @@ class JwksView(JwksInfoView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = JsonResponse(jwks())
         response["Access-Control-Allow-Origin"] = "*"
-        # Short: a rotated-in key signs at once, and clients refetch on an unknown kid.
-        response["Cache-Control"] = "public, max-age=300"
+        # Short: a key rotated in without staging signs at once, and clients refetch on an
+        # unknown kid. `rotate_keys --stage` asks to wait this long before rotating.
+        response["Cache-Control"] = f"public, max-age={JWKS_CACHE_SECONDS}"
         return response
 
 

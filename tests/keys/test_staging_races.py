@@ -1,0 +1,136 @@
+"""Staging and rotating at the same moment (two administrators, or `rotate_keys` run twice):
+the per-purpose writer lock (services._one_writer_of_keys) makes them one after the other, on
+both databases, so a rotation that starts while a key is being staged activates that key, and
+two stagings make one key."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from django.db import OperationalError, connection
+
+from trustregistry.keys import services
+from trustregistry.keys.models import KeyPurpose, SigningKey
+from trustregistry.keys.services import get_active_key, rotate_key, stage_key
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def slow_to_store(monkeypatch):  # type: ignore[no-untyped-def]
+    """Keys made at once (made beforehand: RSA's time varies too much to order the threads by)
+    whose INSERT waits 0.3 s, so the other writer starts while the first holds the lock."""
+    made = [services._new_key(KeyPurpose.OIDC) for _ in range(3)]
+
+    def new_key(purpose):  # type: ignore[no-untyped-def]
+        key = made.pop()
+        store = key.save
+
+        def save(*args, **kwargs):  # type: ignore[no-untyped-def]
+            time.sleep(0.3)
+            store(*args, **kwargs)
+
+        key.save = save  # type: ignore[method-assign]
+        return key
+
+    monkeypatch.setattr(services, "_new_key", new_key)
+
+
+def _at_once(*calls: tuple[float, Callable[[], object]]) -> list[object]:
+    """Run each call in its own thread after its delay; each outcome, in the calls' order: a
+    result, or the exception raised."""
+    outcomes: list[object] = [None] * len(calls)
+
+    def run(index: int, delay: float, call: Callable[[], object]) -> None:
+        try:
+            time.sleep(delay)
+            outcomes[index] = call()
+        except Exception as exc:  # noqa: BLE001 - what the test looks at
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(i, delay, call)) for i, (delay, call) in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def _refused_by_sqlite(outcome: object) -> bool:
+    # SQLite's shared in-memory test database reports the other writer at once instead of
+    # waiting: that call changed nothing.
+    return connection.vendor == "sqlite" and isinstance(outcome, OperationalError)
+
+
+def test_a_rotation_started_while_a_key_is_being_staged_activates_that_key(slow_to_store):
+    first = get_active_key(KeyPurpose.OIDC).kid
+    staging, rotation = _at_once(
+        (0.0, lambda: stage_key(purpose=KeyPurpose.OIDC)),
+        (0.1, lambda: rotate_key(purpose=KeyPurpose.OIDC)),
+    )
+    assert isinstance(staging, tuple), staging
+    staged, created = staging
+    assert created
+    signing = SigningKey.objects.signing(KeyPurpose.OIDC)
+    if _refused_by_sqlite(rotation):
+        assert list(signing.values_list("kid", flat=True)) == [first]
+        assert services.staged_key(KeyPurpose.OIDC) == staged
+        return
+    # Without the lock (PostgreSQL) the rotation did not see the key being staged: it signed
+    # with a key of its own and left the staged one for later, a key the operator had not
+    # handed to anyone.
+    assert isinstance(rotation, SigningKey), rotation
+    assert rotation.kid == staged.kid
+    assert list(signing.values_list("kid", flat=True)) == [staged.kid]
+    assert services.staged_key(KeyPurpose.OIDC) is None
+    assert SigningKey.objects.get(kid=first).retired_at is not None
+
+
+def test_two_stagings_at_once_stage_one_key(slow_to_store):
+    get_active_key(KeyPurpose.OIDC)
+    outcomes = _at_once(
+        (0.0, lambda: stage_key(purpose=KeyPurpose.OIDC)),
+        (0.1, lambda: stage_key(purpose=KeyPurpose.OIDC)),
+    )
+    staged = list(SigningKey.objects.staged(KeyPurpose.OIDC))
+    assert len(staged) == 1
+    done = [o for o in outcomes if not _refused_by_sqlite(o)]
+    # Without the lock (PostgreSQL) the second INSERT broke the one-staged-key constraint.
+    assert all(isinstance(o, tuple) for o in done), outcomes
+    assert {key.pk for key, _ in done} == {staged[0].pk}  # type: ignore[union-attr]
+    if connection.vendor == "postgresql":
+        assert [created for _, created in done] == [True, False]  # type: ignore[misc]
+
+
+def test_two_rotations_at_once_with_a_key_staged_rotate_twice(slow_to_store, monkeypatch):
+    first = get_active_key(KeyPurpose.OIDC).kid
+    staged, _ = stage_key(purpose=KeyPurpose.OIDC)
+    store = SigningKey.save
+
+    def slow_activation(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.3)  # the other rotation reads the keys while this one activates
+        store(self, *args, **kwargs)
+
+    monkeypatch.setattr(SigningKey, "save", slow_activation)
+    outcomes = _at_once(
+        (0.0, lambda: rotate_key(purpose=KeyPurpose.OIDC)),
+        (0.1, lambda: rotate_key(purpose=KeyPurpose.OIDC)),
+    )
+    done = [o for o in outcomes if not _refused_by_sqlite(o)]
+    assert done and all(isinstance(o, SigningKey) for o in done), outcomes
+    kids = [o.kid for o in done]  # type: ignore[union-attr]
+    assert kids[0] == staged.kid  # the first activated the staged key
+    signing = list(SigningKey.objects.signing(KeyPurpose.OIDC).values_list("kid", flat=True))
+    assert signing == [kids[-1]]
+    if connection.vendor == "postgresql":
+        # The second, after the first, retired the key just activated for one of its own.
+        # Without the lock it read the key as staged still and "activated" it a second time.
+        assert len(kids) == 2 and kids[1] not in (first, staged.kid)
+    assert services.staged_key(KeyPurpose.OIDC) is None
