@@ -4,12 +4,13 @@ endpoints keep their 503 JSON (SPEC section 9)."""
 from __future__ import annotations
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError, connection
 from django.test import Client, RequestFactory
 
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD
 from tests.oauth.conftest import SECRET, basic
+from trustregistry.common.db import is_outage
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +250,37 @@ def test_an_outage_after_the_view_is_the_outage_answer_not_a_500(
         f"database unavailable: GET {path} (OperationalError: could not connect to "
         "server: Connection refused)"
     ]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        # PostgreSQL's words, which quote the refused value.
+        IntegrityError(
+            'duplicate key value violates unique constraint "auth_group_name_key"\n'
+            "DETAIL:  Key (name)=(connection people) already exists."
+        ),
+        DataError('invalid input syntax for type integer: "connection"'),
+    ],
+)
+def test_a_refused_value_that_says_connection_is_no_outage(error):
+    assert not is_outage(error)
+    assert is_outage(DatabaseError("server closed the connection unexpectedly"))
+
+
+def test_a_bug_storing_a_value_that_says_connection_stays_a_500(
+    signed_in, monkeypatch, captured_request_logs
+):
+    # Another administrator added the same group between this form's check and its save:
+    # the IntegrityError quotes the name, and a name with "connection" in it made the bug an
+    # outage (503, its traceback never logged) on PostgreSQL.
+    from django.contrib.auth.models import Group
+
+    Group.objects.create(name="connection people")
+    monkeypatch.setattr(Group, "validate_unique", lambda self, exclude=None: None)
+    monkeypatch.setattr(Group, "validate_constraints", lambda self, exclude=None: None)
+    signed_in.raise_request_exception = False
+    response = signed_in.post("/admin/auth/group/add/", {"name": "connection people"})
+    assert response.status_code == 500
+    assert "database unavailable" not in captured_request_logs.getvalue()
+    assert "Traceback" in captured_request_logs.getvalue()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+)
 
 
 def relaxed_durability() -> None:
@@ -64,5 +72,9 @@ def is_outage(exc: BaseException) -> bool:
     out), as opposed to a query the database refused: the former is a 503, the latter a bug."""
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
+    if isinstance(exc, (IntegrityError, DataError)):
+        # A value the database refused: PostgreSQL's message quotes it ("DETAIL:  Key
+        # (name)=(connection people) already exists."), so the words below prove nothing.
+        return False
     text = str(exc).lower()
     return isinstance(exc, DatabaseError) and ("connection" in text or "could not connect" in text)
