@@ -192,3 +192,16 @@ def test_a_body_over_the_upload_limit_is_413_json(admin_client):
         response = admin_client.post(path, body, content_type="application/json")
         assert response.status_code == 413, path
         assert response.json()["error"] == "request_too_large"
+
+
+def test_a_path_cannot_rewrite_the_outage_line(client, bearer, captured_request_logs):
+    # `<path:uri>` matches a carriage return, and checking a bearer token reads the database.
+    header = bearer(factories.TrustedApplicationFactory(), factories.UserFactory(), "")
+    with connection.execute_wrapper(_refuse(OperationalError("connection failed: refused"))):
+        response = client.get(
+            "/api/trusted-applications/a%0Ddatabase%20unavailable:%20forged/",
+            HTTP_AUTHORIZATION=header,
+        )
+    assert response.status_code == 503
+    [line] = captured_request_logs.getvalue().splitlines()
+    assert line.startswith("database unavailable: GET /api/trusted-applications/a\\rdatabase")

@@ -284,3 +284,20 @@ def test_a_bug_storing_a_value_that_says_connection_stays_a_500(
     assert response.status_code == 500
     assert "database unavailable" not in captured_request_logs.getvalue()
     assert "Traceback" in captured_request_logs.getvalue()
+
+
+def test_a_path_cannot_rewrite_the_outage_line(captured_request_logs):
+    # `<path:object_id>` matches a carriage return; a session cookie of the right shape makes
+    # the admin read the database, so anyone could write one into the log during an outage.
+    client = Client(raise_request_exception=False)
+    client.cookies["sessionid"] = "a" * 32
+    with connection.execute_wrapper(_database_down):
+        response = client.get(
+            "/admin/registry/trustedapplication/1%0D%1B[2Kdatabase%20unavailable:%20forged/change/"
+        )
+    assert response.status_code == 503
+    [line] = captured_request_logs.getvalue().splitlines()
+    assert "\r" not in line and "\x1b" not in line
+    assert line.startswith(
+        "database unavailable: GET /admin/registry/trustedapplication/1\\r\\x1b[2Kdatabase"
+    )

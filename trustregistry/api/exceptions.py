@@ -80,6 +80,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, (OperationalError, InterfaceError)):
         request = context.get("request")
         method, path = getattr(request, "method", ""), getattr(request, "path", "")
+        path = path.encode("unicode_escape").decode("ascii")  # as common/views.database_outage
         logger.error("database unavailable: %s %s (%s)", method, path, outage_cause(exc))
         response = Response(
             {

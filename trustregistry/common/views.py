@@ -188,9 +188,10 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
 
 def database_outage(request: HttpRequest, exc: BaseException) -> HttpResponse:
     """`database_unavailable`, with the one log line a request of an outage gets."""
-    logger.error(
-        "database unavailable: %s %s (%s)", request.method, request.path, outage_cause(exc)
-    )
+    # The path escaped as Django's own request log escapes it: `.` in a URL pattern matches
+    # a carriage return or an escape sequence, which would rewrite the line in a terminal.
+    path = request.path.encode("unicode_escape").decode("ascii")
+    logger.error("database unavailable: %s %s (%s)", request.method, path, outage_cause(exc))
     response = database_unavailable(request)
     # One line per failed request: without this, django.request logged a second one
     # ("Service Unavailable: /path") for every request of an outage.
