@@ -3,6 +3,7 @@ code, secret or assertion (README, Audit trail); and token revocations in the ad
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import pytest
@@ -51,6 +52,20 @@ def test_a_failed_client_authentication_names_the_client_not_the_secret(
     assert "not-the-secret" not in caplog.text and header[6:] not in caplog.text
     assert cc(client, service_app).status_code == 200
     assert len(lines()) == 1  # a success adds nothing
+
+
+def test_a_basic_header_without_a_colon_is_not_logged_as_the_client_id(client, lines, caplog):
+    # Only a secret (an API key) in the header: there is no client id, and the line printed
+    # the whole decoded value as one.
+    header = "Basic " + base64.b64encode(b"s3cr3t-api-key-value").decode()
+    response = client.post(
+        "/id/connect/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=header
+    )
+    assert response.status_code == 401
+    assert lines() == [
+        ("INFO", "client authentication failed at /id/connect/token: client '' from 127.0.0.1")
+    ]
+    assert "s3cr3t-api-key-value" not in caplog.text
 
 
 def test_a_reused_refresh_token_is_logged_with_its_family_revoked(

@@ -135,7 +135,10 @@ def client_identity(request: HttpRequest) -> str:
     if scheme.lower() == "basic" and value:
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-            return unquote_plus(decoded.partition(":")[0])
+            claimed, colon, _ = decoded.partition(":")
+            # No colon, no client id: the whole value may be a secret sent on its own, which
+            # the failure's log line would print as the client id.
+            return unquote_plus(claimed) if colon else ""
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return ""
     client_id = request.POST.get("client_id")
