@@ -157,7 +157,7 @@ def test_the_database_holds_one_signing_key_per_purpose(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_rotations_at_once_leave_one_signing_key(monkeypatch):
+def test_two_rotations_at_once_leave_one_signing_key(slow_to_store):
     # On PostgreSQL the second rotation's UPDATE waited for the first's row lock, then found
     # the old key retired and the first's new key outside its snapshot: it retired nothing
     # and its insert broke the one-active-key constraint (before the constraint: two keys).
@@ -166,23 +166,7 @@ def test_two_rotations_at_once_leave_one_signing_key(monkeypatch):
 
     from django.db import OperationalError, connection
 
-    from trustregistry.keys import services
-
     first = get_active_key(KeyPurpose.OIDC).kid
-    make_key = services._new_key
-
-    def slow_to_store(purpose):  # type: ignore[no-untyped-def]
-        key = make_key(purpose)
-        store = key.save
-
-        def save(*args, **kwargs):  # type: ignore[no-untyped-def]
-            time.sleep(0.3)  # the other rotation's UPDATE starts while this one holds locks
-            store(*args, **kwargs)
-
-        key.save = save  # type: ignore[method-assign]
-        return key
-
-    monkeypatch.setattr(services, "_new_key", slow_to_store)
     outcomes: list[str] = []
 
     def rotation(delay: float) -> None:

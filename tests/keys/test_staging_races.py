@@ -1,5 +1,5 @@
 """Staging and rotating at the same moment (two administrators, or `rotate_keys` run twice):
-the per-purpose writer lock (services._one_writer_of_keys) makes them one after the other, on
+the per-purpose writer lock (services.one_writer_of_keys) makes them one after the other, on
 both databases, so a rotation that starts while a key is being staged activates that key, and
 two stagings make one key."""
 
@@ -17,26 +17,6 @@ from trustregistry.keys.models import KeyPurpose, SigningKey
 from trustregistry.keys.services import get_active_key, rotate_key, stage_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def slow_to_store(monkeypatch):  # type: ignore[no-untyped-def]
-    """Keys made at once (made beforehand: RSA's time varies too much to order the threads by)
-    whose INSERT waits 0.3 s, so the other writer starts while the first holds the lock."""
-    made = [services._new_key(KeyPurpose.OIDC) for _ in range(3)]
-
-    def new_key(purpose):  # type: ignore[no-untyped-def]
-        key = made.pop()
-        store = key.save
-
-        def save(*args, **kwargs):  # type: ignore[no-untyped-def]
-            time.sleep(0.3)
-            store(*args, **kwargs)
-
-        key.save = save  # type: ignore[method-assign]
-        return key
-
-    monkeypatch.setattr(services, "_new_key", new_key)
 
 
 def _at_once(*calls: tuple[float, Callable[[], object]]) -> list[object]:

@@ -57,41 +57,58 @@ class SigningKeyActions(admin.ModelAdmin):
         shown = set(request.POST.getlist(SHOWN_KID_FIELD))
         shown_staged = set(request.POST.getlist(SHOWN_STAGED_FIELD))
         for purpose in purposes:
-            signing, staged = _signing_kid(purpose), _staged_kid(purpose)
-            if (signing or "") not in shown:
-                self._changed_meanwhile(
-                    request,
-                    gettext(
-                        "The %(purpose)s key changed after the confirmation page was shown "
-                        "(its signing key is now %(kid)s): nothing was done to it. Select it "
-                        "again to go on."
-                    ),
-                    purpose,
-                    signing,
-                )
-            elif staged is not None and staged not in shown_staged:
-                self._changed_meanwhile(
-                    request,
-                    gettext(
-                        "A %(purpose)s key was staged after the confirmation page was shown "
-                        "(%(kid)s): nothing was done. Select it again to go on."
-                    ),
-                    purpose,
-                    staged,
-                )
-            elif action == STAGE:
-                self._stage_one(request, purpose)
+            if action == STAGE:
+                self._stage_one(request, purpose, shown, shown_staged)
             else:
-                self._rotate_one(request, purpose, withdraw=action == WITHDRAW)
+                self._rotate_one(request, purpose, shown, shown_staged, withdraw=action == WITHDRAW)
         return None
+
+    def _changed_since_shown(
+        self, request: HttpRequest, purpose: str, shown: set[str], shown_staged: set[str]
+    ) -> bool:
+        """Whether the purpose's keys changed after the confirmation page was shown (a double
+        click, the back button, another administrator): then nothing is done, with a warning.
+        Asked under the lock of the purpose's key writes (services.one_writer_of_keys): read
+        before it, two confirmations sent at once both found the shown key signing, and the
+        second rotated again (on PostgreSQL it withdrew the first one's new key)."""
+        signing, staged = _signing_kid(purpose), _staged_kid(purpose)
+        if (signing or "") not in shown:
+            self._changed_meanwhile(
+                request,
+                gettext(
+                    "The %(purpose)s key changed after the confirmation page was shown "
+                    "(its signing key is now %(kid)s): nothing was done to it. Select it "
+                    "again to go on."
+                ),
+                purpose,
+                signing,
+            )
+            return True
+        if staged is not None and staged not in shown_staged:
+            self._changed_meanwhile(
+                request,
+                gettext(
+                    "A %(purpose)s key was staged after the confirmation page was shown "
+                    "(%(kid)s): nothing was done. Select it again to go on."
+                ),
+                purpose,
+                staged,
+            )
+            return True
+        return False
 
     def _changed_meanwhile(
         self, request: HttpRequest, text: str, purpose: str, kid: str | None
     ) -> None:
         self.message_user(request, text % {"purpose": purpose, "kid": kid or "—"}, messages.WARNING)
 
-    def _stage_one(self, request: HttpRequest, purpose: str) -> None:
+    def _stage_one(
+        self, request: HttpRequest, purpose: str, shown: set[str], shown_staged: set[str]
+    ) -> None:
         with transaction.atomic():
+            services.one_writer_of_keys(purpose)
+            if self._changed_since_shown(request, purpose, shown, shown_staged):
+                return
             key, created = services.stage_key(purpose=purpose)
             if created:
                 self.log_addition(request, key, f"stage {purpose} in the admin: new staged key")
@@ -109,12 +126,24 @@ class SigningKeyActions(admin.ModelAdmin):
             level = messages.INFO
         self.message_user(request, text % {"purpose": purpose, "kid": key.kid}, level)
 
-    def _rotate_one(self, request: HttpRequest, purpose: str, *, withdraw: bool) -> None:
+    def _rotate_one(
+        self,
+        request: HttpRequest,
+        purpose: str,
+        shown: set[str],
+        shown_staged: set[str],
+        *,
+        withdraw: bool,
+    ) -> None:
         # The rotation and its record in the admin's log commit together: no key changes
         # unaudited. The log is in English, as the registry's history: who, when, what, and on
-        # each key's own history page who retired, withdrew or activated it.
+        # each key's own history page who retired, withdrew or activated it. The keys it ends
+        # are listed under the lock too, so the log names the keys the rotation really ended.
         what = "withdraw (key leaked)" if withdraw else "rotate"
         with transaction.atomic():
+            services.one_writer_of_keys(purpose)
+            if self._changed_since_shown(request, purpose, shown, shown_staged):
+                return
             ended = list(_affected(purpose, WITHDRAW if withdraw else ROTATE))
             new = services.rotate_key(purpose=purpose, withdraw=withdraw)
             if new.was_staged:

@@ -114,7 +114,7 @@ def _read_active_key(purpose: str) -> LoadedKey:
     return _to_loaded(row)
 
 
-def _one_writer_of_keys(purpose: str) -> None:
+def one_writer_of_keys(purpose: str) -> None:
     # App servers starting at once on an empty database each found no key and made one, and
     # two rotations at once each retired only what their snapshot held (PostgreSQL): both
     # left two signing keys. Whoever writes a purpose's keys (first key, stage, rotation)
@@ -126,7 +126,7 @@ def _one_writer_of_keys(purpose: str) -> None:
 def _create_first_key(purpose: str) -> SigningKey:
     candidate = _new_key(purpose)
     with transaction.atomic():
-        _one_writer_of_keys(purpose)
+        one_writer_of_keys(purpose)
         existing = SigningKey.objects.signing(purpose).first()
         if existing is not None:
             return existing  # another server's, made while this one generated its own
@@ -155,7 +155,7 @@ def stage_key(*, purpose: str) -> tuple[SigningKey, bool]:
         return existing, False
     candidate = _new_key(purpose)  # ~0.1 s of RSA: made before the writer lock is taken
     with transaction.atomic():
-        _one_writer_of_keys(purpose)
+        one_writer_of_keys(purpose)
         existing = staged_key(purpose)
         if existing is not None:
             return existing, False  # staged by another writer while this one made its own
@@ -180,7 +180,7 @@ def rotate_key(*, purpose: str, withdraw: bool = False) -> SigningKey:
     if withdraw or staged_key(purpose) is None:
         fresh = _new_key(purpose)  # ~0.1 s of RSA: made before the writer lock is taken
     with transaction.atomic():
-        _one_writer_of_keys(purpose)  # two rotations at once: each retires the key before it
+        one_writer_of_keys(purpose)  # two rotations at once: each retires the key before it
         now = clock.now()
         staged = None if withdraw else staged_key(purpose)
         SigningKey.objects.signing(purpose).update(
