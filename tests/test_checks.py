@@ -224,3 +224,10 @@ def test_check_deploy_names_the_unshared_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert "trustregistry.W004" in [m.id for m in run_checks(include_deployment_checks=True)]
     assert "trustregistry.W004" not in [m.id for m in run_checks()]
+
+
+def test_the_cache_warning_says_the_dummy_cache_counts_nothing(settings):
+    from trustregistry.checks import check_shared_cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert "nothing is counted at all" in check_shared_cache()[0].msg

@@ -110,7 +110,8 @@ def check_shared_cache(app_configs=None, **kwargs):  # type: ignore[no-untyped-d
         Warning(
             "CACHE_URL names no cache shared between processes: every gunicorn worker and "
             "app server counts failed sign-ins and token requests on its own, so the "
-            "throttles' limits are multiplied by their number.",
+            "throttles' limits are multiplied by their number (with the dummy cache nothing "
+            "is counted at all).",
             hint="Set CACHE_URL to Redis, e.g. redis://127.0.0.1:6379/0.",
             id="trustregistry.W004",
         )

@@ -103,3 +103,20 @@ def test_its_queries_are_logged_with_their_values():
     with CaptureQueriesContext(connection) as queries, prepared_cursor() as cursor:
         cursor.execute(_PROBE, [7])
     assert queries[0]["sql"] == "SELECT 7::integer + 1 AS probe_plus_one"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serializing_transactions_outside_one_is_refused():
+    # Outside a transaction the advisory lock would end with its own statement: a caller there
+    # would believe itself serialized. It was silently a no-op (found by the review).
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+    from django.test.utils import CaptureQueriesContext
+
+    from trustregistry.common.db import serialize_transactions
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        serialize_transactions("test:a")
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 0)
+    with pytest.raises(TransactionManagementError):
+        serialize_transactions("test:a")

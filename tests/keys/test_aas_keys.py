@@ -76,8 +76,11 @@ def test_the_certificate_download_follows_a_rotation_in_another_process_at_once(
     this_server = dict(keys_services._active_key_cache)
     new = rotate_key(purpose=KeyPurpose.AAS, withdraw=withdraw)
     keys_services._active_key_cache.update(this_server)  # as it was before the rotation
-    served = client.get(url).content.decode()
+    response = client.get(url)
+    served = response.content.decode()
     assert served == new.certificate_pem != old
+    # Nor may a proxy keep the retired one (it was `public, max-age=300`; found by the review).
+    assert response["Cache-Control"] == "no-cache"
     cert = x509.load_pem_x509_certificate(served.encode())
     thumbprint = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()  # noqa: S324
     assert thumbprint.upper() in {k["kid"] for k in _aas_jwks()}

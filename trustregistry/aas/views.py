@@ -72,5 +72,7 @@ def aas_certificate(request: HttpRequest) -> HttpResponse:
     """The active AAS certificate as PEM, for connectors that pin it."""
     response = HttpResponse(aas_certificate_pem(), content_type="application/x-pem-file")
     response["Content-Disposition"] = 'inline; filename="aas-certificate.pem"'
-    response["Cache-Control"] = "public, max-age=300"
+    # Revalidated on every use: right after a rotation a connector's operator must get the new
+    # certificate, not a proxy's copy of the retired one.
+    response["Cache-Control"] = "no-cache"
     return response

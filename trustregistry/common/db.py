@@ -14,6 +14,7 @@ from django.db import (
     connection,
     connections,
 )
+from django.db.transaction import TransactionManagementError
 
 
 def relaxed_durability() -> None:
@@ -34,8 +35,11 @@ def serialize_transactions(name: str) -> None:
     """Hold a lock named `name` until the current transaction ends, so transactions that take
     it run one after another. PostgreSQL: an advisory lock. SQLite already runs one write
     transaction at a time (settings: the write lock is taken when a transaction begins).
-    Must be called inside `transaction.atomic()`."""
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
+    Must be called inside `transaction.atomic()`: outside one the lock would end with the
+    statement that took it, so a caller there is a bug, refused rather than left unlocked."""
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("serialize_transactions() needs transaction.atomic().")
+    if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode())])
 

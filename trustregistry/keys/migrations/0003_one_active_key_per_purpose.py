@@ -22,7 +22,7 @@ def retire_all_but_the_newest_active_key(apps, schema_editor):
     newest of a purpose signing, retire the others as a rotation would (still published)."""
     SigningKey = apps.get_model("keys", "SigningKey")
     now = timezone.now()
-    for purpose in SigningKey.objects.values_list("purpose", flat=True).distinct():
+    for purpose in SigningKey.objects.order_by().values_list("purpose", flat=True).distinct():
         active = SigningKey.objects.filter(purpose=purpose, retired_at__isnull=True).order_by(
             "-created", "-id"
         )
