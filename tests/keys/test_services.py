@@ -161,40 +161,23 @@ def test_two_rotations_at_once_leave_one_signing_key(slow_to_store):
     # On PostgreSQL the second rotation's UPDATE waited for the first's row lock, then found
     # the old key retired and the first's new key outside its snapshot: it retired nothing
     # and its insert broke the one-active-key constraint (before the constraint: two keys).
-    import threading
-    import time
+    from django.db import connection
 
-    from django.db import OperationalError, connection
+    from tests.keys.concurrency import at_once, refused_by_sqlite
 
     first = get_active_key(KeyPurpose.OIDC).kid
-    outcomes: list[str] = []
 
-    def rotation(delay: float) -> None:
-        try:
-            time.sleep(delay)
-            outcomes.append(rotate_key(purpose=KeyPurpose.OIDC).kid)
-        except OperationalError as exc:
-            # SQLite's shared in-memory test database reports the other writer at once
-            # instead of waiting; that rotation changed nothing.
-            outcomes.append(f"db: {exc}")
-        except Exception as exc:  # noqa: BLE001 - the failure this test is about
-            outcomes.append(f"{type(exc).__name__}: {exc}")
-        finally:
-            connection.close()
+    def rotation() -> SigningKey:
+        return rotate_key(purpose=KeyPurpose.OIDC)
 
-    threads = [threading.Thread(target=rotation, args=(d,)) for d in (0.0, 0.1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert len(outcomes) == 2
-    rotated = [o for o in outcomes if not o.startswith("db: ")]
+    outcomes = at_once((0.0, rotation), (0.1, rotation))
+    rotated = [o for o in outcomes if not refused_by_sqlite(o)]
     if connection.vendor == "postgresql":
         assert len(rotated) == 2, outcomes  # both went through, one after the other
-    assert rotated and all(not o.startswith(("IntegrityError", "Error")) for o in rotated), outcomes
+    assert rotated and all(isinstance(o, SigningKey) for o in rotated), outcomes
     active = SigningKey.objects.filter(purpose=KeyPurpose.OIDC, retired_at__isnull=True)
-    assert list(active.values_list("kid", flat=True)) == [rotated[-1]]
-    assert first not in rotated
+    assert list(active.values_list("kid", flat=True)) == [rotated[-1].kid]  # type: ignore[union-attr]
+    assert first not in {o.kid for o in rotated}  # type: ignore[union-attr]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,13 +5,12 @@ two stagings make one key."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import connection
 
+from tests.keys.concurrency import at_once, refused_by_sqlite
 from trustregistry.keys import services
 from trustregistry.keys.models import KeyPurpose, SigningKey
 from trustregistry.keys.services import get_active_key, rotate_key, stage_key
@@ -19,39 +18,9 @@ from trustregistry.keys.services import get_active_key, rotate_key, stage_key
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _at_once(*calls: tuple[float, Callable[[], object]]) -> list[object]:
-    """Run each call in its own thread after its delay; each outcome, in the calls' order: a
-    result, or the exception raised."""
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index: int, delay: float, call: Callable[[], object]) -> None:
-        try:
-            time.sleep(delay)
-            outcomes[index] = call()
-        except Exception as exc:  # noqa: BLE001 - what the test looks at
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(i, delay, call)) for i, (delay, call) in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
-
-
-def _refused_by_sqlite(outcome: object) -> bool:
-    # SQLite's shared in-memory test database reports the other writer at once instead of
-    # waiting: that call changed nothing.
-    return connection.vendor == "sqlite" and isinstance(outcome, OperationalError)
-
-
 def test_a_rotation_started_while_a_key_is_being_staged_activates_that_key(slow_to_store):
     first = get_active_key(KeyPurpose.OIDC).kid
-    staging, rotation = _at_once(
+    staging, rotation = at_once(
         (0.0, lambda: stage_key(purpose=KeyPurpose.OIDC)),
         (0.1, lambda: rotate_key(purpose=KeyPurpose.OIDC)),
     )
@@ -59,7 +28,7 @@ def test_a_rotation_started_while_a_key_is_being_staged_activates_that_key(slow_
     staged, created = staging
     assert created
     signing = SigningKey.objects.signing(KeyPurpose.OIDC)
-    if _refused_by_sqlite(rotation):
+    if refused_by_sqlite(rotation):
         assert list(signing.values_list("kid", flat=True)) == [first]
         assert services.staged_key(KeyPurpose.OIDC) == staged
         return
@@ -75,13 +44,13 @@ def test_a_rotation_started_while_a_key_is_being_staged_activates_that_key(slow_
 
 def test_two_stagings_at_once_stage_one_key(slow_to_store):
     get_active_key(KeyPurpose.OIDC)
-    outcomes = _at_once(
+    outcomes = at_once(
         (0.0, lambda: stage_key(purpose=KeyPurpose.OIDC)),
         (0.1, lambda: stage_key(purpose=KeyPurpose.OIDC)),
     )
     staged = list(SigningKey.objects.staged(KeyPurpose.OIDC))
     assert len(staged) == 1
-    done = [o for o in outcomes if not _refused_by_sqlite(o)]
+    done = [o for o in outcomes if not refused_by_sqlite(o)]
     # Without the lock (PostgreSQL) the second INSERT broke the one-staged-key constraint.
     assert all(isinstance(o, tuple) for o in done), outcomes
     assert {key.pk for key, _ in done} == {staged[0].pk}  # type: ignore[union-attr]
@@ -99,11 +68,11 @@ def test_two_rotations_at_once_with_a_key_staged_rotate_twice(slow_to_store, mon
         store(self, *args, **kwargs)
 
     monkeypatch.setattr(SigningKey, "save", slow_activation)
-    outcomes = _at_once(
+    outcomes = at_once(
         (0.0, lambda: rotate_key(purpose=KeyPurpose.OIDC)),
         (0.1, lambda: rotate_key(purpose=KeyPurpose.OIDC)),
     )
-    done = [o for o in outcomes if not _refused_by_sqlite(o)]
+    done = [o for o in outcomes if not refused_by_sqlite(o)]
     assert done and all(isinstance(o, SigningKey) for o in done), outcomes
     kids = [o.kid for o in done]  # type: ignore[union-attr]
     assert kids[0] == staged.kid  # the first activated the staged key
