@@ -133,3 +133,36 @@ def test_prompt_none_without_openid_and_an_older_sign_in_is_login_required(
     assert silent.status_code == 302
     answer = query(silent["Location"])
     assert answer["error"] == "login_required" and answer["state"] == params["state"]
+
+
+def test_prompt_login_signs_in_again_and_keeps_the_other_prompt_values(
+    flow, confidential_app, internal_user
+):
+    # OpenID Connect Core 3.1.2.1: signing in again satisfies `login` only; `consent` must
+    # still show the consent page, also where the scope was approved before.
+    start = clock.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        flow.code(confidential_app, internal_user, scope="openid")
+    client = flow.client
+    with time_machine.travel(start + dt.timedelta(seconds=5), tick=False):
+        params = flow.authorize_params(confidential_app, scope="openid", prompt="login consent")
+        response = client.get(AUTHORIZE, params)
+        assert response["Location"].startswith("/id/account/login?")
+        back = query(response["Location"])["next"]
+        assert query(back) == {**params, "prompt": "consent"}
+        client.force_login(internal_user)
+        page = client.get(back)
+        assert page.status_code == 200 and "form" in page.context  # asked again
+        data = {k: v for k, v in page.context["form"].initial.items() if v}
+        approved = client.post(back, {**data, "allow": "true"})
+        flow.params = params
+        code = query(approved["Location"])["code"]
+    tokens = flow.exchange(confidential_app, code).json()
+    assert _auth_time(tokens["id_token"]) == int(start.timestamp()) + 5
+
+
+def test_prompt_login_alone_is_dropped_once_signed_in(client, flow, confidential_app):
+    params = flow.authorize_params(confidential_app, scope="openid", prompt="login")
+    response = client.get(AUTHORIZE, params)  # not signed in: one sign-in, not two
+    back = query(response["Location"])["next"]
+    assert query(back) == {k: v for k, v in params.items() if k != "prompt"}

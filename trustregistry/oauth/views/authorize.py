@@ -262,11 +262,19 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             )
         return self.redirect(uri, application)
 
-    def sign_in_again(self, *, drop: str) -> HttpResponse:
+    def handle_prompt_login(self) -> HttpResponse:
+        # django-oauth-toolkit drops the whole prompt, so "login consent" lost its consent
+        # (OpenID Connect Core 3.1.2.1): signing in again satisfies `login` only.
+        return self.sign_in_again(drop="prompt", keep=_prompt(self.request) - {"login"})
+
+    def sign_in_again(self, *, drop: str, keep: set[str] | None = None) -> HttpResponse:
         """To the login page, and back to this request without `drop` (the fresh sign-in
-        satisfies it: with max_age=0 it would otherwise never be satisfied)."""
+        satisfies it: with max_age=0 it would otherwise never be satisfied), or with only the
+        `keep` values of it (space-separated, as `prompt`)."""
         query = self.request.GET.copy()
-        query.pop(drop, None)
+        values = query.pop(drop, None)
+        if keep and values:
+            query[drop] = " ".join(v for v in values[-1].split() if v in keep)
         back = f"{self.request.path}?{query.urlencode()}"
         return redirect_to_login(back, resolve_url(self.get_login_url()))
 
