@@ -98,6 +98,31 @@ def test_response_mode_query_and_form_post_get_the_code_in_the_query(
     assert "code" in params and "#" not in response["Location"]
 
 
+@pytest.mark.parametrize(
+    "claims",
+    ["{not json", "1", '"name"', "[]", "null", '{"userinfo": ["name"]}', '{"id_token": 5}'],
+)
+def test_a_claims_parameter_that_is_not_a_json_object_is_invalid_request_with_its_state(
+    client, flow, confidential_app, internal_user, claims
+):
+    # OpenID Connect Core 5.5: a JSON object, its userinfo and id_token members objects too.
+    # oauthlib's own refusal named no request: an error page, or an answer without state.
+    flow.code(confidential_app, internal_user)  # consent remembered: the answer comes at once
+    params = flow.authorize_params(confidential_app, claims=claims)
+    answer = _redirected_error(client.get(AUTHORIZE, params))
+    assert answer["error"] == "invalid_request" and "code" not in answer
+    assert answer["state"] == params["state"]
+    assert answer["iss"] == settings.TRUSTREGISTRY_ISSUER
+
+
+def test_a_claims_object_is_accepted_and_ignored(client, flow, confidential_app, internal_user):
+    # Not supported (no claims_parameter_supported in discovery), so what it asks is not
+    # given, but a well-formed one is no reason to refuse the request.
+    claims = '{"userinfo": {"name": {"essential": true}}, "id_token": {"auth_time": null}}'
+    code = flow.code(confidential_app, internal_user, claims=claims)
+    assert flow.exchange(confidential_app, code).status_code == 200
+
+
 # ------------------------------------------------------------------ PKCE verifier shape
 
 

@@ -5,8 +5,9 @@ implicit, hybrid, password or device grant is even constructed.
 Checks run before anything else on the authorization request, after the client and the
 redirect URI are known good: `redirect_uri` must be given (an error page otherwise); then, with
 failures going back to the client, no parameter repeated, `response_type` exactly `code`,
-`state` required, and a PKCE challenge must use S256 (`plain` is refused, and so is a
-challenge without a method, which RFC 7636 would read as plain). One runs last on the code's
+`state` required, OpenID Connect's `claims` a JSON object, and a PKCE challenge must use
+S256 (`plain` is refused, and so is a challenge without a method, which RFC 7636 would read as
+plain). One runs last on the code's
 token request: a `code_verifier` for a code issued without a challenge is refused (RFC 9700
 section 2.1.1, the PKCE downgrade), which oauthlib would otherwise ignore.
 
@@ -20,6 +21,7 @@ and `request_uri` (Core section 6: `request_not_supported`, `request_uri_not_sup
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -171,6 +173,28 @@ def bound_values(request: Any) -> dict[str, Any]:
     return {}
 
 
+def claims_is_an_object(request: Any) -> dict[str, Any]:
+    # OpenID Connect Core 5.5. oauthlib reads it only later, and its refusal named no request:
+    # the client got an error page, or an error without its state.
+    claims = getattr(request, "claims", None)
+    if not isinstance(claims, str) or "openid" not in (request.scopes or []):
+        return {}  # without openid, not an OpenID Connect parameter: ignored
+    try:
+        parsed = json.loads(claims)
+    except (ValueError, RecursionError):
+        parsed = None
+    if not isinstance(parsed, dict) or any(
+        not isinstance(parsed.get(member, {}), dict) for member in ("userinfo", "id_token")
+    ):
+        raise errors.InvalidRequestError(
+            description="The claims parameter must be a JSON object whose userinfo and "
+            "id_token members are objects (OpenID Connect Core section 5.5).",
+            request=request,
+        )
+    request.claims = parsed  # oauthlib leaves a parsed one as it is
+    return {}
+
+
 def require_s256(request: Any) -> dict[str, Any]:
     if request.code_challenge is not None and request.code_challenge_method != "S256":
         raise errors.InvalidRequestError(
@@ -224,6 +248,7 @@ class RegistryServer(
                 only_code,
                 require_state,
                 bound_values,
+                claims_is_an_object,
                 require_s256,
                 only_this_registry_as_resource,
             ],
