@@ -380,17 +380,6 @@ def test_reply_signed_by_another_key_is_refused(xml_key, other_key):
     )
 
 
-def test_tokens_module_imports_without_django():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; import connector.tokens, connector.trust, connector.service, "
-        "connector.soap, connector.wsgi; assert 'django' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, env={"PATH": "/usr/bin"})
-
-
 def test_a_nonce_with_a_final_newline_is_not_a_nonce():
     # `$` in the nonce pattern would have let "ABC\n" through into the dotted reply token.
     from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
