@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -98,6 +99,22 @@ class PinnedCertificates:
         return matches
 
 
+def check_jwks_url(url: str) -> str:
+    """`url` if it can be fetched at all (an absolute http(s) URL with a host), else
+    ValueError: a typo is an error when the connector starts, not a refusal of every handshake."""
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except (ValueError, AttributeError):  # an invalid IPv6 literal; not a string
+        usable = False
+    if not usable:
+        raise ValueError(
+            "The JWKS URL must be an absolute http(s) URL, such as "
+            "https://registry.example.com/id/.well-known/openid-configuration/jwks."
+        )
+    return url
+
+
 def fetch_jwks(url: str, *, timeout: float = JWKS_TIMEOUT_SECONDS) -> dict[str, Any]:
     """GET a JWKS: the whole answer within `timeout`, a size cap, no redirects, no proxies
     from the environment. Raises ValueError, OSError or http.client.HTTPException."""
@@ -156,7 +173,7 @@ class JwksKeys:
         unknown_kid_refetch_seconds: float = UNKNOWN_KID_REFETCH_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.url = url
+        self.url = check_jwks_url(url)
         self._fetch = fetch or fetch_jwks
         self._cache_seconds = cache_seconds
         self._refetch_seconds = unknown_kid_refetch_seconds

@@ -8,8 +8,9 @@ tests and the benchmark run it as a real second server.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from connector import soap
@@ -146,13 +147,37 @@ def connector_from_env(environ: dict[str, str] | None = None) -> tuple[Connector
     )
     if not cert_file and not jwks_url:
         raise ValueError("Set CONNECTOR_AAS_CERTIFICATE_FILE or CONNECTOR_AAS_JWKS_URL.")
-    with open(env["CONNECTOR_PRIVATE_KEY_FILE"], "rb") as handle:
-        private_key = load_private_key(handle.read(64 * 1024))
-    keys = PinnedCertificates.from_file(cert_file) if cert_file else JwksKeys(str(jwks_url))
-    connector = Connector(
-        application_uri=env["CONNECTOR_APPLICATION_URI"],
-        private_key=private_key,
-        trusted_issuer=env["CONNECTOR_TRUSTED_ISSUER"],
-        keys=keys,
-    )
+    key_file = env["CONNECTOR_PRIVATE_KEY_FILE"]
+    with _naming("CONNECTOR_PRIVATE_KEY_FILE", key_file):
+        with open(key_file, "rb") as handle:
+            private_key = load_private_key(handle.read(64 * 1024))
+    keys: PinnedCertificates | JwksKeys
+    if cert_file:
+        with _naming("CONNECTOR_AAS_CERTIFICATE_FILE", cert_file):
+            keys = PinnedCertificates.from_file(cert_file)
+    else:
+        with _naming("CONNECTOR_AAS_JWKS_URL", str(jwks_url)):
+            keys = JwksKeys(str(jwks_url))
+    with _naming("CONNECTOR_PRIVATE_KEY_FILE", key_file):
+        connector = Connector(
+            application_uri=env["CONNECTOR_APPLICATION_URI"],
+            private_key=private_key,
+            trusted_issuer=env["CONNECTOR_TRUSTED_ISSUER"],
+            keys=keys,
+        )
     return connector, env.get("CONNECTOR_PATH_PREFIX", "")
+
+
+@contextlib.contextmanager
+def _naming(setting: str, value: str) -> Iterator[None]:
+    """A configuration error as ValueError naming the variable and its value (a file or a
+    URL): the message a server prints when it refuses to start. A bare FileNotFoundError or
+    "The certificate is neither PEM nor DER X.509." leaves the operator guessing which setting
+    is wrong."""
+    where = f"{setting} ({value})"
+    try:
+        yield
+    except OSError as exc:
+        raise ValueError(f"{where}: the file cannot be read ({exc.strerror or exc}).") from exc
+    except ValueError as exc:  # KeyFormatError included
+        raise ValueError(f"{where}: {exc}") from exc

@@ -195,6 +195,14 @@ def test_a_connector_key_file_that_is_missing_or_no_key_warns(settings, tmp_path
     assert ids() == ["trustregistry.W003"]
 
 
+def test_a_connector_jwks_url_that_is_no_http_url_warns(settings, tmp_path):
+    # Taken before: the check was clean and every handshake was refused at request time.
+    _connector_settings(settings, tmp_path)
+    settings.CONNECTOR_AAS_JWKS_URL = "registry.example.com/id/.well-known/jwks"
+    assert ids() == ["trustregistry.W003"]
+    assert "CONNECTOR_AAS_JWKS_URL" in check_configuration()[0].msg
+
+
 def test_a_cache_no_two_processes_share_is_a_deployment_warning(settings):
     # Without Redis each worker throttles on its own: 4 workers x 2 servers allow 8 times the
     # documented failures. Only `check --deploy` says so (development runs without Redis).

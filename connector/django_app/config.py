@@ -68,7 +68,10 @@ def jwks_keys(url: str) -> JwksKeys:
         if url not in _jwks:
             if len(_jwks) > 8:
                 _jwks.clear()
-            _jwks[url] = JwksKeys(url)
+            try:
+                _jwks[url] = JwksKeys(url)
+            except ValueError as exc:
+                raise NotConfigured("CONNECTOR_AAS_JWKS_URL must be an http(s) URL.") from exc
         return _jwks[url]
 
 
