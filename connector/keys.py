@@ -297,11 +297,38 @@ def load_private_key(text: str | bytes, password: bytes | None = None) -> Privat
                 "The private key file is neither UTF-8 nor UTF-16 text (PEM or XML)."
             ) from exc
     text = text.lstrip("\ufeff").strip()
+    # The files an operator mixes up most with the private key: its public half, and a
+    # certificate (the AAS's, or one of the key's own).
+    first_line = text.split("\n", 1)[0]
     if text.startswith("<"):
-        return _rsa_private_from_xml(_xml_fields(text))
+        fields = _xml_fields(text)
+        public_half = "Modulus" in fields and not fields.keys() & _XML_PRIVATE_PARTS
+    else:
+        if first_line.startswith("-----BEGIN") and "CERTIFICATE" in first_line:
+            raise KeyFormatError(
+                "This is a certificate, not the private key: the connector needs the private "
+                "key it signs with (its public half goes to the registry's record)."
+            )
+        public_half = first_line.startswith("-----BEGIN") and "PUBLIC KEY" in first_line
+    if public_half:
+        raise KeyFormatError(
+            "This is a public key, not the private key: the connector needs the private key "
+            "it signs with (its public half goes to the registry's record)."
+        )
+    if text.startswith("<"):
+        return _rsa_private_from_xml(fields)
     try:
         key = serialization.load_pem_private_key(text.encode("ascii"), password=password)
-    except (ValueError, TypeError, UnsupportedAlgorithm, UnicodeEncodeError) as exc:
+    except TypeError as exc:
+        if password is None and "ENCRYPTED" in text[:200]:
+            raise KeyFormatError(
+                "The private key is encrypted: give its password, or store it unencrypted "
+                "(`openssl pkey -in encrypted.pem -out private.pem`) readable by its owner only."
+            ) from exc
+        raise KeyFormatError(
+            "The private key is neither readable PEM nor <RSAKeyValue> XML."
+        ) from exc
+    except (ValueError, UnsupportedAlgorithm, UnicodeEncodeError) as exc:
         raise KeyFormatError(
             "The private key is neither readable PEM nor <RSAKeyValue> XML."
         ) from exc

@@ -163,3 +163,46 @@ def test_a_private_key_written_as_pem_reads_back(rsa_key):
     assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")  # PKCS#8, unencrypted
     again = keys.load_private_key(pem)
     assert again.private_numbers() == rsa_key.private_numbers()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        # The two files an operator mixes up most: the public half, and the AAS's certificate.
+        (
+            lambda key, interop: key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+            "a public key, not the private key",
+        ),
+        (
+            lambda key, interop: key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+            ),
+            "a public key, not the private key",
+        ),
+        (
+            lambda key, interop: (interop / "devnet-auth_DevNet.crt").read_bytes(),
+            "a certificate, not the private key",
+        ),
+        (
+            lambda key, interop: keys.rsa_public_key_to_xml(key.public_key()).encode(),
+            "a public key, not the private key",
+        ),
+        (
+            lambda key, interop: key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"secret"),
+            ),
+            "encrypted",
+        ),
+    ],
+)
+def test_a_private_key_file_holding_something_else_says_what_it_holds(
+    rsa_key, interop, make, message
+):
+    """Before, each was "neither readable PEM nor <RSAKeyValue> XML" (or "lacks <P>"), which
+    sent the operator looking for a broken file rather than the wrong one."""
+    with pytest.raises(keys.KeyFormatError, match=message):
+        keys.load_private_key(make(rsa_key, interop))

@@ -50,6 +50,18 @@ KEY_FORMAT_MESSAGES = (
     gettext_noop("The private key file is neither UTF-8 nor UTF-16 text (PEM or XML)."),
     gettext_noop("The private key is neither readable PEM nor <RSAKeyValue> XML."),
     gettext_noop("Only RSA and EC private keys are supported."),
+    gettext_noop(
+        "This is a certificate, not the private key: the connector needs the private "
+        "key it signs with (its public half goes to the registry's record)."
+    ),
+    gettext_noop(
+        "This is a public key, not the private key: the connector needs the private key "
+        "it signs with (its public half goes to the registry's record)."
+    ),
+    gettext_noop(
+        "The private key is encrypted: give its password, or store it unencrypted "
+        "(`openssl pkey -in encrypted.pem -out private.pem`) readable by its owner only."
+    ),
     gettext_noop("The certificate is neither PEM nor DER X.509."),
     gettext_noop(
         "A secret hash is base64(sha256(secret)): 44 characters ending in '=', or 64 hex digits."
