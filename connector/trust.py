@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import re
 import threading
 import time
@@ -34,6 +35,8 @@ from connector.keys import (
     load_certificate,
 )
 from connector.tokens import HandshakeError
+
+logger = logging.getLogger(__name__)
 
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_MAX_BYTES = 256 * 1024
@@ -159,6 +162,17 @@ def _aas_keys(jwks: list[Any]) -> dict[str, list[tuple[PublicKey, str]]]:
     return keys
 
 
+def _failure(exc: BaseException) -> str:
+    """What kind of failure a JWKS fetch met, without any text of the answer: `fetch_jwks`'s
+    own messages, the operating system's for a connection (refused, timed out, DNS), else
+    only the exception's class (http.client's carry the line received, JSON's nothing useful)."""
+    if type(exc) is ValueError or isinstance(exc, TimeoutError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return type(exc).__name__
+
+
 class JwksKeys:
     """The AAS keys from its JWKS URL: cached, refetched when stale, and refetched at most once
     a minute for a `kid` it does not know (so a flood of made-up kids cannot make it hammer
@@ -203,10 +217,18 @@ class JwksKeys:
             KeyError,
             http.client.HTTPException,
             RecursionError,
-        ):
+        ) as exc:
             # RecursionError: "[[[[…" within the size cap. Nothing of the answer is logged or
-            # shown: the reason says only that the keys could not be fetched.
+            # shown: the reason says only that the keys could not be fetched, the log line
+            # (for this side's operator: a wrong URL, the AAS down) what kind of failure it was.
             self._failed_at = self._clock()
+            logger.warning(
+                "The AAS JWKS at %s could not be fetched (%s); handshakes are answered from "
+                "the keys at hand, or refused, until the next try in %d s.",
+                self.url,
+                _failure(exc),
+                FAILED_FETCH_RETRY_SECONDS,
+            )
             return False
         self._failed_at = None
         self._keys = keys

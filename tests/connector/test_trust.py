@@ -290,3 +290,33 @@ def test_two_keys_published_under_one_kid_both_verify(two_keys):
     assert only.public_numbers() == two_keys[1].public_key().public_numbers()
     with pytest.raises(HandshakeError, match="does not trust"):
         keys({"kid": "same", "x5t": "T2"})
+
+
+@pytest.mark.parametrize(
+    ("answer", "logged"),
+    [
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "answered HTTP 404"),
+        (_answer(b'{"no": "keys"}'), "not a JWKS"),
+        # The answer's own text never reaches the log: only what kind of failure it was.
+        (b"HTTP/1.1 SECRET-TEXT\r\n\r\n", "BadStatusLine"),
+    ],
+)
+def test_a_failed_jwks_fetch_is_logged_once_for_the_connectors_operator(caplog, answer, logged):
+    """The refusal ("could not fetch the AAS keys") goes to the AAS; before, the connector's
+    own log said nothing, so its operator could not tell a wrong JWKS URL from a refused
+    token. One warning per failed fetch, which is tried at most every 10 s."""
+    listener, thread = raw_server(answer, connections=1)
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/jwks"
+        keys = trust.JwksKeys(url)
+        with caplog.at_level("WARNING", logger="connector.trust"):
+            for _ in range(3):
+                with pytest.raises(HandshakeError, match="could not fetch"):
+                    keys({"kid": "k"})
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    [record] = [r for r in caplog.records if r.name == "connector.trust"]
+    assert record.levelname == "WARNING"
+    assert url in record.getMessage() and logged in record.getMessage()
+    assert "SECRET-TEXT" not in caplog.text
