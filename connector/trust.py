@@ -118,6 +118,18 @@ def check_jwks_url(url: str) -> str:
     return url
 
 
+def shown_url(url: str) -> str:
+    """`url` as a log line or an error may show it: without a user name, password, query or
+    fragment, which may carry credentials an operator put there (a basic-auth proxy, a
+    signed link)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+    except (ValueError, AttributeError):
+        return "(an unreadable URL)"
+    return f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else f"{netloc}{parts.path}"
+
+
 def fetch_jwks(url: str, *, timeout: float = JWKS_TIMEOUT_SECONDS) -> dict[str, Any]:
     """GET a JWKS: the whole answer within `timeout`, a size cap, no redirects, no proxies
     from the environment. Raises ValueError, OSError or http.client.HTTPException."""
@@ -225,7 +237,7 @@ class JwksKeys:
             logger.warning(
                 "The AAS JWKS at %s could not be fetched (%s); handshakes are answered from "
                 "the keys at hand, or refused, until the next try in %d s.",
-                self.url,
+                shown_url(self.url),
                 _failure(exc),
                 FAILED_FETCH_RETRY_SECONDS,
             )

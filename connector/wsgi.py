@@ -127,7 +127,7 @@ def connector_from_env(environ: dict[str, str] | None = None) -> tuple[Connector
     import os
 
     from connector.keys import load_private_key
-    from connector.trust import JwksKeys, PinnedCertificates
+    from connector.trust import JwksKeys, PinnedCertificates, shown_url
 
     env = os.environ if environ is None else environ
     missing = [
@@ -156,7 +156,7 @@ def connector_from_env(environ: dict[str, str] | None = None) -> tuple[Connector
         with _naming("CONNECTOR_AAS_CERTIFICATE_FILE", cert_file):
             keys = PinnedCertificates.from_file(cert_file)
     else:
-        with _naming("CONNECTOR_AAS_JWKS_URL", str(jwks_url)):
+        with _naming("CONNECTOR_AAS_JWKS_URL", shown_url(str(jwks_url))):
             keys = JwksKeys(str(jwks_url))
     with _naming("CONNECTOR_PRIVATE_KEY_FILE", key_file):
         connector = Connector(

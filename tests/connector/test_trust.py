@@ -320,3 +320,32 @@ def test_a_failed_jwks_fetch_is_logged_once_for_the_connectors_operator(caplog, 
     assert record.levelname == "WARNING"
     assert url in record.getMessage() and logged in record.getMessage()
     assert "SECRET-TEXT" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pa55@aas.example/id/jwks?sig=abc#x", "https://aas.example/id/jwks"),
+        ("http://127.0.0.1:8000/jwks", "http://127.0.0.1:8000/jwks"),
+        ("http://[::1/jwks", "(an unreadable URL)"),
+    ],
+)
+def test_a_url_is_shown_without_its_credentials(url, shown):
+    assert trust.shown_url(url) == shown
+
+
+def test_a_failed_fetch_logs_no_credentials_of_the_jwks_url(caplog):
+    """An operator may put a proxy's basic-auth credentials or a signed query in the URL: the
+    warning names the place, not those."""
+    listener, thread = raw_server(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 1)
+    try:
+        port = listener.getsockname()[1]
+        keys = trust.JwksKeys(f"http://ops:pa55word@127.0.0.1:{port}/jwks?sig=s3cret")
+        with caplog.at_level("WARNING", logger="connector.trust"):
+            with pytest.raises(HandshakeError, match="could not fetch"):
+                keys({"kid": "k"})
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    assert f"http://127.0.0.1:{port}/jwks" in caplog.text
+    assert "pa55word" not in caplog.text and "s3cret" not in caplog.text
