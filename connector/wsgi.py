@@ -123,10 +123,12 @@ def connector_from_env(environ: dict[str, str] | None = None) -> tuple[Connector
 
     `CONNECTOR_AAS_CERTIFICATE_FILE` (pinned certificates) instead of the JWKS URL also works.
     Answered nonces are remembered in process memory (`MemoryReplayGuard`), so run ONE worker
-    process (threads are fine); several processes need a shared `replay_guard`."""
+    process (threads are fine), or set `CONNECTOR_REPLAY_DB` to a file every process of the
+    host shares (`connector.replay.SqliteReplayGuard`)."""
     import os
 
     from connector.keys import load_private_key
+    from connector.replay import SqliteReplayGuard
     from connector.trust import JwksKeys, PinnedCertificates, shown_url
 
     env = os.environ if environ is None else environ
@@ -158,12 +160,17 @@ def connector_from_env(environ: dict[str, str] | None = None) -> tuple[Connector
     else:
         with _naming("CONNECTOR_AAS_JWKS_URL", shown_url(str(jwks_url))):
             keys = JwksKeys(str(jwks_url))
+    replay_guard = None
+    if replay_db := env.get("CONNECTOR_REPLAY_DB"):
+        with _naming("CONNECTOR_REPLAY_DB", replay_db):
+            replay_guard = SqliteReplayGuard(replay_db)
     with _naming("CONNECTOR_PRIVATE_KEY_FILE", key_file):
         connector = Connector(
             application_uri=env["CONNECTOR_APPLICATION_URI"],
             private_key=private_key,
             trusted_issuer=env["CONNECTOR_TRUSTED_ISSUER"],
             keys=keys,
+            replay_guard=replay_guard,
         )
     return connector, env.get("CONNECTOR_PATH_PREFIX", "")
 

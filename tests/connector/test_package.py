@@ -59,7 +59,7 @@ sys.meta_path.insert(0, NotInstalled())
 
 import asyncio, io, json, time
 import connector, connector.deadline_http, connector.keys, connector.service, connector.soap
-import connector.tokens, connector.trust
+import connector.replay, connector.tokens, connector.trust
 from connector import asgi, soap, wsgi
 
 time.time = lambda: inside
