@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from connector import tokens
 from connector.keys import public_key_to_jwk
+from trustregistry.common import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +58,28 @@ def test_the_button_shows_the_connectors_own_reason(connector_record, staff_user
     assert status == 200
     assert any("refused" in m and "SignedToken" in m for m in messages), messages
     assert "SignedToken" in _latest_note(connector_record).history_change_reason
+
+
+@pytest.mark.django_db(transaction=True)  # the connector's thread writes to the record
+def test_a_key_replaced_while_the_button_runs_fails_the_test(
+    scripted, app_key, other_key, staff_user
+):
+    """The administrator (or another one) replaces the connector's key while the test runs:
+    the connector still answers with the old key, and the test must not report it good."""
+    record = scripted.record
+
+    def answer(claims):
+        type(record).objects.filter(pk=record.pk).update(
+            public_keys=[public_key_to_jwk(other_key.public_key())]
+        )
+        value = tokens.sign_application_token(
+            nonce=claims["nonce"], private_key=app_key, now=clock.now().timestamp()
+        )
+        body = {"Succeeded": True, "Reason": None, "SignedApplicationToken": value}
+        return "200 OK", [], json.dumps(body).encode()
+
+    scripted.answer = answer
+    status, messages = _press(staff_user, record)
+    assert status == 200
+    assert any("not signed by the application's key" in m for m in messages), messages
+    assert _latest_note(record).history_change_reason.startswith("handshake tested: failed (")

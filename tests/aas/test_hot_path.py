@@ -63,19 +63,25 @@ def test_single_use_writes_behave_the_same_in_and_outside_a_transaction(app_key,
     assert row.created == now and row.expires_at == now + dt.timedelta(seconds=300)
 
     consume = writes.consume_pending
-    assert run(consume, nonce="N1", application_id=record.pk, now=now) is True
+    # the winner learns the record's connector URL and keys as they are now
+    accepted = run(consume, nonce="N1", application_id=record.pk, now=now)
+    assert accepted == writes.AcceptedRecord(record.connector_url, record.public_keys)
     assert PendingHandshake.objects.get(nonce="N1").used_at == now
     # used, of another application, expired, unknown: refused
-    assert run(consume, nonce="N1", application_id=record.pk, now=now) is False
-    assert run(consume, nonce="N2", application_id=record.pk + 1000, now=now) is False
+    assert run(consume, nonce="N1", application_id=record.pk, now=now) is None
+    assert run(consume, nonce="N2", application_id=record.pk + 1000, now=now) is None
     late = now + dt.timedelta(seconds=301)
-    assert run(consume, nonce="N2", application_id=record.pk, now=late) is False
-    assert run(consume, nonce="nope", application_id=record.pk, now=now) is False
+    assert run(consume, nonce="N2", application_id=record.pk, now=late) is None
+    assert run(consume, nonce="nope", application_id=record.pk, now=now) is None
     # a disabled record stops the reply; enabled again, the nonce still counts once
     type(record).objects.filter(pk=record.pk).update(is_enabled=False)
-    assert run(consume, nonce="N3", application_id=record.pk, now=now) is False
-    type(record).objects.filter(pk=record.pk).update(is_enabled=True)
-    assert run(consume, nonce="N3", application_id=record.pk, now=now) is True
+    assert run(consume, nonce="N3", application_id=record.pk, now=now) is None
+    # ... and the record as it is by then
+    type(record).objects.filter(pk=record.pk).update(
+        is_enabled=True, public_keys=[], connector_url=""
+    )
+    accepted = run(consume, nonce="N3", application_id=record.pk, now=now)
+    assert accepted == writes.AcceptedRecord("", [])
     assert PendingHandshake.objects.filter(used_at__isnull=False).count() == 2
 
 

@@ -201,6 +201,49 @@ def test_record_disabled_during_the_handshake(scripted, app_key):
         services.complete_handshake(attempt=attempt, reply_token=answer["SignedApplicationToken"])
 
 
+def _replied(scripted, app_key):
+    """A handshake whose connector has answered, not yet accepted: (attempt, reply)."""
+    scripted.answer = _reply(app_key)
+    attempt = services.begin_handshake(application=scripted.record, context="c")
+    return attempt, services.call_connector(attempt)["SignedApplicationToken"]
+
+
+def _record_now(scripted, **fields):
+    type(scripted.record).objects.filter(pk=scripted.record.pk).update(**fields)
+
+
+def test_record_key_replaced_during_the_handshake(scripted, app_key, other_key):
+    # The key that signed the reply left the record while the connector worked (it leaked,
+    # say): the reply is refused as one signed by no key of the record.
+    attempt, reply = _replied(scripted, app_key)
+    _record_now(scripted, public_keys=[public_key_to_jwk(other_key.public_key())])
+    with pytest.raises(HandshakeFailed, match="not signed by the application's key"):
+        services.complete_handshake(attempt=attempt, reply_token=reply)
+
+
+def test_record_keys_removed_during_the_handshake(scripted, app_key):
+    attempt, reply = _replied(scripted, app_key)
+    _record_now(scripted, public_keys=[])
+    with pytest.raises(HandshakeFailed, match="no public key"):
+        services.complete_handshake(attempt=attempt, reply_token=reply)
+
+
+def test_a_key_added_during_the_handshake_keeps_the_reply_good(scripted, app_key, other_key):
+    attempt, reply = _replied(scripted, app_key)
+    keys = [public_key_to_jwk(other_key.public_key()), *scripted.record.public_keys]
+    _record_now(scripted, public_keys=keys)
+    services.complete_handshake(attempt=attempt, reply_token=reply)
+
+
+@pytest.mark.parametrize("new_url", ["", "http://127.0.0.1:9/elsewhere"])
+def test_connector_url_changed_during_the_handshake(scripted, app_key, new_url):
+    # The URL the connector proved itself at is no longer the record's: never handed out.
+    attempt, reply = _replied(scripted, app_key)
+    _record_now(scripted, connector_url=new_url)
+    with pytest.raises(HandshakeFailed, match="connector URL changed during the handshake"):
+        services.complete_handshake(attempt=attempt, reply_token=reply)
+
+
 @pytest.mark.parametrize(
     "answer, reason",
     [

@@ -1,13 +1,18 @@
 """POST /api/connectors/resolve (through the API's authentication and scope rules) and the AAS
 certificate download."""
 
+import json
+
 import pytest
 from cryptography import x509
 from rest_framework.test import APIRequestFactory
 
+from connector import tokens
+from connector.keys import public_key_to_jwk
 from tests import factories
 from tests.aas.conftest import CONNECTOR_URI
 from trustregistry.aas.views import ResolveConnectorView
+from trustregistry.common import clock
 from trustregistry.keys.models import KeyPurpose
 from trustregistry.keys.services import get_active_key, rotate_key
 from trustregistry.oauth.access_tokens import issue_access_token
@@ -123,3 +128,37 @@ def test_aas_certificate_is_downloadable_as_pem(client, db):
     )
     assert rotated != cert and rotated == get_active_key(KeyPurpose.AAS).certificate
     assert client.post("/id/.well-known/aas-certificate.pem").status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"public_keys": "other"},
+        {"connector_url": ""},
+        {"is_enabled": False},
+    ],
+)
+def test_a_record_changed_while_its_handshake_runs_resolves_nothing(
+    caller, scripted, app_key, other_key, change
+):
+    """SPEC section 2: a withdrawal stops a handshake already under way. The connector still
+    answers with the key it holds, after the administrator has replaced that key, removed
+    the connector URL or disabled the record; on PostgreSQL this runs the one-statement
+    writes (no transaction around the test)."""
+    record = scripted.record
+    if change.get("public_keys") == "other":
+        change = {"public_keys": [public_key_to_jwk(other_key.public_key())]}
+
+    def answer(claims):
+        type(record).objects.filter(pk=record.pk).update(**change)
+        value = tokens.sign_application_token(
+            nonce=claims["nonce"], private_key=app_key, now=clock.now().timestamp()
+        )
+        body = {"Succeeded": True, "Reason": None, "SignedApplicationToken": value}
+        return "200 OK", [], json.dumps(body).encode()
+
+    scripted.answer = answer
+    response = _post({"url": f"app://{record.client_id}", "context": "Cust1"}, _token(caller))
+    assert response.status_code in (403, 502), response.data
+    assert record.connector_url not in json.dumps(response.data)

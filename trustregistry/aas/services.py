@@ -68,6 +68,13 @@ MAX_REASON_LENGTH = 200
 MAX_CONTEXT_LENGTH = 200
 APP_SCHEME = "app://"
 
+NO_PUBLIC_KEY = gettext_noop(
+    "The application record has no public key to check the connector with."
+)
+RECORD_URL_CHANGED = gettext_noop(
+    "The application record's connector URL changed during the handshake."
+)
+
 
 # ---------------------------------------------------------------- step 1
 
@@ -85,9 +92,7 @@ def _check_record(application: TrustedApplication) -> None:
     if not application.connector_url:
         raise HandshakeFailed(gettext_noop("The application record has no connector URL."))
     if not application.public_keys:
-        raise HandshakeFailed(
-            gettext_noop("The application record has no public key to check the connector with.")
-        )
+        raise HandshakeFailed(NO_PUBLIC_KEY)
 
 
 @dataclass(frozen=True)
@@ -245,23 +250,22 @@ def call_connector(attempt: HandshakeAttempt) -> dict[str, Any]:
 # ---------------------------------------------------------------- step 3
 
 
-def _consume_nonce(*, nonce: str, application: TrustedApplication) -> None:
+def _consume_nonce(*, nonce: str, application: TrustedApplication) -> writes.AcceptedRecord:
     """One conditional UPDATE: only one reply per nonce can win, on any number of servers.
     The record's enabled flag is part of the condition: disabling it stops a handshake that
-    is under way."""
-    if writes.consume_pending(nonce=nonce, application_id=application.pk, now=clock.now()):
-        return
+    is under way. Answers the record's connector URL and keys as they are at that moment."""
+    accepted = writes.consume_pending(nonce=nonce, application_id=application.pk, now=clock.now())
+    if accepted is not None:
+        return accepted
     if not TrustedApplication.objects.filter(pk=application.pk, is_enabled=True).exists():
         raise ApplicationDisabled()
     logger.warning("handshake %s: reply for a used or expired nonce", application.client_id)
     raise HandshakeFailed(gettext_noop("The reply's nonce was already used or has expired."))
 
 
-def complete_handshake(*, attempt: HandshakeAttempt, reply_token: Any) -> None:
-    """Accept the connector's `SignedApplicationToken` once. Raises HandshakeFailed."""
-    application = attempt.application
+def _verify_reply(reply_token: Any, *, attempt: HandshakeAttempt, keys: list[Any]) -> None:
     public_keys = []
-    for jwk in application.public_keys:
+    for jwk in keys:
         try:
             public_keys.append(jwk_to_public_key(jwk))
         except KeyFormatError:
@@ -274,10 +278,32 @@ def complete_handshake(*, attempt: HandshakeAttempt, reply_token: Any) -> None:
             now=clock.now().timestamp(),
         )
     except HandshakeError as exc:
-        logger.warning("handshake %s: reply refused: %s", application.client_id, exc.reason)
+        uri = attempt.application.client_id
+        logger.warning("handshake %s: reply refused: %s", uri, exc.reason)
         # One of CONNECTOR_REPLY_REASONS (errors.py): translated when the admin shows it.
         raise HandshakeFailed(exc.reason) from exc
-    _consume_nonce(nonce=attempt.nonce, application=application)
+
+
+def complete_handshake(*, attempt: HandshakeAttempt, reply_token: Any) -> None:
+    """Accept the connector's `SignedApplicationToken` once. Raises HandshakeFailed.
+
+    The reply is checked against the record as read when the handshake began, then again
+    against the record as it is when the nonce is consumed (SPEC section 2: a withdrawal
+    stops a handshake already under way): a public key replaced or removed while the
+    connector worked no longer vouches for it, and a connector URL changed meanwhile is not
+    the one the caller would be given."""
+    application = attempt.application
+    _verify_reply(reply_token, attempt=attempt, keys=application.public_keys)
+    current = _consume_nonce(nonce=attempt.nonce, application=application)
+    if current.connector_url != application.connector_url:
+        logger.warning("handshake %s: connector URL changed meanwhile", application.client_id)
+        raise HandshakeFailed(RECORD_URL_CHANGED)
+    if current.public_keys != application.public_keys:
+        if not current.public_keys:
+            logger.warning("handshake %s: public keys removed meanwhile", application.client_id)
+            raise HandshakeFailed(NO_PUBLIC_KEY)
+        # A key added beside the one that signed leaves the reply good; the signer gone, not.
+        _verify_reply(reply_token, attempt=attempt, keys=current.public_keys)
 
 
 def run_handshake(

@@ -13,6 +13,8 @@ nonce fails the handshake under way, a lost "used" mark belongs to a reply alrea
 `lookup_and_store` reads the record (with the active AAS kid) and stores the pending nonce in
 the same statement, a CTE whose INSERT runs only for an existing, enabled record: a resolve
 asks the database twice in all, once before the call to the connector and once after it.
+`consume_pending`, the second, also answers the record's connector URL and public keys as they
+are when the reply is accepted, so a change made while the connector worked is seen.
 
 Inside a caller's transaction (tests, an atomic request) and on other databases, the ORM does
 the same writes and the caller's transaction keeps its own durability.
@@ -21,6 +23,8 @@ the same writes and the caller's transaction keeps its own durability.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef
@@ -46,6 +50,8 @@ def _names() -> dict[str, str]:
         "app": q(app.db_table),
         "app_pk": q(app.pk.column),
         "app_enabled": q(_column(TrustedApplication, "is_enabled")),
+        "app_url": q(_column(TrustedApplication, "connector_url")),
+        "app_keys": q(_column(TrustedApplication, "public_keys")),
         **{
             name: q(_column(PendingHandshake, name))
             for name in ("nonce", "application", "context", "created", "expires_at", "used_at")
@@ -72,14 +78,18 @@ def _statement(kind: str) -> str:
             f"{n['created']}, {n['expires_at']}, {n['used_at']}) "
             f"SELECT %s, %s, %s, %s, %s, NULL FROM {_RELAXED}"
         )
+        # The record joins the UPDATE (UPDATE ... FROM locks no row of it) for its enabled
+        # flag and, RETURNING, its connector URL and keys at this moment.
         _sql["consume"] = (
-            f"UPDATE {n['pending']} SET {n['used_at']} = %s FROM {_RELAXED} "  # noqa: S608
+            f"UPDATE {n['pending']} SET {n['used_at']} = %s "  # noqa: S608
+            f"FROM {_RELAXED}, {n['app']} "
             f"WHERE {n['pending']}.{n['nonce']} = %s "
             f"AND {n['pending']}.{n['application']} = %s "
             f"AND {n['pending']}.{n['used_at']} IS NULL "
             f"AND {n['pending']}.{n['expires_at']} > %s "
-            f"AND EXISTS (SELECT 1 FROM {n['app']} WHERE {n['app']}.{n['app_pk']} = "
-            f"{n['pending']}.{n['application']} AND {n['app']}.{n['app_enabled']})"
+            f"AND {n['app']}.{n['app_pk']} = {n['pending']}.{n['application']} "
+            f"AND {n['app']}.{n['app_enabled']} "
+            f"RETURNING {n['app']}.{n['app_url']}, {n['app']}.{n['app_keys']}"
         )
     return _sql[kind]
 
@@ -105,14 +115,30 @@ def store_pending(
         )
 
 
-def consume_pending(*, nonce: str, application_id: int, now: dt.datetime) -> bool:
+@dataclass(frozen=True)
+class AcceptedRecord:
+    """The record's handshake fields when its reply was accepted (`consume_pending`)."""
+
+    connector_url: str
+    public_keys: list[dict[str, Any]]
+
+
+def consume_pending(*, nonce: str, application_id: int, now: dt.datetime) -> AcceptedRecord | None:
     """Mark the nonce used if it is unused, unexpired, of this application, and the record is
     enabled: one conditional UPDATE, so only one reply per nonce wins on any number of
-    servers. True if this call won."""
+    servers. The record's connector URL and keys as they are then if this call won, else None.
+    """
     if _one_statement():
         with prepared_cursor(connection.alias) as cursor:
             cursor.execute(_statement("consume"), [now, nonce, application_id, now])
-            return cursor.rowcount == 1
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        keys = TrustedApplication._meta.get_field("public_keys")
+        return AcceptedRecord(
+            connector_url=row[0] or "",
+            public_keys=keys.from_db_value(row[1], None, connection) or [],  # type: ignore[attr-defined]
+        )
     with transaction.atomic():
         relaxed_durability()
         enabled = TrustedApplication.objects.filter(pk=OuterRef("application_id"), is_enabled=True)
@@ -123,7 +149,16 @@ def consume_pending(*, nonce: str, application_id: int, now: dt.datetime) -> boo
             .filter(Exists(enabled))
             .update(used_at=now)
         )
-    return updated == 1
+        if updated != 1:
+            return None
+        # In the same transaction: on SQLite it holds the write lock since it began, so no
+        # change can come between the two statements; elsewhere one that did is seen here.
+        url, public_keys = (
+            TrustedApplication.objects.filter(pk=application_id)
+            .values_list("connector_url", "public_keys")
+            .get()
+        )
+    return AcceptedRecord(connector_url=url or "", public_keys=public_keys or [])
 
 
 def lookup_and_store(
