@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import logging
+from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -309,6 +310,24 @@ def test_connector_reason_never_echoes_the_path_or_query_of_its_url(scripted, sa
     assert "No tenant at [connector]" in info.value.message
     for part in ("7f3a9c2e", "7F3A9C2E", "K-44119"):
         assert part not in info.value.message and part not in logged
+
+
+def test_connector_reason_never_echoes_its_url_percent_encoded(scripted, caplog):
+    """A connector that quotes its own URL as a parameter (`redirect=https%3A%2F%2F…`) had it
+    passed on whole, in the answer and in the log line: "%2F" before the host made it look
+    like part of a word, and the encoded path and query matched nothing."""
+    base = scripted.record.connector_url.rsplit("/", 1)[0]
+    url = f"{base}/tenants/7f3a9c2e/authenticate?key=K-44119"
+    type(scripted.record).objects.filter(pk=scripted.record.pk).update(connector_url=url)
+    body = json.dumps({"Succeeded": False, "Reason": f"Unknown audience {quote(url, safe='')}"})
+    scripted.answer = lambda claims: ("200 OK", [], body.encode())
+    with caplog.at_level(logging.INFO), pytest.raises(HandshakeFailed) as info:
+        _resolve("scripted.example.com/app")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    port = base.rsplit(":", 1)[1]
+    for part in ("7f3a9c2e", "K-44119", "127.0.0.1", port):
+        assert part not in info.value.message and part not in logged, info.value.message
+    assert "Unknown audience [connector]" in info.value.message
 
 
 @pytest.mark.parametrize(

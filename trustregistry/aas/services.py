@@ -26,7 +26,7 @@ import re
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -163,6 +163,9 @@ _HEADERS = {
 
 def _clean_reason(reason: Any, connector_url: str) -> str:
     text = reason if isinstance(reason, str) and reason.strip() else "no reason given"
+    # A connector quoting its own URL as a parameter writes it percent-encoded ("%2F" before
+    # the host reads as part of a word, and the encoded path matches nothing): decoded first.
+    text = unquote(text)
     text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
     for part in _url_parts(connector_url):
         # Hosts and schemes are case-insensitive: "HTTP://HOST:PORT" names it just as well.
