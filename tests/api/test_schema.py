@@ -63,3 +63,89 @@ def test_schema_errors_are_the_apis_json(client, db, method, query, headers, sta
     assert response.status_code == status
     assert response["Content-Type"] == "application/json"
     assert set(response.json()) == {"error", "message"}
+
+
+# ------------------------------------------------------------------ what the errors look like
+
+
+def _document(client) -> dict:  # type: ignore[no-untyped-def]
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def _operations(document: dict):  # type: ignore[no-untyped-def]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield f"{method.upper()} {path}", method, operation
+
+
+def _error_codes(document: dict) -> list[str]:
+    error = document["components"]["schemas"]["Error"]["properties"]["error"]
+    ref = error.get("$ref") or error["allOf"][0]["$ref"]
+    return document["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"]
+
+
+def test_every_operation_documents_the_errors_it_can_answer(client):
+    document = _document(client)
+    for label, method, operation in _operations(document):
+        responses = operation["responses"]
+        expected = {"400", "401", "404", "429", "503"}
+        if method in {"post", "put", "patch"}:
+            expected |= {"413", "415"}  # a body too large, or not JSON
+        if label != "GET /api/me":  # every other operation needs a scope or a permission
+            expected.add("403")
+        assert expected <= set(responses), label
+        for status, response in responses.items():
+            if status >= "400":
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (label, status)
+    assert "409" in document["paths"]["/api/trusted-applications/"]["post"]["responses"]
+    assert "409" not in document["paths"]["/api/trusted-applications/{uri}/"]["put"]["responses"]
+    assert "403" not in document["paths"]["/api/me"]["get"]["responses"]
+
+
+def test_connector_resolution_documents_its_refusals(client):
+    responses = _document(client)["paths"]["/api/connectors/resolve"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "413", "415", "429", "502", "503", "504"} <= set(responses)
+    # SPEC section 7's codes, each under the status it is answered with.
+    assert "`application_disabled`" in responses["403"]["description"]
+    assert "`insufficient_scope`" in responses["403"]["description"]
+    assert "`unknown_application`" in responses["404"]["description"]
+    assert "`handshake_failed`" in responses["502"]["description"]
+    assert "`connector_unreachable`" in responses["504"]["description"]
+
+
+def test_error_codes_are_the_fixed_list_the_api_answers(client):
+    from trustregistry.aas import errors as resolve_errors
+    from trustregistry.api import exceptions as api_exceptions
+    from trustregistry.api.authentication import BasicRefusal
+
+    codes = set(_error_codes(_document(client)))
+    answered = set(api_exceptions._CODES.values()) | {
+        value for name, value in vars(BasicRefusal).items() if name.isupper()
+    }
+    answered |= {
+        cls.code
+        for cls in vars(resolve_errors).values()
+        if isinstance(cls, type)
+        and issubclass(cls, resolve_errors.ResolveError)
+        and cls is not resolve_errors.ResolveError
+    }
+    answered |= {"invalid_token", "insufficient_scope", "already_exists", "request_too_large"}
+    answered |= {"temporarily_unavailable", "server_error"}
+    assert codes == answered
+
+
+def test_every_challenge_and_retry_after_is_documented(client):
+    for label, _method, operation in _operations(_document(client)):
+        responses = operation["responses"]
+        # SPEC section 6: every 401 carries WWW-Authenticate.
+        assert responses["401"]["headers"]["WWW-Authenticate"]["required"] is True, label
+        # A malformed bearer header (400) and a missing scope (403) carry one for bearer only.
+        assert "WWW-Authenticate" in responses["400"]["headers"], label
+        for status in ("429", "503"):
+            retry_after = responses[status]["headers"]["Retry-After"]
+            assert retry_after["required"] is True, label
+            assert retry_after["schema"]["type"] == "integer", label

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from trustregistry.aas.errors import InvalidResolveRequest, ResolveError
 from trustregistry.aas.services import resolve_connector
+from trustregistry.api.schema import ErrorResponse
 from trustregistry.common.logging import shown
 from trustregistry.keys.services import aas_certificate_pem
 
@@ -33,7 +34,11 @@ class ResolveConnectorView(APIView):
             {"url": serializers.CharField(), "context": serializers.CharField(required=False)},
         ),
         responses={
-            200: inline_serializer("ResolveConnectorResponse", {"url": serializers.CharField()})
+            200: inline_serializer("ResolveConnectorResponse", {"url": serializers.CharField()}),
+            403: ErrorResponse("application_disabled"),
+            404: ErrorResponse("unknown_application"),
+            502: ErrorResponse("handshake_failed"),
+            504: ErrorResponse("connector_unreachable"),
         },
         examples=[
             OpenApiExample(

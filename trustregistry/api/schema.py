@@ -3,14 +3,60 @@
 The serializers here *describe* the JSON; they do not validate it: the record is read and
 written by `trustregistry.registry.serialization`, the one implementation of SPEC section 6
 shared with import/export.
+
+`ApiAutoSchema` (the API's `DEFAULT_SCHEMA_CLASS`) adds to every operation the errors the
+exception handler can answer it, with their codes and headers: outside clients generate code
+from this document, so an answer it leaves out is one they cannot read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from trustregistry.api.authentication import APPLICATION_URI_HEADER
+from trustregistry.api.authentication import (
+    APPLICATION_URI_HEADER,
+    BasicAuthentication,
+    BasicRefusal,
+    BearerTokenAuthentication,
+)
+from trustregistry.api.permissions import ScopePermission, required_scopes_for
+
+# Every `error` code of the API (SPEC section 6: stable codes) and when it is answered.
+ERROR_CODES: dict[str, str] = {
+    "invalid_request": "400: the body is not valid (with `fields`), or the Authorization "
+    "header is malformed (bearer)",
+    "invalid_json": "400: the body is not JSON",
+    "not_authenticated": "401: no credentials",
+    "invalid_token": "401: the bearer token is not valid (or no longer)",
+    BasicRefusal.UNKNOWN_APPLICATION: "401 (Basic): the application does not exist; 404 "
+    "(connector resolution): no such record",
+    BasicRefusal.APPLICATION_DISABLED: "401 (Basic), 403 (connector resolution): the "
+    "application is disabled",
+    BasicRefusal.BASIC_NOT_ALLOWED: "401 (Basic): the record does not allow Basic",
+    BasicRefusal.WRONG_USER: "401 (Basic): the record has a system user, and it is another",
+    BasicRefusal.INVALID_CREDENTIALS: "401 (Basic): wrong user name or password",
+    "authentication_failed": "401: the credentials were refused",
+    "insufficient_scope": "403: the caller lacks a scope the request needs",
+    "permission_denied": "403: the user lacks the permission",
+    "not_found": "404: no such record, or no such endpoint",
+    "method_not_allowed": "405",
+    "not_acceptable": "406: the client accepts no JSON",
+    "already_exists": "409: a record with this application URI exists",
+    "request_too_large": "413: the body is over the upload limit",
+    "unsupported_media_type": "415: the body is not application/json",
+    "too_many_requests": "429: too many failed attempts; see Retry-After",
+    "server_error": "500: an unexpected error (logged)",
+    "handshake_failed": "502: the connector did not pass the handshake",
+    "temporarily_unavailable": "503: the database is unavailable; see Retry-After",
+    "connector_unreachable": "504: the connector could not be reached",
+}
 
 
 class BearerScheme(OpenApiAuthenticationExtension):
@@ -45,7 +91,7 @@ class BasicScheme(OpenApiAuthenticationExtension):
 
 
 class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="A stable error code.")
+    error = serializers.ChoiceField(choices=list(ERROR_CODES.items()), help_text="A stable code.")
     message = serializers.CharField(help_text="For a human.")
     # DRF's metaclass takes declared fields off the class, so these names are free to use.
     fields = serializers.DictField(  # type: ignore[assignment]
@@ -115,3 +161,110 @@ class GeneratedSecretSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     secret = serializers.CharField(help_text="Shown once; only its hash is stored.")
     expires = serializers.DateTimeField(allow_null=True)
+
+
+# ------------------------------------------------------------------ errors of every operation
+
+
+def _described(codes: Sequence[str]) -> str:
+    return "`error`: " + ", ".join(f"`{code}`" for code in dict.fromkeys(codes)) + "."
+
+
+class ErrorResponse(OpenApiResponse):
+    """An error a view answers besides those of every operation (`ApiAutoSchema` adds the
+    codes of every operation with the same status)."""
+
+    def __init__(self, *codes: str):
+        super().__init__(ErrorSerializer, description=_described(codes))
+        self.codes = codes
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class ApiAutoSchema(AutoSchema):
+    def _authenticators(self) -> list[type]:
+        return list(getattr(self.view, "authentication_classes", None) or ())
+
+    def _has(self, cls: type) -> bool:
+        return any(issubclass(a, cls) for a in self._authenticators())
+
+    def _may_refuse(self) -> bool:
+        """403: the operation needs a scope, or a permission besides the scopes."""
+        request = SimpleNamespace(method=self.method)
+        permissions = getattr(self.view, "permission_classes", None) or ()
+        return bool(required_scopes_for(request, self.view)) or any(  # type: ignore[arg-type]
+            not issubclass(p, ScopePermission) for p in permissions
+        )
+
+    def error_codes(self) -> dict[int, list[str]]:
+        """What `trustregistry.api.exceptions` can answer this operation, by status."""
+        codes: dict[int, list[str]] = {404: ["not_found"], 503: ["temporarily_unavailable"]}
+        if self._authenticators():
+            codes[401] = ["not_authenticated"]
+        if self._has(BearerTokenAuthentication):
+            codes[400] = ["invalid_request"]  # a malformed Authorization header
+            codes[401].append("invalid_token")
+        if self._has(BasicAuthentication):
+            codes[401] += [
+                BasicRefusal.UNKNOWN_APPLICATION,
+                BasicRefusal.APPLICATION_DISABLED,
+                BasicRefusal.BASIC_NOT_ALLOWED,
+                BasicRefusal.WRONG_USER,
+                BasicRefusal.INVALID_CREDENTIALS,
+            ]
+            codes[429] = ["too_many_requests"]  # repeated Basic failures
+        if self.method in _BODY_METHODS:
+            codes[400] = [*codes.get(400, []), "invalid_request", "invalid_json"]
+            codes[413] = ["request_too_large"]
+            codes[415] = ["unsupported_media_type"]
+        if self._may_refuse():
+            codes[403] = ["insufficient_scope", "permission_denied"]
+        declared: Any = self.get_response_serializers()
+        for status, response in dict(declared if isinstance(declared, dict) else {}).items():
+            if isinstance(response, ErrorResponse):
+                codes[int(status)] = [*codes.get(int(status), []), *response.codes]
+        return codes
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for status, codes in self.error_codes().items():
+            error = OpenApiResponse(ErrorSerializer, description=_described(codes))
+            responses[str(status)] = self._get_response_for_code(error, str(status))
+        return dict(sorted(responses.items()))
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self._authenticators():
+            parameters.append(
+                OpenApiParameter(
+                    "WWW-Authenticate",
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=True,
+                    response=[401],
+                    description="The challenge: Bearer (RFC 6750) and/or Basic.",
+                )
+            )
+        if self._has(BearerTokenAuthentication):
+            parameters.append(
+                OpenApiParameter(
+                    "WWW-Authenticate",
+                    str,
+                    OpenApiParameter.HEADER,
+                    response=[400, 403],
+                    description="For a bearer caller: the RFC 6750 error "
+                    "(invalid_request, insufficient_scope with the scope needed).",
+                )
+            )
+        parameters.append(
+            OpenApiParameter(
+                "Retry-After",
+                int,
+                OpenApiParameter.HEADER,
+                required=True,
+                response=[429, 503],
+                description="Seconds to wait before trying again.",
+            )
+        )
+        return parameters

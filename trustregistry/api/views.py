@@ -24,15 +24,6 @@ from trustregistry.common.exceptions import InvalidInput, NotFound
 from trustregistry.registry import selectors, serialization, services
 from trustregistry.registry.models import ClientType, TrustedApplication
 
-ERRORS = {
-    400: schema.ErrorSerializer,
-    401: schema.ErrorSerializer,
-    403: schema.ErrorSerializer,
-    404: schema.ErrorSerializer,
-    429: schema.ErrorSerializer,
-    503: schema.ErrorSerializer,
-}
-
 URI_PARAMETER = OpenApiParameter(
     "uri",
     str,
@@ -45,7 +36,7 @@ URI_PARAMETER = OpenApiParameter(
 class MeView(APIView):
     @extend_schema(
         summary="Who the caller is",
-        responses={200: schema.MeSerializer, **ERRORS},
+        responses={200: schema.MeSerializer},
         examples=[
             OpenApiExample(
                 "Client credentials",
@@ -99,7 +90,7 @@ class TrustedApplicationListView(TrustedApplicationAccess):
 
     @extend_schema(
         summary="List the trusted-application records",
-        responses={200: schema.TrustedApplicationSerializer(many=True), **ERRORS},
+        responses={200: schema.TrustedApplicationSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
         apps = selectors.application_list()
@@ -110,7 +101,10 @@ class TrustedApplicationListView(TrustedApplicationAccess):
     @extend_schema(
         summary="Create a trusted-application record",
         request=schema.TrustedApplicationSerializer,
-        responses={201: schema.TrustedApplicationSerializer, 409: schema.ErrorSerializer, **ERRORS},
+        responses={
+            201: schema.TrustedApplicationSerializer,
+            409: schema.ErrorResponse("already_exists"),
+        },
     )
     def post(self, request: Request) -> Response:
         data = _body(request)
@@ -157,7 +151,7 @@ class TrustedApplicationDetailView(TrustedApplicationAccess):
     @extend_schema(
         summary="Read one record",
         parameters=[URI_PARAMETER],
-        responses={200: schema.TrustedApplicationSerializer, **ERRORS},
+        responses={200: schema.TrustedApplicationSerializer},
     )
     def get(self, request: Request, uri: str) -> Response:
         return Response(
@@ -168,7 +162,7 @@ class TrustedApplicationDetailView(TrustedApplicationAccess):
         summary="Replace a record (fields left out get their defaults)",
         parameters=[URI_PARAMETER],
         request=schema.TrustedApplicationSerializer,
-        responses={200: schema.TrustedApplicationSerializer, **ERRORS},
+        responses={200: schema.TrustedApplicationSerializer},
     )
     def put(self, request: Request, uri: str) -> Response:
         return self._update(request, partial=False)
@@ -177,7 +171,7 @@ class TrustedApplicationDetailView(TrustedApplicationAccess):
         summary="Change some fields of a record",
         parameters=[URI_PARAMETER],
         request=schema.TrustedApplicationSerializer(partial=True),
-        responses={200: schema.TrustedApplicationSerializer, **ERRORS},
+        responses={200: schema.TrustedApplicationSerializer},
     )
     def patch(self, request: Request, uri: str) -> Response:
         return self._update(request, partial=True)
@@ -185,7 +179,7 @@ class TrustedApplicationDetailView(TrustedApplicationAccess):
     @extend_schema(
         summary="Disable a record (records are never deleted)",
         parameters=[URI_PARAMETER],
-        responses={200: schema.TrustedApplicationSerializer, **ERRORS},
+        responses={200: schema.TrustedApplicationSerializer},
     )
     def delete(self, request: Request, uri: str) -> Response:
         app = services.application_set_enabled(
@@ -223,7 +217,7 @@ class TrustedApplicationSecretsView(TrustedApplicationDetailView):
         ),
         parameters=[URI_PARAMETER],
         request=schema.SecretRequestSerializer,
-        responses={201: schema.GeneratedSecretSerializer, **ERRORS},
+        responses={201: schema.GeneratedSecretSerializer},
     )
     def post(self, request: Request, uri: str) -> Response:
         app = self.get_application()
