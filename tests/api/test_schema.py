@@ -149,3 +149,17 @@ def test_every_challenge_and_retry_after_is_documented(client):
             retry_after = responses[status]["headers"]["Retry-After"]
             assert retry_after["required"] is True, label
             assert retry_after["schema"]["type"] == "integer", label
+
+
+def test_the_headers_of_successful_answers_are_documented(client):
+    paths = _document(client)["paths"]
+    created = paths["/api/trusted-applications/"]["post"]["responses"]["201"]["headers"]
+    assert created["Location"]["required"] is True
+    # A secret shown once, and a connector URL only the handshake may reveal: never cached.
+    for response in (
+        paths["/api/trusted-applications/{uri}/secrets/"]["post"]["responses"]["201"],
+        paths["/api/connectors/resolve"]["post"]["responses"]["200"],
+    ):
+        cache_control = response["headers"]["Cache-Control"]
+        assert cache_control["required"] is True
+        assert cache_control["schema"]["enum"] == ["no-store"]

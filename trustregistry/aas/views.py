@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from trustregistry.aas.errors import InvalidResolveRequest, ResolveError
 from trustregistry.aas.services import resolve_connector
-from trustregistry.api.schema import ErrorResponse
+from trustregistry.api.schema import ErrorResponse, no_store
 from trustregistry.common.logging import shown
 from trustregistry.keys.services import aas_certificate_pem
 
@@ -33,6 +33,7 @@ class ResolveConnectorView(APIView):
             "ResolveConnectorRequest",
             {"url": serializers.CharField(), "context": serializers.CharField(required=False)},
         ),
+        parameters=[no_store(200)],
         responses={
             200: inline_serializer("ResolveConnectorResponse", {"url": serializers.CharField()}),
             403: ErrorResponse("application_disabled"),

@@ -163,6 +163,30 @@ class GeneratedSecretSerializer(serializers.Serializer):
     expires = serializers.DateTimeField(allow_null=True)
 
 
+# ------------------------------------------------------------------ headers of success answers
+
+LOCATION = OpenApiParameter(
+    "Location",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[201],
+    description="The new record's path: /api/trusted-applications/<application uri>/.",
+)
+
+
+def no_store(status: int) -> OpenApiParameter:
+    """The answer holds what must not be cached: a secret shown once, a connector URL."""
+    return OpenApiParameter(
+        "Cache-Control",
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        enum=["no-store"],
+        response=[status],
+    )
+
+
 # ------------------------------------------------------------------ errors of every operation
 
 

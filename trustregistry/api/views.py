@@ -101,6 +101,7 @@ class TrustedApplicationListView(TrustedApplicationAccess):
     @extend_schema(
         summary="Create a trusted-application record",
         request=schema.TrustedApplicationSerializer,
+        parameters=[schema.LOCATION],
         responses={
             201: schema.TrustedApplicationSerializer,
             409: schema.ErrorResponse("already_exists"),
@@ -215,7 +216,7 @@ class TrustedApplicationSecretsView(TrustedApplicationDetailView):
         description=(
             "At most two live secrets: a third replaces the oldest. The other secret keeps working."
         ),
-        parameters=[URI_PARAMETER],
+        parameters=[URI_PARAMETER, schema.no_store(201)],
         request=schema.SecretRequestSerializer,
         responses={201: schema.GeneratedSecretSerializer},
     )
