@@ -163,3 +163,12 @@ def test_the_headers_of_successful_answers_are_documented(client):
         cache_control = response["headers"]["Cache-Control"]
         assert cache_control["required"] is True
         assert cache_control["schema"]["enum"] == ["no-store"]
+
+
+def test_a_basic_caller_can_name_its_application_on_every_operation(client):
+    # SPEC section 5: the header a generated client needs to send Basic as an application.
+    for label, _method, operation in _operations(_document(client)):
+        headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+        assert [(p["name"], p.get("required", False)) for p in headers] == [
+            ("X-Application-Uri", False)
+        ], label

@@ -281,6 +281,16 @@ class ApiAutoSchema(AutoSchema):
                     "(invalid_request, insufficient_scope with the scope needed).",
                 )
             )
+        if self._has(BasicAuthentication):
+            parameters.append(
+                OpenApiParameter(
+                    APPLICATION_URI_HEADER,
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="Basic only: the application URI the caller acts as "
+                    "(default: the TRUSTREGISTRY_BASIC_AUTH_APPLICATION setting).",
+                )
+            )
         parameters.append(
             OpenApiParameter(
                 "Retry-After",
