@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -172,3 +173,70 @@ def test_a_basic_caller_can_name_its_application_on_every_operation(client):
         assert [(p["name"], p.get("required", False)) for p in headers] == [
             ("X-Application-Uri", False)
         ], label
+
+
+# ------------------------------------------------------------------ what the bodies look like
+
+
+def _matches(schema: dict, value: str) -> bool:
+    # As a JSON Schema validator reads the pattern (ECMA-262: `$` is the end of the text only).
+    pattern = schema["pattern"].replace("$", r"\Z")
+    return re.search(pattern, value) is not None and len(value) <= schema.get("maxLength", 10**6)
+
+
+def test_a_record_answered_has_every_field(client):
+    record = _document(client)["components"]["schemas"]["TrustedApplication"]
+    assert set(record["required"]) == set(record["properties"])
+    assert record["properties"]["public_keys"]["items"]["type"] == "object"  # JWKs
+
+
+SCOPES = [("", True), ("sec update", True), ("a  b", False), (" a", False), ("a\tb", False),
+          ('a"b', False), ("a\\b", False), ("a\n", False)]  # fmt: skip
+CONNECTOR_URLS = [("", True), ("https://connector.example.com/hook", True),
+                  ("http://127.0.0.1:9000/hook", True), ("ftp://example.com/", False),
+                  ("connector.example.com", False), ("https://a b.example.com", False)]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["TrustedApplicationRequest", "PatchedTrustedApplicationRequest"])
+def test_a_record_sent_is_described_by_the_rules_json_schema_can_state(client, name):
+    from trustregistry.registry import validators
+
+    record = _document(client)["components"]["schemas"][name]
+    assert record["additionalProperties"] is False  # an unknown field is a 400
+    properties = record["properties"]
+    assert "client_type" not in record.get("required", [])  # it defaults to confidential
+    names = properties["names"]
+    assert names["required"] == ["en"] and names["additionalProperties"] is False
+    assert set(names["properties"]) == {"en", "bg"}
+    for value, valid in [
+        ("mywebsite.com/myapp1", True),
+        ("urn:a~b_c-d", True),
+        ("x" * 200, True),
+        ("x" * 201, False),
+        ("my app", False),
+        ("app\n", False),
+        ("приложение", False),
+        ("", False),
+    ]:
+        assert _matches(properties["application_uri"], value) is valid, value
+        assert bool(validators.APPLICATION_URI_RE.match(value)) is valid, value
+    for value, valid in SCOPES:
+        assert _matches(properties["scope"], value) is valid, value
+    for value, valid in CONNECTOR_URLS:
+        assert _matches(properties["connector_url"], value) is valid, value
+    assert _matches(properties["system_user_login_url"], "ftps://example.com/")
+    secret_hash = properties["secret_hashes"]["items"]
+    assert _matches(secret_hash, "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=")
+    assert _matches(secret_hash, "9f" * 32)
+    assert not _matches(secret_hash, "secret")
+    assert properties["public_keys"]["items"] == {"oneOf": [{"type": "object"}, {"type": "string"}]}
+
+
+def test_a_resolution_request_states_its_url_forms(client):
+    request = _document(client)["components"]["schemas"]["ResolveConnectorRequestRequest"]
+    url, context = request["properties"]["url"], request["properties"]["context"]
+    assert _matches(url, "app://mywebsite.com/myapp1")
+    assert _matches(url, "HTTPS://connector.example.com/hook")  # returned unchanged
+    assert not _matches(url, "http://connector.example.com/hook")
+    assert not _matches(url, "mywebsite.com/myapp1")
+    assert url["maxLength"] == 2000 and context["maxLength"] == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
@@ -31,7 +32,18 @@ class ResolveConnectorView(APIView):
     @extend_schema(
         request=inline_serializer(
             "ResolveConnectorRequest",
-            {"url": serializers.CharField(), "context": serializers.CharField(required=False)},
+            {
+                "url": serializers.CharField(
+                    max_length=2000,
+                    validators=[RegexValidator(r"^(?:app://|[Hh][Tt][Tt][Pp][Ss]://)")],
+                    help_text="app://<application uri>, or an https:// URL (answered as it is).",
+                ),
+                "context": serializers.CharField(
+                    required=False,
+                    max_length=200,
+                    help_text="The tenant context id: required for an app:// URL.",
+                ),
+            },
         ),
         parameters=[no_store(200)],
         responses={

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -27,6 +28,7 @@ from trustregistry.api.authentication import (
     BearerTokenAuthentication,
 )
 from trustregistry.api.permissions import ScopePermission, required_scopes_for
+from trustregistry.registry import validators
 
 # Every `error` code of the API (SPEC section 6: stable codes) and when it is answered.
 ERROR_CODES: dict[str, str] = {
@@ -121,13 +123,14 @@ class TrustedApplicationSerializer(serializers.Serializer):
     names = serializers.DictField(
         child=serializers.CharField(), help_text='{"en": "...", "bg": "..."}'
     )
-    client_type = serializers.ChoiceField(choices=["confidential", "public"])
+    client_type = serializers.ChoiceField(choices=["confidential", "public"], required=False)
     secret_hashes = serializers.ListField(
         child=serializers.CharField(),
         max_length=2,
         write_only=True,
         required=False,
-        help_text="base64(sha256(secret)) or 64 hex digits; at most two. Write-only.",
+        help_text="base64(sha256(secret)) or 64 hex digits; at most two; none for a public "
+        "client. Write-only.",
     )
     secrets = SecretInfoSerializer(many=True, read_only=True)
     basic_auth_allowed = serializers.BooleanField(required=False)
@@ -137,10 +140,21 @@ class TrustedApplicationSerializer(serializers.Serializer):
     logout_urls = serializers.ListField(child=serializers.URLField(), required=False)
     is_enabled = serializers.BooleanField(required=False)
     scope = serializers.CharField(required=False, allow_blank=True, help_text="Space-delimited.")
-    system_user = serializers.CharField(allow_null=True, required=False, help_text="A username.")
+    system_user = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="The username of an existing system user; needed by system_user_allowed.",
+    )
     system_user_allowed = serializers.BooleanField(required=False)
-    system_user_login_url = serializers.CharField(required=False, allow_blank=True)
-    connector_url = serializers.CharField(required=False, allow_blank=True)
+    system_user_login_url = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="An http(s) or ftp(s) URL."
+    )
+    connector_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="An https URL (http for loopback hosts only).",
+    )
     public_keys = serializers.ListField(
         child=serializers.JSONField(),
         required=False,
@@ -149,6 +163,54 @@ class TrustedApplicationSerializer(serializers.Serializer):
     source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=["manual", "marketplace"], read_only=True
     )
+
+
+def _json_pattern(regex: Any) -> str:
+    # ECMA-262, as JSON Schema reads it: `$` is the end of the text, as `\Z` is in Python.
+    return str(regex.pattern).replace("\\Z", "$")
+
+
+_SCOPE_TOKEN = _json_pattern(validators.SCOPE_TOKEN_RE).removeprefix("^").removesuffix("$")
+# secrets.normalise_secret_hash: base64 of 32 bytes, or 64 hex digits.
+_SECRET_HASH = r"^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$"
+
+
+class TrustedApplicationSchema(OpenApiSerializerExtension):
+    """The record's syntax rules that JSON Schema can state (serialization.py and the
+    validators hold them all): a generated client can check a body before sending it."""
+
+    target_class = TrustedApplicationSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        properties = schema["properties"]
+        if direction == "response":
+            schema["required"] = list(properties)  # every field is answered, always
+            properties["public_keys"]["items"] = {"type": "object", "description": "A JWK."}
+            return schema
+        schema["additionalProperties"] = False  # an unknown field is refused
+        properties["application_uri"]["pattern"] = _json_pattern(validators.APPLICATION_URI_RE)
+        properties["names"] = {
+            "type": "object",
+            "properties": {
+                code: {"type": "string", "maxLength": 200} for code, _name in settings.LANGUAGES
+            }
+            | {settings.LANGUAGE_CODE: {"type": "string", "maxLength": 200, "pattern": r"\S"}},
+            "required": [settings.LANGUAGE_CODE],
+            "additionalProperties": False,
+            "description": f"One name per language; the {settings.LANGUAGE_CODE} one is "
+            "required, an empty one removes that language's. Visible text: no control or "
+            "invisible characters (bidi overrides, zero-width).",
+        }
+        properties["scope"]["pattern"] = f"^(?:{_SCOPE_TOKEN}(?: {_SCOPE_TOKEN})*)?$"
+        properties["secret_hashes"]["items"]["pattern"] = _SECRET_HASH
+        # Looser than the rules (a loopback host for http, a valid host name), never stricter.
+        properties["connector_url"]["pattern"] = r"^(?:[Hh][Tt][Tt][Pp][Ss]?://\S+)?$"
+        properties["system_user_login_url"]["pattern"] = (
+            r"^(?:(?:[Hh][Tt][Tt][Pp]|[Ff][Tt][Pp])[Ss]?://\S+)?$"
+        )
+        properties["public_keys"]["items"] = {"oneOf": [{"type": "object"}, {"type": "string"}]}
+        return schema
 
 
 class SecretRequestSerializer(serializers.Serializer):
