@@ -240,3 +240,30 @@ def test_a_resolution_request_states_its_url_forms(client):
     assert not _matches(url, "http://connector.example.com/hook")
     assert not _matches(url, "mywebsite.com/myapp1")
     assert url["maxLength"] == 2000 and context["maxLength"] == 200
+
+
+# SPEC section 6, as written there: outside clients generate code from these names.
+SPEC_RECORD_FIELDS = {
+    "application_uri", "names", "client_type", "secret_hashes", "secrets", "basic_auth_allowed",
+    "impersonate_internal_allowed", "impersonate_community_allowed", "login_urls", "logout_urls",
+    "is_enabled", "scope", "system_user", "system_user_allowed", "system_user_login_url",
+    "connector_url", "public_keys", "source",
+}  # fmt: skip
+
+
+def test_the_names_of_spec_section_6_are_the_schemas(client):
+    schemas = _document(client)["components"]["schemas"]
+
+    def properties(name: str) -> set[str]:
+        return set(schemas[name]["properties"])
+
+    assert properties("TrustedApplication") == SPEC_RECORD_FIELDS - {"secret_hashes"}
+    for request in ("TrustedApplicationRequest", "PatchedTrustedApplicationRequest"):
+        assert properties(request) == SPEC_RECORD_FIELDS - {"secrets", "source"}
+    assert properties("SecretInfo") == {"id", "created", "expires", "last_used"}
+    assert properties("ResolveConnectorRequestRequest") == {"url", "context"}
+    assert properties("ResolveConnectorResponse") == {"url"}
+    assert schemas["ClientTypeEnum"]["enum"] == ["confidential", "public"]
+    assert schemas["SourceEnum"]["enum"] == ["manual", "marketplace"]
+    assert schemas["AuthEnum"]["enum"] == ["bearer", "basic"]
+    assert set(schemas["KindEnum"]["enum"]) == {"internal", "community", "system"}
