@@ -259,7 +259,8 @@ def test_the_names_of_spec_section_6_are_the_schemas(client):
 
     assert properties("TrustedApplication") == SPEC_RECORD_FIELDS - {"secret_hashes"}
     for request in ("TrustedApplicationRequest", "PatchedTrustedApplicationRequest"):
-        assert properties(request) == SPEC_RECORD_FIELDS - {"secrets", "source"}
+        # The read-only ones too: sent back, they are ignored (a record read can be sent).
+        assert properties(request) == SPEC_RECORD_FIELDS
     assert properties("SecretInfo") == {"id", "created", "expires", "last_used"}
     assert properties("ResolveConnectorRequestRequest") == {"url", "context"}
     assert properties("ResolveConnectorResponse") == {"url"}
@@ -267,3 +268,24 @@ def test_the_names_of_spec_section_6_are_the_schemas(client):
     assert schemas["SourceEnum"]["enum"] == ["manual", "marketplace"]
     assert schemas["AuthEnum"]["enum"] == ["bearer", "basic"]
     assert set(schemas["KindEnum"]["enum"]) == {"internal", "community", "system"}
+
+
+def test_a_record_read_back_can_be_sent_unchanged_under_the_request_schema(admin_client):
+    """A client reads a record, changes a field and sends it back: the API accepts the whole
+    body (`secrets` and `source` are answered and ignored when sent), so the request schema,
+    which refuses unknown properties, must list them too; else a client that validates its
+    bodies refuses to send what it just read."""
+    document = json.loads(admin_client.get("/api/schema/?format=json").content)
+    request = document["components"]["schemas"]["TrustedApplicationRequest"]
+    assert request["additionalProperties"] is False
+    uri = admin_client.app.client_id
+    made = admin_client.post(f"/api/trusted-applications/{uri}/secrets/", {}, "application/json")
+    assert made.status_code == 201, made.content
+    body = json.loads(admin_client.get(f"/api/trusted-applications/{uri}/").content)
+    assert body["secrets"] and body["source"]
+    assert set(body) <= set(request["properties"])
+    sent = admin_client.put(
+        f"/api/trusted-applications/{uri}/", json.dumps(body), content_type="application/json"
+    )
+    assert sent.status_code == 200, sent.content
+    assert json.loads(sent.content)["secrets"] == body["secrets"]

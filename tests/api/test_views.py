@@ -244,6 +244,35 @@ def test_put_replaces_the_record(admin_client, record):
     )
 
 
+def test_a_put_without_secret_hashes_keeps_the_secrets(admin_client, record):
+    """secret_hashes is write-only: a body read back never holds it, so a PUT of what was
+    read (one field changed) left the record without a secret, and its application could no
+    longer authenticate. Absent, the secrets stay; `"secret_hashes": []` removes them."""
+    url = f"{APPS}mywebsite.com/myapp1/"
+    assert _json(admin_client, "post", f"{url}secrets/", {}).status_code == 201
+    body = _json(admin_client, "get", url).json()
+    response = _json(admin_client, "put", url, {**body, "scope": "crm"})
+    assert response.status_code == 200, response.content
+    assert response.json()["scope"] == "crm"
+    assert response.json()["secrets"] == body["secrets"]
+    assert record.secrets.count() == 1
+    emptied = _json(admin_client, "put", url, {**body, "secret_hashes": []})
+    assert emptied.status_code == 200 and emptied.json()["secrets"] == []
+
+
+def test_a_put_turning_public_asks_to_remove_the_secrets(admin_client, record):
+    url = f"{APPS}mywebsite.com/myapp1/"
+    assert _json(admin_client, "post", f"{url}secrets/", {}).status_code == 201
+    body = _json(admin_client, "get", url).json()
+    refused = _json(admin_client, "put", url, {**body, "client_type": "public"})
+    assert refused.status_code == 400
+    assert "client_type" in refused.json()["fields"]
+    assert record.secrets.count() == 1
+    done = _json(admin_client, "put", url, {**body, "client_type": "public", "secret_hashes": []})
+    assert done.status_code == 200, done.content
+    assert done.json()["client_type"] == "public" and done.json()["secrets"] == []
+
+
 def test_the_uri_cannot_be_renamed(admin_client, record):
     response = _json(
         admin_client, "patch", f"{APPS}mywebsite.com/myapp1/", {"application_uri": "other.com/app"}

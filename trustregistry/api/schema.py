@@ -130,7 +130,7 @@ class TrustedApplicationSerializer(serializers.Serializer):
         write_only=True,
         required=False,
         help_text="base64(sha256(secret)) or 64 hex digits; at most two; none for a public "
-        "client. Write-only.",
+        "client. Write-only; left out (even by a PUT), the secrets stay, [] removes them.",
     )
     secrets = SecretInfoSerializer(many=True, read_only=True)
     basic_auth_allowed = serializers.BooleanField(required=False)
@@ -189,6 +189,17 @@ class TrustedApplicationSchema(OpenApiSerializerExtension):
             properties["public_keys"]["items"] = {"type": "object", "description": "A JWK."}
             return schema
         schema["additionalProperties"] = False  # an unknown field is refused
+        # Answered, and ignored when sent: a record read back can be sent unchanged.
+        properties["secrets"] = {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "Read-only: ignored when sent (secrets come from secret_hashes or "
+            "POST .../secrets/).",
+        }
+        properties["source"] = {
+            "type": "string",
+            "description": "Read-only: ignored when sent.",
+        }
         properties["application_uri"]["pattern"] = _json_pattern(validators.APPLICATION_URI_RE)
         properties["names"] = {
             "type": "object",

@@ -41,7 +41,9 @@ BOOLEAN_FIELDS = (
 STRING_FIELDS = ("scope", "system_user_login_url", "connector_url")
 URL_LIST_FIELDS = ("login_urls", "logout_urls")
 
-# What a field is when a full (not partial) body leaves it out: the model's defaults.
+# What a field is when a full (not partial) body leaves it out: the model's defaults. Not
+# secret_hashes: write-only, a record read back never holds it, so a PUT of what was read
+# would leave the application without a secret; left out, the secrets stay (`[]` removes them).
 _DEFAULTS: dict[str, Any] = {
     "client_type": ClientType.CONFIDENTIAL.value,
     "basic_auth_allowed": False,
@@ -56,7 +58,6 @@ _DEFAULTS: dict[str, Any] = {
     "system_user_login_url": "",
     "connector_url": "",
     "public_keys": [],
-    "secret_hashes": [],
 }
 
 
