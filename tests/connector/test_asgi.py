@@ -12,30 +12,14 @@ import time_machine
 from defusedxml import ElementTree
 
 from connector import asgi, soap, tokens
-from connector.keys import load_private_key
 
 NONCE = "9AB41493762B0C5B6E0F1AB35F032B95"
 INSIDE = 1639640500
 
 
 @pytest.fixture
-def app(interop):  # type: ignore[no-untyped-def]
-    return asgi.from_environ(
-        {
-            "CONNECTOR_APPLICATION_URI": "123123123123123123",
-            "CONNECTOR_PRIVATE_KEY_FILE": str(
-                interop / "connector-samples_LocalhostPrivateKey.xml"
-            ),
-            "CONNECTOR_TRUSTED_ISSUER": "SuperOffice AS",
-            "CONNECTOR_AAS_CERTIFICATE_FILE": str(interop / "devnet-auth_DevNet.crt"),
-        }
-    )
-
-
-@pytest.fixture
-def public_key(interop):  # type: ignore[no-untyped-def]
-    xml = (interop / "connector-samples_LocalhostPrivateKey.xml").read_bytes()
-    return load_private_key(xml).public_key()
+def app(superoffice_env):  # type: ignore[no-untyped-def]
+    return asgi.from_environ(superoffice_env)
 
 
 def _call(app, method, path, body=b"", headers=(), chunks=None):  # type: ignore[no-untyped-def]

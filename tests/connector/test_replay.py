@@ -68,8 +68,8 @@ def test_a_file_that_cannot_be_written_is_refused_when_the_guard_is_built(tmp_pa
         SqliteReplayGuard(tmp_path / "missing-folder" / "answered.sqlite3")
 
 
-def test_from_environ_names_an_unusable_replay_db(tmp_path, interop):
-    env = _env(interop, tmp_path / "no-such-folder" / "answered.sqlite3")
+def test_from_environ_names_an_unusable_replay_db(tmp_path, superoffice_env):
+    env = {**superoffice_env, "CONNECTOR_REPLAY_DB": str(tmp_path / "no-such" / "a.sqlite3")}
     with pytest.raises(ValueError) as raised:
         wsgi.from_environ(env)
     assert str(raised.value).startswith(f"CONNECTOR_REPLAY_DB ({env['CONNECTOR_REPLAY_DB']}): ")
@@ -91,11 +91,11 @@ print(b"".join(app(environ, lambda status, headers: None)).decode())
 """
 
 
-def test_processes_sharing_a_replay_db_answer_a_token_once(tmp_path, interop):
+def test_processes_sharing_a_replay_db_answer_a_token_once(tmp_path, interop, superoffice_env):
     """Several worker processes handed the same SignedToken at once (a replay sent to every
     sibling): with CONNECTOR_REPLAY_DB exactly one answers it; each process's own memory would
     let every one of them answer it."""
-    env = _env(interop, tmp_path / "answered.sqlite3")
+    env = {**superoffice_env, "CONNECTOR_REPLAY_DB": str(tmp_path / "answered.sqlite3")}
     token = (interop / "superoffice_signed_token_devnet-auth.jwt").read_text()
     processes = [
         subprocess.Popen(
@@ -115,14 +115,4 @@ def test_processes_sharing_a_replay_db_answer_a_token_once(tmp_path, interop):
     assert sorted(a["Succeeded"] for a in answers) == [False, False, False, True]
     assert {a["Reason"] for a in answers if not a["Succeeded"]} == {
         "The SignedToken has already been answered (replay)."
-    }
-
-
-def _env(interop: Path, replay_db: Path) -> dict[str, str]:
-    return {
-        "CONNECTOR_APPLICATION_URI": "123123123123123123",
-        "CONNECTOR_PRIVATE_KEY_FILE": str(interop / "connector-samples_LocalhostPrivateKey.xml"),
-        "CONNECTOR_TRUSTED_ISSUER": "SuperOffice AS",
-        "CONNECTOR_AAS_CERTIFICATE_FILE": str(interop / "devnet-auth_DevNet.crt"),
-        "CONNECTOR_REPLAY_DB": str(replay_db),
     }
