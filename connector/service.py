@@ -17,6 +17,7 @@ sign the `SignedApplicationToken`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from connector.tokens import (
     sign_application_token,
     verify_aas_token,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class ReplayGuard(Protocol):
@@ -112,6 +115,10 @@ class Connector:
             if not self.replay_guard(verified.nonce, verified.expires + self.leeway + 1, current):
                 raise HandshakeError("The SignedToken has already been answered (replay).")
         except HandshakeError as exc:
+            # The reasons are fixed sentences that quote nothing of the token, so the line is
+            # safe to keep; the AAS sees only the same reason, so this is where an operator
+            # learns that the AAS's key, issuer or clock no longer matches this connector's.
+            logger.warning("handshake refused: %s", exc.reason)
             return AuthenticateResult(succeeded=False, reason=exc.reason)
         token = sign_application_token(
             nonce=verified.nonce,

@@ -63,8 +63,6 @@ def authenticate(request: HttpRequest) -> HttpResponse:
     except NotConfigured as exc:
         return _not_configured(exc)
     status, answer = authenticate_json(_ClockedConnector(connector), _body(request, MAX_JSON_BYTES))  # type: ignore[arg-type]
-    if not answer["Succeeded"]:
-        logger.info("connector refused a handshake: %s", answer["Reason"])
     return JsonResponse(answer, status=status)
 
 

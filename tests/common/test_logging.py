@@ -59,6 +59,43 @@ def test_secret_parameters_are_redacted_when_their_names_are_percent_encoded():
     assert redact("/a?%78=1&code%3D=2") == "/a?%78=1&code%3D=2"  # not a secret's name
 
 
+def test_every_credential_parameter_of_the_protocols_spoken_here_is_redacted():
+    """Not only the names the registry reads itself: an ID token or a connector's reply
+    (SignedApplicationToken) echoed by a client into a query string, a JWT-bearer
+    `assertion`, an RP's `logout_token`, a form's CSRF token, any `*_password` or `*_secret`
+    field, an `api_key`: each is a credential to whoever reads the log."""
+    names = [
+        "id_token",
+        "SignedApplicationToken",
+        "assertion",
+        "logout_token",
+        "csrfmiddlewaretoken",
+        "new_password1",
+        "old_password",
+        "webhook_secret",
+        "api_key",
+        "apiKey",
+        "Authorization",
+        "X-Signature",
+    ]
+    line = "GET /x?" + "&".join(f"{name}=V{i}Z" for i, name in enumerate(names)) + "&state=st1"
+    cleaned = redact(line)
+    for i, name in enumerate(names):
+        assert f"V{i}Z" not in cleaned, name
+        assert f"{name}=[redacted]" in cleaned
+    assert "state=st1" in cleaned
+    as_json = redact('{"SignedApplicationToken": "eyJ.a.b", "id_token": "eyJ.c.d", "Nonce": "n"}')
+    assert as_json == (
+        '{"SignedApplicationToken": "[redacted]", "id_token": "[redacted]", "Nonce": "n"}'
+    )
+
+
+def test_names_that_only_resemble_a_secret_are_kept():
+    """Redacting too much hides what an operator needs to read a request."""
+    line = "/id/authorize?response_type=code&redirect_uri=https://a/cb&scope=openid&keyword=k"
+    assert redact(line) == line
+
+
 # ------------------------------------------------------------------ gunicorn's error log
 
 _TINY_WSGI = """

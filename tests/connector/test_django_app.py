@@ -113,11 +113,18 @@ def test_soap_action_may_be_bare(client, devnet_settings, interop):
 
 
 @pytest.mark.django_db
-def test_a_minute_after_exp_plus_leeway_is_refused(client, devnet_settings, token, interop):
+def test_a_minute_after_exp_plus_leeway_is_refused(client, devnet_settings, token, interop, caplog):
     body = (interop / "soap_authenticate_request_devnet-auth.xml").read_bytes()
-    with time_machine.travel(EXP + tokens.LEEWAY_SECONDS + 60, tick=False):
+    with (
+        time_machine.travel(EXP + tokens.LEEWAY_SECONDS + 60, tick=False),
+        caplog.at_level("INFO"),
+    ):
         json_answer = _post_json(client, json.dumps({"SignedToken": token})).json()
         soap_answer = _post_soap(client, body)
+    # Each refusal logged once, for either form.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("connector")] == [
+        "handshake refused: The SignedToken has expired."
+    ] * 2
     assert json_answer["Succeeded"] is False and "expired" in json_answer["Reason"]
     root = ElementTree.fromstring(soap_answer.content)
     ns = {"m": soap.MIRRORING_NS}

@@ -73,3 +73,21 @@ def test_connector_needs_an_rsa_key(interop):
             trusted_issuer="i",
             keys=lambda h: [],
         )
+
+
+def test_a_refusal_is_logged_for_the_connectors_operator_with_its_reason_only(
+    interop, devnet_connector, caplog
+):
+    """Whatever serves the connector (the WSGI or ASGI app, the Django app, a Flask view),
+    the operator can tell why the AAS's handshakes fail: the reason, never the token."""
+    token = (interop / "superoffice_signed_token_devnet-auth.jwt").read_text().strip()
+    with caplog.at_level("INFO", logger="connector.service"):
+        assert devnet_connector.authenticate(token, now=INSIDE).succeeded
+        assert not caplog.records  # an answered handshake is not news
+        devnet_connector.authenticate(token, now=INSIDE + 1)
+        devnet_connector.authenticate(token, now=1639640741 + 61)
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "handshake refused: The SignedToken has already been answered (replay)."),
+        ("WARNING", "handshake refused: The SignedToken has expired."),
+    ]
+    assert token.split(".")[1][:20] not in caplog.text

@@ -52,6 +52,18 @@ def test_superoffices_token_is_answered_once_over_json(env, interop, public_key)
     assert replay["Succeeded"] is False and replay["Reason"].endswith("(replay).")
 
 
+def test_the_standalone_connector_logs_its_refusals(env, interop, caplog):
+    app = wsgi.from_environ(env)
+    token = (interop / "superoffice_signed_token_devnet-auth.jwt").read_text().strip()
+    body = json.dumps({"SignedToken": token}).encode()
+    with caplog.at_level("INFO"), time_machine.travel(INSIDE + 3600, tick=False):
+        answer = json.loads(_call(app, "/authenticate", body)[2])
+    assert answer["Reason"] == "The SignedToken has expired."
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("connector")] == [
+        "handshake refused: The SignedToken has expired."
+    ]
+
+
 def test_superoffices_soap_request_is_answered_verbatim(env, interop, public_key):
     app = wsgi.from_environ({**env, "CONNECTOR_PATH_PREFIX": "/connector"})
     body = (interop / "soap_authenticate_request_devnet-auth.xml").read_bytes()

@@ -23,11 +23,20 @@ SECRET_PARAMETERS = (
     "token",
     "refresh_token",
     "access_token",
+    "id_token",
     "id_token_hint",
+    "logout_token",
+    "assertion",
     "client_assertion",
     "SignedToken",
+    "SignedApplicationToken",
 )
 _SECRET_NAMES = frozenset(name.casefold() for name in SECRET_PARAMETERS)
+# Names the registry never reads but a client, a form or a proxy may put beside its own
+# (`new_password1`, `csrfmiddlewaretoken`, `api_key`, `X-Signature`): as Django's
+# SafeExceptionReporterFilter does for settings, a name holding one of these words is taken
+# for a secret. `code` is not among them: `response_type=code` and `code_challenge` are not.
+_SECRET_WORDS = re.compile(r"secret|passw|token|assertion|authorization|signature|api_?key", re.I)
 # Any parameter name, its letters plain or percent-encoded: Django decodes `%73ecret` to
 # `secret`, so the name is compared once decoded (`_redact_parameter`).
 _PATTERN = re.compile(r"(?P<name>(?<![\w%])(?:\w|%[0-9A-Fa-f]{2})+)=(?P<value>[^&\s\"']*)")
@@ -35,21 +44,28 @@ _PATTERN = re.compile(r"(?P<name>(?<![\w%])(?:\w|%[0-9A-Fa-f]{2})+)=(?P<value>[^
 
 # The same names as keys of a printed dict or JSON object: {'access_token': 'eyJ…'}.
 _QUOTED = re.compile(
-    r"(?P<name>(?P<q>['\"])(?:" + "|".join(SECRET_PARAMETERS) + r")(?P=q)\s*:\s*)"
-    r"(?P<v>['\"])(?P<value>.*?)(?P=v)",
-    re.IGNORECASE,
+    r"(?P<name>(?P<q>['\"])(?P<key>[\w-]+)(?P=q)\s*:\s*)(?P<v>['\"])(?P<value>.*?)(?P=v)"
 )
 
 
+def is_secret_name(name: str) -> bool:
+    return name.casefold() in _SECRET_NAMES or _SECRET_WORDS.search(name) is not None
+
+
 def _redact_parameter(match: re.Match[str]) -> str:
-    if unquote(match.group("name")).casefold() not in _SECRET_NAMES:
+    if not is_secret_name(unquote(match.group("name"))):
         return match.group(0)
     return f"{match.group('name')}=[redacted]"
 
 
+def _redact_member(match: re.Match[str]) -> str:
+    if not is_secret_name(match.group("key")):
+        return match.group(0)
+    return f"{match.group('name')}{match.group('v')}[redacted]{match.group('v')}"
+
+
 def redact(text: str) -> str:
-    text = _PATTERN.sub(_redact_parameter, text)
-    return _QUOTED.sub(lambda m: f"{m.group('name')}{m.group('v')}[redacted]{m.group('v')}", text)
+    return _QUOTED.sub(_redact_member, _PATTERN.sub(_redact_parameter, text))
 
 
 def shown(value: Any, limit: int = 200) -> str:
