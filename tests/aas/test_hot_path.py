@@ -10,7 +10,8 @@ from http.server import ThreadingHTTPServer
 
 import jwt
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from connector.keys import public_key_to_jwk
 from tests import factories
@@ -83,6 +84,45 @@ def test_single_use_writes_behave_the_same_in_and_outside_a_transaction(app_key,
     accepted = run(consume, nonce="N3", application_id=record.pk, now=now)
     assert accepted == writes.AcceptedRecord("", [])
     assert PendingHandshake.objects.filter(used_at__isnull=False).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_each_write_is_one_statement_committed_at_once(app_key):
+    """PostgreSQL and SQLite alike: the ORM's BEGIN / write / read / COMMIT is one statement,
+    committed when it returns, holding no lock afterwards (an UPDATE ... RETURNING on SQLite
+    keeps its write lock until every row is read)."""
+    record = _record(app_key)
+    now = clock.now()
+    with CaptureQueriesContext(connection) as stored:
+        writes.store_pending(
+            nonce="S1",
+            application_id=record.pk,
+            context="c",
+            created=now,
+            expires_at=now + dt.timedelta(seconds=300),
+        )
+    with CaptureQueriesContext(connection) as consumed:
+        accepted = writes.consume_pending(nonce="S1", application_id=record.pk, now=now)
+    assert accepted == writes.AcceptedRecord(record.connector_url, record.public_keys)
+    assert len(stored.captured_queries) == 1 and len(consumed.captured_queries) == 1
+    assert not connection.in_atomic_block
+    if connection.vendor == "sqlite":
+        assert not connection.connection.in_transaction
+    else:
+        assert connection.connection.info.transaction_status == 0  # psycopg: IDLE
+    other = connections.create_connection("default")
+    if connection.vendor == "sqlite":
+        other.settings_dict["OPTIONS"] = {**other.settings_dict["OPTIONS"], "timeout": 0.2}
+    try:
+        with other.cursor() as cursor:
+            table = PendingHandshake._meta.db_table
+            cursor.execute(f"SELECT used_at IS NOT NULL FROM {table} WHERE nonce = 'S1'")  # noqa: S608
+            assert cursor.fetchone()[0]
+            # No lock left behind: another connection writes at once.
+            cursor.execute(f"DELETE FROM {table} WHERE nonce = 'S1'")  # noqa: S608
+    finally:
+        other.close()
+    assert writes.consume_pending(nonce="S1", application_id=record.pk, now=now) is None
 
 
 @pytest.mark.postgresql

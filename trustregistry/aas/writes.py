@@ -16,8 +16,15 @@ asks the database twice in all, once before the call to the connector and once a
 `consume_pending`, the second, also answers the record's connector URL and public keys as they
 are when the reply is accepted, so a change made while the connector worked is seen.
 
-Inside a caller's transaction (tests, an atomic request) and on other databases, the ORM does
-the same writes and the caller's transaction keeps its own durability.
+On SQLite (the embedded default), outside a transaction, the two writes are also single
+precompiled statements in autocommit, each its own transaction under SQLite's one write lock
+(the consume's RETURNING reads the record through subqueries: SQLite's RETURNING cannot name
+an UPDATE's FROM tables); the record is read on its own before the nonce is stored (SQLite has
+no INSERT inside a WITH). The ORM built and compiled these writes on every handshake, which
+cost more than the rest of the handshake's database work (bench/resolve.py).
+
+Inside a caller's transaction (tests, an atomic request), the ORM does the same writes and the
+caller's transaction keeps its own durability.
 """
 
 from __future__ import annotations
@@ -38,7 +45,18 @@ _RELAXED = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
 
 
 def _one_statement() -> bool:
+    """The record's lookup and the nonce's INSERT as one statement (PostgreSQL only)."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _precompiled() -> bool:
+    """Each write as one precompiled statement, its own transaction."""
+    return connection.vendor in ("postgresql", "sqlite") and not connection.in_atomic_block
+
+
+def _when(value: dt.datetime) -> Any:
+    # The column's database form: SQLite compares naive UTC text, as the ORM writes it.
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def _names() -> dict[str, str]:
@@ -69,6 +87,8 @@ _sql: dict[str, str] = {}
 
 
 def _statement(kind: str) -> str:
+    if connection.vendor == "sqlite":
+        return _sqlite_statement(kind)
     if kind not in _sql:
         n = _names()
         # Quoted identifiers from the models' metadata only (S608).
@@ -94,14 +114,42 @@ def _statement(kind: str) -> str:
     return _sql[kind]
 
 
+_sqlite_sql: dict[str, str] = {}
+
+
+def _sqlite_statement(kind: str) -> str:
+    if kind not in _sqlite_sql:
+        n = _names()
+        # Quoted identifiers from the models' metadata only (S608).
+        _sqlite_sql["insert"] = (
+            f"INSERT INTO {n['pending']} "  # noqa: S608
+            f"({n['nonce']}, {n['application']}, {n['context']}, "
+            f"{n['created']}, {n['expires_at']}, {n['used_at']}) "
+            "VALUES (%s, %s, %s, %s, %s, NULL)"
+        )
+        record = (
+            f"FROM {n['app']} WHERE {n['app']}.{n['app_pk']} = {n['pending']}.{n['application']}"
+        )
+        _sqlite_sql["consume"] = (
+            f"UPDATE {n['pending']} SET {n['used_at']} = %s "  # noqa: S608
+            f"WHERE {n['nonce']} = %s AND {n['application']} = %s "
+            f"AND {n['used_at']} IS NULL AND {n['expires_at']} > %s "
+            f"AND EXISTS (SELECT 1 {record} AND {n['app']}.{n['app_enabled']}) "
+            f"RETURNING (SELECT {n['app']}.{n['app_url']} {record}), "
+            f"(SELECT {n['app']}.{n['app_keys']} {record})"
+        )
+    return _sqlite_sql[kind]
+
+
 def store_pending(
     *, nonce: str, application_id: int, context: str, created: dt.datetime, expires_at: dt.datetime
 ) -> None:
     """Store (and commit) a pending nonce."""
-    if _one_statement():
+    if _precompiled():
         with prepared_cursor(connection.alias) as cursor:
             cursor.execute(
-                _statement("insert"), [nonce, application_id, context, created, expires_at]
+                _statement("insert"),
+                [nonce, application_id, context, _when(created), _when(expires_at)],
             )
         return
     with transaction.atomic():
@@ -128,12 +176,16 @@ def consume_pending(*, nonce: str, application_id: int, now: dt.datetime) -> Acc
     enabled: one conditional UPDATE, so only one reply per nonce wins on any number of
     servers. The record's connector URL and keys as they are then if this call won, else None.
     """
-    if _one_statement():
+    if _precompiled():
+        when = _when(now)
         with prepared_cursor(connection.alias) as cursor:
-            cursor.execute(_statement("consume"), [now, nonce, application_id, now])
-            row = cursor.fetchone()
-        if row is None:
+            cursor.execute(_statement("consume"), [when, nonce, application_id, when])
+            # Every row, so the statement has run to its end: SQLite commits an UPDATE ...
+            # RETURNING only then (or when the cursor closes).
+            rows = cursor.fetchall()
+        if not rows:
             return None
+        row = rows[0]
         keys = TrustedApplication._meta.get_field("public_keys")
         return AcceptedRecord(
             connector_url=row[0] or "",
