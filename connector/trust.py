@@ -253,7 +253,9 @@ class JwksKeys:
             raise HandshakeError("The SignedToken names no key (kid).")
         with self._lock:
             now = self._clock()
+            fetched_now = False
             if self._fetched_at is None or now - self._fetched_at > self._cache_seconds:
+                fetched_now = True
                 # A failure keeps the stale keys: the AAS being down for a moment should not
                 # stop handshakes signed with a key already known.
                 if not self._refresh() and self._fetched_at is None:
@@ -269,8 +271,11 @@ class JwksKeys:
                         self._last_unknown_refetch.clear()
                     self._last_unknown_refetch[kid] = now
                     self._last_any_unknown_refetch = now
-                    self._refresh()
-                    found = self._keys.get(kid)
+                    # Keys fetched in this very call count as this kid's refetch: a second
+                    # fetch at once could not know more.
+                    if not fetched_now:
+                        self._refresh()
+                        found = self._keys.get(kid)
             if found is None:
                 raise _unknown_key()
             # The token may name the key twice (kid and x5t); both must name it.

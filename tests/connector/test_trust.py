@@ -125,7 +125,36 @@ def test_many_made_up_kids_do_not_become_many_fetches(two_keys):
     for n in range(50):
         with pytest.raises(HandshakeError):
             keys({"kid": f"made-up-{n}"})
-    assert len(calls) == 2  # the first load and one refetch
+    assert len(calls) == 1  # the first load, which was already a fetch for the unknown kid
+    clock.now += 5
+    for n in range(50):
+        with pytest.raises(HandshakeError):
+            keys({"kid": f"made-up-again-{n}"})
+    assert len(calls) == 2  # one refetch
+
+
+def test_a_kid_not_in_a_jwks_just_fetched_is_not_fetched_for_again_at_once(two_keys):
+    """The keys were fetched in this very call (at start, or because the cache went stale): a
+    second fetch a millisecond later cannot know more, and would double the AAS's load of
+    every connector start and every token with an unknown kid."""
+    calls = []
+    clock = FakeClock()
+    keys = trust.JwksKeys(
+        "https://aas.example/jwks",
+        fetch=lambda url: calls.append(url) or {"keys": [_jwk(two_keys[0], "one")]},
+        clock=clock,
+    )
+    with pytest.raises(HandshakeError, match="does not trust"):
+        keys({"kid": "two"})
+    assert len(calls) == 1
+    clock.now += trust.JWKS_CACHE_SECONDS + 1
+    with pytest.raises(HandshakeError, match="does not trust"):
+        keys({"kid": "three"})
+    assert len(calls) == 2
+    clock.now += trust.UNKNOWN_KID_REFETCH_SECONDS
+    with pytest.raises(HandshakeError, match="does not trust"):
+        keys({"kid": "three"})
+    assert len(calls) == 3  # a minute later, once more
 
 
 def test_token_without_kid_is_refused_in_jwks_mode(two_keys):
@@ -249,9 +278,9 @@ def _answer(body: bytes) -> bytes:
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 1),  # bad chunk
         (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 1),  # header line too long
         (_answer(b"[" * 100000), 1),  # nested deeper than Python parses
-        # A member that is no string: that key is skipped, so the kid is unknown, and the
-        # one refetch for an unknown kid follows.
-        (_answer(b'{"keys": [{"kty": "RSA", "kid": "k", "x5t": "t", "n": 1, "e": "AQAB"}]}'), 2),
+        # A member that is no string: that key is skipped, so the kid is unknown (the keys
+        # were just fetched: no refetch for it follows at once).
+        (_answer(b'{"keys": [{"kty": "RSA", "kid": "k", "x5t": "t", "n": 1, "e": "AQAB"}]}'), 1),
     ],
 )
 def test_a_garbage_jwks_is_a_refusal_not_a_crash(answer, fetches):
