@@ -51,6 +51,8 @@ ERROR_CODES: dict[str, str] = {
     "method_not_allowed": "405",
     "not_acceptable": "406: the client accepts no JSON",
     "already_exists": "409: a record with this application URI exists",
+    "precondition_failed": "412: the record's ETag is not one If-Match names (it changed), "
+    "or is one If-None-Match names; nothing was changed",
     "request_too_large": "413: the body is over the upload limit",
     "unsupported_media_type": "415: the body is not application/json",
     "too_many_requests": "429: too many failed attempts; see Retry-After",
@@ -248,6 +250,37 @@ LOCATION = OpenApiParameter(
 )
 
 
+def etag(*statuses: int) -> OpenApiParameter:
+    return OpenApiParameter(
+        "ETag",
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        response=list(statuses),
+        description="The record's entity tag (strong): send it back in If-Match to change the "
+        "record only if nobody changed it since.",
+    )
+
+
+ETAG = etag(200, 304)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='Change the record only if its ETag is one of these (or "*"); else 412 '
+    "precondition_failed and nothing changes.",
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="GET: 304 with no body if the record's ETag is one of these. A write: 412 "
+    "precondition_failed if it is.",
+)
+CONDITIONAL_WRITE = (IF_MATCH, IF_NONE_MATCH, etag(200))
+NOT_MODIFIED = OpenApiResponse(description="Unchanged since the ETag in If-None-Match: no body.")
+
+
 def no_store(status: int) -> OpenApiParameter:
     """The answer holds what must not be cached: a secret shown once, a connector URL."""
     return OpenApiParameter(
@@ -274,6 +307,9 @@ class ErrorResponse(OpenApiResponse):
     def __init__(self, *codes: str):
         super().__init__(ErrorSerializer, description=_described(codes))
         self.codes = codes
+
+
+PRECONDITION_FAILED = ErrorResponse("precondition_failed")
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trustregistry.api import schema
+from trustregistry.api import conditional, schema
 from trustregistry.api.authentication import ApiAuth
 from trustregistry.api.permissions import ScopePermission, TrustedApplicationAdmin
 from trustregistry.common import clock
@@ -71,10 +71,10 @@ def _body(request: Request) -> dict[str, Any]:
     return dict(request.data)
 
 
-def _record(app: TrustedApplication) -> dict[str, Any]:
-    # Re-read with names and secrets prefetched: what the caller sees is what is stored.
-    fresh = selectors.application_list().get(pk=app.pk)
-    return serialization.application_to_dict(fresh, include_secret_hashes=False)
+def _record(app: TrustedApplication, *, status: int = 200) -> Response:
+    """The record as stored now (read again with its names and secrets), with its ETag."""
+    shown = conditional.representation(app)
+    return Response(shown, status=status, headers={"ETag": conditional.etag_of(shown)})
 
 
 class TrustedApplicationAccess(APIView):
@@ -101,7 +101,7 @@ class TrustedApplicationListView(TrustedApplicationAccess):
     @extend_schema(
         summary="Create a trusted-application record",
         request=schema.TrustedApplicationSerializer,
-        parameters=[schema.LOCATION],
+        parameters=[schema.LOCATION, schema.etag(201)],
         responses={
             201: schema.TrustedApplicationSerializer,
             409: schema.ErrorResponse("already_exists"),
@@ -123,7 +123,7 @@ class TrustedApplicationListView(TrustedApplicationAccess):
             )
         except services.ApplicationExists as exc:  # created by a concurrent request
             return _already_exists(exc.application_uri)
-        response = Response(_record(app), status=status.HTTP_201_CREATED)
+        response = _record(app, status=status.HTTP_201_CREATED)
         response["Location"] = f"/api/trusted-applications/{app.client_id}/"
         return response
 
@@ -151,56 +151,61 @@ class TrustedApplicationDetailView(TrustedApplicationAccess):
 
     @extend_schema(
         summary="Read one record",
-        parameters=[URI_PARAMETER],
-        responses={200: schema.TrustedApplicationSerializer},
+        parameters=[URI_PARAMETER, schema.IF_NONE_MATCH, schema.ETAG],
+        responses={200: schema.TrustedApplicationSerializer, 304: schema.NOT_MODIFIED},
     )
     def get(self, request: Request, uri: str) -> Response:
-        return Response(
-            serialization.application_to_dict(self.get_application(), include_secret_hashes=False)
+        shown = serialization.application_to_dict(
+            self.get_application(), include_secret_hashes=False
         )
+        etag = conditional.etag_of(shown)
+        if conditional.not_modified(request, etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(shown, headers={"ETag": etag})
 
     @extend_schema(
         summary="Replace a record (fields left out get their defaults)",
-        parameters=[URI_PARAMETER],
+        parameters=[URI_PARAMETER, *schema.CONDITIONAL_WRITE],
         request=schema.TrustedApplicationSerializer,
-        responses={200: schema.TrustedApplicationSerializer},
+        responses={200: schema.TrustedApplicationSerializer, 412: schema.PRECONDITION_FAILED},
     )
     def put(self, request: Request, uri: str) -> Response:
         return self._update(request, partial=False)
 
     @extend_schema(
         summary="Change some fields of a record",
-        parameters=[URI_PARAMETER],
+        parameters=[URI_PARAMETER, *schema.CONDITIONAL_WRITE],
         request=schema.TrustedApplicationSerializer(partial=True),
-        responses={200: schema.TrustedApplicationSerializer},
+        responses={200: schema.TrustedApplicationSerializer, 412: schema.PRECONDITION_FAILED},
     )
     def patch(self, request: Request, uri: str) -> Response:
         return self._update(request, partial=True)
 
     @extend_schema(
         summary="Disable a record (records are never deleted)",
-        parameters=[URI_PARAMETER],
-        responses={200: schema.TrustedApplicationSerializer},
+        parameters=[URI_PARAMETER, *schema.CONDITIONAL_WRITE],
+        responses={200: schema.TrustedApplicationSerializer, 412: schema.PRECONDITION_FAILED},
     )
     def delete(self, request: Request, uri: str) -> Response:
-        app = services.application_set_enabled(
-            application=self.get_application(),
-            enabled=False,
-            actor=request.user,
-            reason="disabled (API)",
-        )
-        return Response(_record(app))
+        app = self.get_application()
+        with conditional.preconditions_held(request, app):
+            app = services.application_set_enabled(
+                application=app, enabled=False, actor=request.user, reason="disabled (API)"
+            )
+        return _record(app)
 
     def _update(self, request: Request, *, partial: bool) -> Response:
         app = self.get_application()
-        app, _created = serialization.application_upsert(
-            data=_body(request),
-            actor=request.user,
-            existing=app,
-            partial=partial,
-            reason="updated (API)",
-        )
-        return Response(_record(app))
+        data = _body(request)
+        with conditional.preconditions_held(request, app):
+            app, _created = serialization.application_upsert(
+                data=data,
+                actor=request.user,
+                existing=app,
+                partial=partial,
+                reason="updated (API)",
+            )
+        return _record(app)
 
 
 class TrustedApplicationSecretsView(TrustedApplicationDetailView):
@@ -216,16 +221,19 @@ class TrustedApplicationSecretsView(TrustedApplicationDetailView):
         description=(
             "At most two live secrets: a third replaces the oldest. The other secret keeps working."
         ),
-        parameters=[URI_PARAMETER, schema.no_store(201)],
+        parameters=[URI_PARAMETER, schema.no_store(201), schema.IF_MATCH, schema.IF_NONE_MATCH],
         request=schema.SecretRequestSerializer,
-        responses={201: schema.GeneratedSecretSerializer},
+        responses={201: schema.GeneratedSecretSerializer, 412: schema.PRECONDITION_FAILED},
     )
     def post(self, request: Request, uri: str) -> Response:
         app = self.get_application()
         if app.client_type == ClientType.PUBLIC:
             raise InvalidInput("A public client cannot keep a secret: it may hold no secret.")
         expires = _parse_expiry(_body(request).get("expires"))
-        generated = services.secret_generate(application=app, expires=expires, actor=request.user)
+        with conditional.preconditions_held(request, app):
+            generated = services.secret_generate(
+                application=app, expires=expires, actor=request.user
+            )
         response = Response(
             {
                 "id": generated.secret.pk,

@@ -199,6 +199,13 @@ def application_set_enabled(
     return application
 
 
+def application_lock(*, application: TrustedApplication) -> None:
+    """Lock the record for the rest of the caller's transaction, before the service that
+    writes it locks it again: for a caller that checks the record first (the API's
+    `If-Match`), so that no other write comes between its check and the write."""
+    _lock(application)
+
+
 def _lock(application: TrustedApplication) -> None:
     """Lock the record's row for the rest of the transaction. Every write to a record or its
     secrets takes this lock first, so concurrent writes of one record run one after the other
