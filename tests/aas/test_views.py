@@ -2,6 +2,7 @@
 certificate download."""
 
 import json
+import time
 
 import pytest
 from cryptography import x509
@@ -11,6 +12,7 @@ from connector import tokens
 from connector.keys import public_key_to_jwk
 from tests import factories
 from tests.aas.conftest import CONNECTOR_URI
+from tests.api.conftest import basic_header
 from trustregistry.aas.views import ResolveConnectorView
 from trustregistry.common import clock
 from trustregistry.keys.models import KeyPurpose
@@ -162,3 +164,117 @@ def test_a_record_changed_while_its_handshake_runs_resolves_nothing(
     response = _post({"url": f"app://{record.client_id}", "context": "Cust1"}, _token(caller))
     assert response.status_code in (403, 502), response.data
     assert record.connector_url not in json.dumps(response.data)
+
+
+# ------------------------------------------------------------------ the caller, after a long wait
+
+
+def _answer_after(scripted, app_key, meanwhile, wait=0.0):
+    record = scripted.record
+
+    def answer(claims):
+        meanwhile()
+        time.sleep(wait)
+        value = tokens.sign_application_token(
+            nonce=claims["nonce"], private_key=app_key, now=clock.now().timestamp()
+        )
+        body = {"Succeeded": True, "Reason": None, "SignedApplicationToken": value}
+        return "200 OK", [], json.dumps(body).encode()
+
+    scripted.answer = answer
+    return {"url": f"app://{record.client_id}", "context": "Cust1"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("withdrawal", "status", "code"),
+    [
+        ("disable the caller's record", 401, "invalid_token"),
+        ("revoke the caller's token", 401, "invalid_token"),
+        ("deactivate the caller's user", 401, "invalid_token"),
+        ("withdraw sec from the caller's record", 403, "insufficient_scope"),
+    ],
+)
+def test_a_caller_withdrawn_while_the_connector_answered_gets_no_url(
+    caller, scripted, app_key, monkeypatch, caplog, withdrawal, status, code
+):
+    """SPEC section 2: a disabled application's tokens stop at once. A resolve waits on its
+    connector for up to 13 s; one that waited longer than RECHECK_CALLER_AFTER_SECONDS (set
+    to 0 here) checks its caller again before it hands over the URL."""
+    from trustregistry.aas import views
+
+    monkeypatch.setattr(views, "RECHECK_CALLER_AFTER_SECONDS", 0.0)
+    app, user = caller
+    raw, row = issue_access_token(application=app, user=user, scope="sec")
+    changes = {
+        "disable the caller's record": lambda: (
+            type(app).objects.filter(pk=app.pk).update(is_enabled=False)
+        ),
+        "revoke the caller's token": lambda: type(row).objects.filter(pk=row.pk).delete(),
+        "deactivate the caller's user": lambda: (
+            type(user).objects.filter(pk=user.pk).update(is_active=False)
+        ),
+        "withdraw sec from the caller's record": lambda: (
+            type(app).objects.filter(pk=app.pk).update(scope="update")
+        ),
+    }
+    body = _answer_after(scripted, app_key, changes[withdrawal])
+    with caplog.at_level("WARNING", logger="trustregistry.aas.views"):
+        response = _post(body, raw)
+    assert (response.status_code, response.data["error"]) == (status, code), response.data
+    assert scripted.record.connector_url not in json.dumps(response.data)
+    assert "the caller lost its authorization while the connector answered" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_basic_caller_disabled_while_the_connector_answered_gets_no_url(
+    scripted, app_key, monkeypatch
+):
+    from trustregistry.aas import views
+
+    monkeypatch.setattr(views, "RECHECK_CALLER_AFTER_SECONDS", 0.0)
+    factories.StaffUserFactory(username="legacy-operator", password="pa55-word-x")
+    app = factories.TrustedApplicationFactory(
+        client_id="legacy.example.com/erp", scope="sec", basic_auth_allowed=True
+    )
+    body = _answer_after(
+        scripted, app_key, lambda: type(app).objects.filter(pk=app.pk).update(is_enabled=False)
+    )
+    factory = APIRequestFactory()
+    request = factory.post(
+        "/api/connectors/resolve",
+        body,
+        format="json",
+        HTTP_AUTHORIZATION=basic_header("legacy-operator", "pa55-word-x"),
+        HTTP_X_APPLICATION_URI=app.client_id,
+    )
+    response = ResolveConnectorView.as_view()(request)
+    response.render()
+    assert response.status_code == 401 and response.data["error"] == "application_disabled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_still_trusted_after_a_long_wait_gets_its_url(caller, scripted, app_key):
+    """The real threshold: a connector taking over a second, the caller unchanged."""
+    from trustregistry.aas import views
+
+    body = _answer_after(
+        scripted, app_key, lambda: None, wait=views.RECHECK_CALLER_AFTER_SECONDS + 0.05
+    )
+    response = _post(body, _token(caller))
+    assert response.status_code == 200 and response.data == {"url": scripted.record.connector_url}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_long_wait_a_caller_disabled_meanwhile_gets_no_url(caller, scripted, app_key):
+    from trustregistry.aas import views
+
+    app, _user = caller
+    body = _answer_after(
+        scripted,
+        app_key,
+        lambda: type(app).objects.filter(pk=app.pk).update(is_enabled=False),
+        wait=views.RECHECK_CALLER_AFTER_SECONDS + 0.05,
+    )
+    response = _post(body, _token(caller))
+    assert response.status_code == 401 and response.data["error"] == "invalid_token"

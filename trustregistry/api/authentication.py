@@ -222,6 +222,27 @@ class BasicAuthentication(BaseAuthentication):
         return username, password
 
     def _authenticate(self, request: Request, username: str, password: str) -> tuple[Any, ApiAuth]:
+        application = self._application(request, username)
+        user = self._check_password(username, password)
+        if user is None:
+            raise self._fail(
+                "The user name or password is wrong.", BasicRefusal.INVALID_CREDENTIALS
+            )
+        return user, self._as(application, user, username)
+
+    def authenticate_again(self, request: Request, user: Any) -> tuple[Any, ApiAuth]:
+        """The checks of `authenticate` once more for a caller whose password they verified
+        already: the record and the user as they are now (no password hashing, no throttle)."""
+        username = user.get_username()
+        application = self._application(request, username)
+        user = type(user)._default_manager.filter(pk=user.pk, is_active=True).first()
+        if user is None:
+            raise self._fail(
+                "The user name or password is wrong.", BasicRefusal.INVALID_CREDENTIALS
+            )
+        return user, self._as(application, user, username)
+
+    def _application(self, request: Request, username: str) -> TrustedApplication:
         uri = _application_uri(request)
         application = registry_selectors.application_for_client(client_id=uri)
         if application is None:
@@ -244,11 +265,10 @@ class BasicAuthentication(BaseAuthentication):
                 "only for that user.",
                 BasicRefusal.WRONG_USER,
             )
-        user = self._check_password(username, password)
-        if user is None:
-            raise self._fail(
-                "The user name or password is wrong.", BasicRefusal.INVALID_CREDENTIALS
-            )
+        return application
+
+    def _as(self, application: TrustedApplication, user: Any, username: str) -> ApiAuth:
+        system_user = application.system_user
         if user.kind == "system" and (system_user is None or system_user.pk != user.pk):
             # A system user is a service identity of one application, nothing else.
             raise self._fail(
@@ -259,7 +279,7 @@ class BasicAuthentication(BaseAuthentication):
         scopes = effective_scopes(
             granted=set(application.scopes), application=application, user=user
         )
-        return user, ApiAuth(application=application, scopes=scopes, method="basic")
+        return ApiAuth(application=application, scopes=scopes, method="basic")
 
     @staticmethod
     def _check_password(username: str, password: str) -> Any:
@@ -280,6 +300,24 @@ class BasicAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return basic_challenge()
+
+
+def authenticate_again(request: Request) -> None:
+    """Check the request's caller again as its authentication did when the request began (the
+    bearer token, or the Basic caller's record and user, as they are now; never the password
+    once more), for an answer that waited so long that the caller may have been disabled or
+    its token revoked meanwhile. Raises what the authentication raises; the view then checks
+    its permissions (scopes) again."""
+    auth = request.auth
+    if not isinstance(auth, ApiAuth):
+        raise exceptions.NotAuthenticated()
+    if auth.method == "bearer":
+        again = BearerTokenAuthentication().authenticate(request)
+    else:
+        again = BasicAuthentication().authenticate_again(request, request.user)
+    if again is None:  # the header cannot have gone; nothing to trust if it has
+        raise exceptions.NotAuthenticated()
+    request.user, request.auth = again
 
 
 def _application_uri(request: Request) -> str:
