@@ -160,7 +160,9 @@ def test_new_secret_page_in_bulgarian(admin_client):
     bg = text(admin_client.post(url, **BG))
     assert "Нови тайни" in bg and "Копирайте всяка тайна сега: показва се еднократно." in bg
     assert "Всички предишни тайни на тези приложения спряха да действат." in bg
-    en = text(admin_client.post(url, {"confirm_end_secrets": "yes"}))
+    # The first secret would end now: the question's answer names it.
+    answer = {"confirm_end_secrets": "yes", "confirmed_secrets": str(app.secrets.get().pk)}
+    en = text(admin_client.post(url, answer))
     assert "Copy each secret now: it is shown once." in en
 
 

@@ -17,8 +17,25 @@ from django.utils.translation import gettext_lazy as _
 from trustregistry.registry import selectors, services
 from trustregistry.registry.models import TrustedApplication
 
-# Posted by the page that asks before live secrets end (`_confirm_secrets_page`).
+# Posted by the page that asks before live secrets end (`_confirm_secrets_page`): the answer,
+# and the ids of the secrets it listed. The answer agrees to end those, not whatever would end
+# by the time it arrives: another administrator may have added or renewed a secret meanwhile.
 CONFIRM_FIELD = "confirm_end_secrets"
+CONFIRMED_SECRETS_FIELD = "confirmed_secrets"
+
+
+def _confirmed(request: HttpRequest) -> frozenset[int]:
+    if request.POST.get(CONFIRM_FIELD) != "yes":
+        return frozenset()
+    return frozenset(
+        int(part)
+        for part in request.POST.get(CONFIRMED_SECRETS_FIELD, "").split(",")
+        if part.isdigit() and len(part) <= 18
+    )
+
+
+def _pk(secret: Any) -> int:
+    return int(secret.pk)
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -53,15 +70,17 @@ class SecretPages:
     def _secrets_page(
         self, request: HttpRequest, apps: list[TrustedApplication], *, rotate: bool
     ) -> HttpResponse:
-        if request.POST.get(CONFIRM_FIELD) != "yes":
-            ending = [
-                (app, ended)
-                for app in apps
-                if app.client_type != "public"
-                and (ended := selectors.secrets_ending(application=app, replace_all=not rotate))
-            ]
-            if ending:
-                return self._confirm_secrets_page(request, apps, ending, rotate=rotate)
+        confirmed = _confirmed(request)
+        ending = [
+            (app, ended)
+            for app in apps
+            if app.client_type != "public"
+            and (ended := selectors.secrets_ending(application=app, replace_all=not rotate))
+        ]
+        if any(secret.pk not in confirmed for _app, ended in ending for secret in ended):
+            if request.POST.get(CONFIRM_FIELD) == "yes":
+                messages.warning(request, services.SecretsChangedMeanwhile().messages[0])
+            return self._confirm_secrets_page(request, apps, ending, rotate=rotate)
         results = []
         for app in apps:
             if app.client_type == "public":
@@ -71,12 +90,19 @@ class SecretPages:
                     % {"uri": app},
                 )
                 continue
-            generated = services.secret_generate(
-                application=app,
-                actor=request.user,
-                replace_all=not rotate,
-                reason="secret rotated" if rotate else "secret generated",
-            )
+            try:
+                generated = services.secret_generate(
+                    application=app,
+                    actor=request.user,
+                    replace_all=not rotate,
+                    reason="secret rotated" if rotate else "secret generated",
+                    confirmed_ending=confirmed,
+                )
+            except services.SecretsChangedMeanwhile as exc:
+                # Changed between the check above and the record's lock: the other records'
+                # new secrets are still shown below; this one is left as it is.
+                messages.error(request, f"{app}: {exc.messages[0]}")
+                continue
             results.append((app, generated))
         if not results:
             if len(apps) == 1:
@@ -111,6 +137,10 @@ class SecretPages:
             "ending": ending,
             "rotate": rotate,
             "confirm_field": CONFIRM_FIELD,
+            "confirmed_field": CONFIRMED_SECRETS_FIELD,
+            "confirmed": ",".join(
+                str(secret.pk) for _app, ended in ending for secret in sorted(ended, key=_pk)
+            ),
             # From the list's action: the action and its records go back with the answer.
             "action": request.POST.get("action", ""),
             "selected": [app.pk for app in apps] if request.POST.get("action") else [],

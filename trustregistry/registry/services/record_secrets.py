@@ -5,6 +5,7 @@ writes and record writes of one record run one after the other."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,19 @@ PUBLIC_HOLDS_NO_SECRET = _(
     "readable by anyone), so a public record may hold none. Make it confidential, or leave "
     "the secret out."
 )
+
+
+class SecretsChangedMeanwhile(ValidationError):
+    """Generating would end a live secret the administrator was not shown (one added or
+    renewed by someone else since the question was asked): nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "The record's secrets changed since you were asked: a secret you were not "
+                "shown would stop working. Nothing was changed."
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -82,13 +96,21 @@ def secret_generate(
     length: int = 40,
     replace_all: bool = False,
     reason: str | None = None,
+    confirmed_ending: Collection[int] | None = None,
 ) -> GeneratedSecret:
     """A new random secret; only its hash is stored, the plain value is returned once.
 
     `replace_all` removes every other secret first (a fresh start); otherwise the new secret
     sits beside the newest one (rotation: at most two, the oldest goes). `reason` also notes
-    the event in the record's own history ("secret generated", "secret rotated")."""
+    the event in the record's own history ("secret generated", "secret rotated").
+    `confirmed_ending`: the ids of the live secrets the caller agreed to end (the admin's
+    question); any other live secret this would end raises `SecretsChangedMeanwhile`,
+    checked under the record's lock. None: no question was asked (the API)."""
     _lock(application)
+    if confirmed_ending is not None:
+        ending = selectors.secrets_ending(application=application, replace_all=replace_all)
+        if any(secret.pk not in confirmed_ending for secret in ending):
+            raise SecretsChangedMeanwhile()
     if replace_all:
         for old in _secrets_now(application):
             if actor is not None:
