@@ -619,3 +619,78 @@ def test_prompt_none_with_another_value_is_invalid_request(
     answer = query(response["Location"])
     assert answer["error"] == "invalid_request", response["Location"]
     assert answer["state"] == params["state"] and answer["iss"] == settings.TRUSTREGISTRY_ISSUER
+
+
+# ------------------------------------------------------------------ prompt=create
+
+
+def _sign_up(client, next_url: str, username: str = "newcomer"):  # type: ignore[no-untyped-def]
+    form = {
+        "username": username,
+        "email": f"{username}@example.com",
+        "password1": "a-Long-enough-pass-42",
+        "password2": "a-Long-enough-pass-42",
+        "next": next_url,
+    }
+    return client.post("/id/account/signup", form)
+
+
+def test_prompt_create_leads_through_sign_up_back_to_the_request(flow, public_app):
+    """OpenID Connect Prompt Create 1.0: the sign-up page first, then the request as it was
+    (without `create`, so it does not ask again), as the new community user."""
+    params = flow.authorize_params(public_app, prompt="create consent")
+    to_sign_up = flow.client.get(AUTHORIZE, params)
+    assert to_sign_up.status_code == 302
+    location = to_sign_up["Location"]
+    assert location.startswith("/id/account/signup?next=")
+    back = query(location)["next"]
+    assert back.startswith(AUTHORIZE + "?")
+    assert query(back)["prompt"] == "consent" and query(back)["state"] == params["state"]
+    assert "create" not in query(back)["prompt"]
+
+    signed_up = _sign_up(flow.client, back)
+    assert signed_up.status_code == 302 and signed_up["Location"] == back
+    page = flow.client.get(back)
+    assert page.status_code == 200 and page.context["form"] is not None  # the consent page
+    assert page.wsgi_request.user.get_username() == "newcomer"
+    assert page.wsgi_request.user.kind == "community"
+
+
+def test_prompt_create_alone_comes_back_without_a_prompt(flow, public_app):
+    location = flow.client.get(AUTHORIZE, flow.authorize_params(public_app, prompt="create"))[
+        "Location"
+    ]
+    assert "prompt" not in query(query(location)["next"])
+
+
+def test_prompt_create_where_the_record_takes_no_community_users_is_told_to_the_client(
+    flow, confidential_app
+):
+    params = flow.authorize_params(confidential_app, prompt="create")
+    response = flow.client.get(AUTHORIZE, params)
+    assert response.status_code == 302 and response["Location"].startswith(CALLBACK + "?")
+    answer = query(response["Location"])
+    assert answer["error"] == "invalid_request" and "community" in answer["error_description"]
+    assert answer["state"] == params["state"] and answer["iss"] == settings.TRUSTREGISTRY_ISSUER
+
+
+def test_prompt_create_when_signed_in_goes_on_as_that_user(flow, public_app, internal_user):
+    flow.client.force_login(internal_user)
+    page = flow.client.get(AUTHORIZE, flow.authorize_params(public_app, prompt="create"))
+    assert page.status_code == 200 and page.wsgi_request.user == internal_user
+
+
+def test_prompt_create_with_none_is_invalid_request(flow, public_app):
+    params = flow.authorize_params(public_app, prompt="none create")
+    answer = query(flow.client.get(AUTHORIZE, params)["Location"])
+    assert answer["error"] == "invalid_request"
+
+
+def test_prompt_create_for_an_unknown_client_is_the_error_page(client, public_app):
+    params = {
+        "response_type": "code",
+        "client_id": "nobody.example.com/x",
+        "redirect_uri": PUBLIC_CALLBACK,
+        "prompt": "create",
+    }
+    assert_error_page(client.get(AUTHORIZE, params))

@@ -76,7 +76,7 @@ def test_discovery_lists_exactly_what_is_supported(client, db):
     assert data["authorization_response_iss_parameter_supported"] is True
     assert {"openid", "profile", "offline_access", "update", "sec"} <= set(data["scopes_supported"])
     assert {"sub", "user_type", "auth_time", "nonce", "at_hash"} <= set(data["claims_supported"])
-    assert sorted(data["prompt_values_supported"]) == ["consent", "login", "none"]
+    assert sorted(data["prompt_values_supported"]) == ["consent", "create", "login", "none"]
 
 
 def test_jwks_publishes_oidc_and_aas_keys(client, db):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.exceptions import OAuthToolkitError
@@ -119,7 +120,31 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             # any other gets the same login_required, with iss (RFC 9207).
             answer = errors.LoginRequired() if prompt == {"none"} else _prompt_none_with_others()
             return self.refuse(None, credentials, answer)
+        if "create" in prompt:
+            return self.sign_up_first(credentials)
         return super().handle_no_permission()
+
+    def sign_up_first(self, credentials: dict[str, Any]) -> HttpResponse:
+        """`prompt=create` (OpenID Connect Prompt Create 1.0): the sign-up page instead of the
+        login page, and back to this request without `create` once the account exists. The
+        page creates community users only, so a record that does not let them in is told so
+        rather than have a person create an account it would then refuse."""
+        application = Application.objects.filter(client_id=credentials.get("client_id")).first()
+        if application is None or not application.impersonate_community_allowed:
+            return self.refuse(
+                application,
+                credentials,
+                errors.InvalidRequestError(
+                    description="prompt=create: this application accepts no self-registered "
+                    "(community) users."
+                ),
+            )
+        query = self.request.GET.copy()
+        rest = [v for v in query.pop("prompt", [""])[-1].split() if v != "create"]
+        if rest:
+            query["prompt"] = " ".join(rest)
+        back = f"{self.request.path}?{query.urlencode()}"
+        return HttpResponseRedirect(f"{reverse('oauth:signup')}?{urlencode({'next': back})}")
 
     # ------------------------------------------------------------------ consent page
 

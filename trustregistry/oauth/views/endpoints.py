@@ -78,7 +78,7 @@ class DiscoveryView(ConnectDiscoveryInfoView):
             "introspection_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": CLAIMS,
-            "prompt_values_supported": ["none", "login", "consent"],
+            "prompt_values_supported": ["none", "login", "consent", "create"],
             "authorization_response_iss_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
