@@ -694,3 +694,13 @@ def test_prompt_create_for_an_unknown_client_is_the_error_page(client, public_ap
         "prompt": "create",
     }
     assert_error_page(client.get(AUTHORIZE, params))
+
+
+def test_the_sign_up_page_names_the_application_in_the_requests_language(flow, public_app):
+    public_app.names.update_or_create(language="bg", defaults={"name": "Магазин"})
+    params = flow.authorize_params(public_app, prompt="create", ui_locales="bg")
+    location = flow.client.get(AUTHORIZE, params)["Location"]
+    page = flow.client.get(location)
+    text = page.content.decode()
+    assert page.status_code == 200 and "Магазин" in text
+    assert "<h1>Регистрация</h1>" in text and "<strong>Магазин</strong>" in text

@@ -115,9 +115,15 @@ class SignupForm(UserCreationForm):
 SIGNUP_THROTTLE = FailureThrottle("signup")
 
 
-class SignupView(SecurePageMixin, FormView):
+class SignupView(UiLocalesMixin, SecurePageMixin, FormView):
+    """Reached from the login page's link or by `prompt=create`: like the login page, it
+    names the application the person continues to, in the request's `ui_locales`."""
+
     template_name = "oauth/signup.html"
     form_class = SignupForm
+
+    def ui_locales_from(self, request: HttpRequest) -> str:
+        return ui_locales_of_next(_safe_next(request))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -148,6 +154,8 @@ class SignupView(SecurePageMixin, FormView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["next"] = _safe_next(self.request)
+        application = _application_for_next(context["next"])
+        context["application_name"] = application.localized_name() if application else ""
         return context
 
     def form_valid(self, form: SignupForm) -> HttpResponse:
