@@ -176,3 +176,19 @@ def test_two_writes_made_from_one_read_at_once_one_wins_one_is_refused(admin_cli
     statuses = _race(6, work)
     assert sorted(statuses) == [200] + [412] * 5, statuses
     assert record.names.get(language="en").name.startswith("Name ")
+
+
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_a_read_evaluates_if_match_too(admin_client, record, method):
+    """RFC 9110 13.1.1: a server MUST evaluate If-Match before performing the method, GET
+    and HEAD included (13.2.1: the condition is ignored only where the answer would not be
+    2xx); a client that reads on with a representation it holds in part must hear of a
+    change. An If-Match that fails is 412 before If-None-Match is looked at (13.2.2)."""
+    current = admin_client.get(PATH)["ETag"]
+    read = getattr(admin_client, method)
+    refused = read(PATH, headers={"if-match": '"0000"', "if-none-match": current})
+    assert refused.status_code == 412
+    assert read(PATH, headers={"if-match": current}).status_code == 200
+    assert read(PATH, headers={"if-match": "*"}).status_code == 200
+    assert read(PATH, headers={"if-match": f"W/{current}"}).status_code == 412
+    assert read(PATH, headers={"if-match": current, "if-none-match": current}).status_code == 304

@@ -9,10 +9,12 @@ row is locked, in the write's own transaction, so no write can come between the 
 change. Without `If-Match` a write is unconditional, as before.
 
 `If-None-Match` on GET answers 304 when the record is unchanged (weak comparison); on a write it
-refuses the write when it matches. `If-Unmodified-Since` and `If-Modified-Since` are ignored, as
-RFC 9110 asks of a resource with no modification date (a record's names and secrets change
-apart from it). A header that holds no entity tag at all (an unquoted digest, say) is refused
-with 400 rather than taken for no condition, which would turn a careful write into a blind one.
+refuses the write when it matches. A GET with an `If-Match` that fails is 412 too (RFC 9110
+13.1.1: evaluated whatever the method). `If-Unmodified-Since` and `If-Modified-Since` are
+ignored, as RFC 9110 asks of a resource with no modification date (a record's names and
+secrets change apart from it). A header that holds no entity tag at all (an unquoted digest,
+say) is refused with 400 rather than taken for no condition, which would turn a careful write
+into a blind one.
 """
 
 from __future__ import annotations
@@ -72,16 +74,23 @@ def _none_match(tags: list[str], current: str) -> bool:
     return tags == ["*"] or current in (tag.removeprefix("W/") for tag in tags)
 
 
+def _check_if_match(request: Request, current: str) -> None:
+    match = _tags(request, "If-Match")
+    if match is not None and match != ["*"] and current not in match:
+        raise PreconditionFailed()
+
+
 def not_modified(request: Request, current: str) -> bool:
-    """GET: True when `If-None-Match` names the current ETag (answer 304)."""
+    """GET and HEAD: True when `If-None-Match` names the current ETag (answer 304). An
+    `If-Match` that fails is 412 first: RFC 9110 13.1.1 has every method evaluate it, a read
+    too (a client reading on with what it holds of the record must hear that it changed)."""
+    _check_if_match(request, current)
     tags = _tags(request, "If-None-Match")
     return tags is not None and _none_match(tags, current)
 
 
 def _check(request: Request, current: str) -> None:
-    match = _tags(request, "If-Match")
-    if match is not None and match != ["*"] and current not in match:
-        raise PreconditionFailed()
+    _check_if_match(request, current)
     none_match = _tags(request, "If-None-Match")
     if none_match is not None and _none_match(none_match, current):
         raise PreconditionFailed()

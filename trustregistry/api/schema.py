@@ -270,6 +270,13 @@ IF_MATCH = OpenApiParameter(
     description='Change the record only if its ETag is one of these (or "*"); else 412 '
     "precondition_failed and nothing changes.",
 )
+IF_MATCH_READ = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='Answer only if the record\'s ETag is one of these (or "*"); else 412 '
+    "precondition_failed.",
+)
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
     str,

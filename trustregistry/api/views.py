@@ -151,8 +151,12 @@ class TrustedApplicationDetailView(TrustedApplicationAccess):
 
     @extend_schema(
         summary="Read one record",
-        parameters=[URI_PARAMETER, schema.IF_NONE_MATCH, schema.ETAG],
-        responses={200: schema.TrustedApplicationSerializer, 304: schema.NOT_MODIFIED},
+        parameters=[URI_PARAMETER, schema.IF_MATCH_READ, schema.IF_NONE_MATCH, schema.ETAG],
+        responses={
+            200: schema.TrustedApplicationSerializer,
+            304: schema.NOT_MODIFIED,
+            412: schema.PRECONDITION_FAILED,
+        },
     )
     def get(self, request: Request, uri: str) -> Response:
         shown = serialization.application_to_dict(
