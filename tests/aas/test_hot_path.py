@@ -125,6 +125,30 @@ def test_outside_a_transaction_each_write_is_one_statement_committed_at_once(app
     assert writes.consume_pending(nonce="S1", application_id=record.pk, now=now) is None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_sqlite_without_returning_consumes_through_the_orm(app_key, monkeypatch):
+    """UPDATE ... RETURNING came with SQLite 3.35; Django 5.2 runs on 3.31 (Ubuntu 20.04's
+    Python links 3.31.1), where the precompiled consume is a syntax error: every handshake
+    would fail. There the ORM's conditional UPDATE does the consume, as before."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    record = _record(app_key)
+    now = clock.now()
+    writes.store_pending(
+        nonce="OLD1",
+        application_id=record.pk,
+        context="c",
+        created=now,
+        expires_at=now + dt.timedelta(seconds=300),
+    )
+    with CaptureQueriesContext(connection) as consumed:
+        accepted = writes.consume_pending(nonce="OLD1", application_id=record.pk, now=now)
+    assert accepted == writes.AcceptedRecord(record.connector_url, record.public_keys)
+    assert not any("RETURNING" in q["sql"].upper() for q in consumed.captured_queries)
+    assert writes.consume_pending(nonce="OLD1", application_id=record.pk, now=now) is None
+
+
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_relaxed_commit_does_not_leak_into_the_connection(app_key):

@@ -19,9 +19,10 @@ are when the reply is accepted, so a change made while the connector worked is s
 On SQLite (the embedded default), outside a transaction, the two writes are also single
 precompiled statements in autocommit, each its own transaction under SQLite's one write lock
 (the consume's RETURNING reads the record through subqueries: SQLite's RETURNING cannot name
-an UPDATE's FROM tables); the record is read on its own before the nonce is stored (SQLite has
-no INSERT inside a WITH). The ORM built and compiled these writes on every handshake, which
-cost more than the rest of the handshake's database work (bench/resolve.py).
+an UPDATE's FROM tables; before SQLite 3.35, which has no RETURNING, the ORM consumes); the
+record is read on its own before the nonce is stored (SQLite has no INSERT inside a WITH).
+The ORM built and compiled these writes on every handshake, which cost more than the rest of
+the handshake's database work (bench/resolve.py).
 
 Inside a caller's transaction (tests, an atomic request), the ORM does the same writes and the
 caller's transaction keeps its own durability.
@@ -49,9 +50,15 @@ def _one_statement() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
-def _precompiled() -> bool:
-    """Each write as one precompiled statement, its own transaction."""
-    return connection.vendor in ("postgresql", "sqlite") and not connection.in_atomic_block
+def _precompiled(*, returning: bool = False) -> bool:
+    """Each write as one precompiled statement, its own transaction. `returning`: the
+    statement answers rows (UPDATE ... RETURNING), which SQLite knows from 3.35 only; Django
+    runs on 3.31, where the ORM does the write."""
+    if connection.in_atomic_block:
+        return False
+    if connection.vendor == "sqlite":
+        return not returning or connection.features.can_return_columns_from_insert
+    return connection.vendor == "postgresql"
 
 
 def _when(value: dt.datetime) -> Any:
@@ -176,7 +183,7 @@ def consume_pending(*, nonce: str, application_id: int, now: dt.datetime) -> Acc
     enabled: one conditional UPDATE, so only one reply per nonce wins on any number of
     servers. The record's connector URL and keys as they are then if this call won, else None.
     """
-    if _precompiled():
+    if _precompiled(returning=True):
         when = _when(now)
         with prepared_cursor(connection.alias) as cursor:
             cursor.execute(_statement("consume"), [when, nonce, application_id, when])
