@@ -278,3 +278,42 @@ def test_after_a_long_wait_a_caller_disabled_meanwhile_gets_no_url(caller, scrip
     )
     response = _post(body, _token(caller))
     assert response.status_code == 401 and response.data["error"] == "invalid_token"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["changed", "made unusable"])
+def test_a_basic_callers_password_changed_while_the_connector_answered_gets_no_url(
+    scripted, app_key, monkeypatch, change
+):
+    """Changing a password is how a leaked one is withdrawn: asked now, the old password is
+    refused, so the second check refuses it too (without hashing it again: the stored hash
+    must be the one the first check verified)."""
+    from trustregistry.aas import views
+
+    monkeypatch.setattr(views, "RECHECK_CALLER_AFTER_SECONDS", 0.0)
+    user = factories.StaffUserFactory(username="legacy-operator", password="pa55-word-x")
+    app = factories.TrustedApplicationFactory(
+        client_id="legacy.example.com/erp", scope="sec", basic_auth_allowed=True
+    )
+
+    def withdraw():
+        fresh = type(user).objects.get(pk=user.pk)
+        if change == "changed":
+            fresh.set_password("new-pa55-word")
+        else:
+            fresh.set_unusable_password()
+        fresh.save()
+
+    body = _answer_after(scripted, app_key, withdraw)
+    request = APIRequestFactory().post(
+        "/api/connectors/resolve",
+        body,
+        format="json",
+        HTTP_AUTHORIZATION=basic_header("legacy-operator", "pa55-word-x"),
+        HTTP_X_APPLICATION_URI=app.client_id,
+    )
+    response = ResolveConnectorView.as_view()(request)
+    response.render()
+    assert response.status_code == 401, response.data
+    assert response.data["error"] == "invalid_credentials"
+    assert scripted.record.connector_url not in json.dumps(response.data)

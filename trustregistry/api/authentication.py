@@ -232,11 +232,18 @@ class BasicAuthentication(BaseAuthentication):
 
     def authenticate_again(self, request: Request, user: Any) -> tuple[Any, ApiAuth]:
         """The checks of `authenticate` once more for a caller whose password they verified
-        already: the record and the user as they are now (no password hashing, no throttle)."""
+        already: the record and the user as they are now, its password unchanged (no password
+        hashing, no throttle)."""
         username = user.get_username()
         application = self._application(request, username)
-        user = type(user)._default_manager.filter(pk=user.pk, is_active=True).first()
-        if user is None:
+        # The stored hash still the one the password was checked against: a password changed
+        # or made unusable meanwhile (how a leaked one is withdrawn) would be refused now.
+        user = (
+            type(user)
+            ._default_manager.filter(pk=user.pk, is_active=True, password=user.password)
+            .first()
+        )
+        if user is None or not user.has_usable_password():
             raise self._fail(
                 "The user name or password is wrong.", BasicRefusal.INVALID_CREDENTIALS
             )
