@@ -90,6 +90,23 @@ def test_every_credential_parameter_of_the_protocols_spoken_here_is_redacted():
     )
 
 
+def test_credentials_under_header_names_are_redacted():
+    """A printed header dict or WSGI environ, or a query parameter named as a header: the
+    header spellings (`X-Api-Key`, hyphens) and the session cookie, which is the signed-in
+    user's (an administrator's) credential, as Django's own report filter hides HTTP_COOKIE."""
+    headers = redact(
+        "{'X-Api-Key': 'K1', 'Cookie': 'sessionid=S1; csrftoken=C1', 'HTTP_COOKIE': 'S2', "
+        "'Set-Cookie': 'sessionid=S3; Path=/', 'Accept': 'application/json'}"
+    )
+    for value in ("K1", "S1", "C1", "S2", "S3"):
+        assert value not in headers, value
+    assert "'Accept': 'application/json'" in headers
+    line = redact("GET /x?x-api-key=K4&api-key=K5&sessionid=S4&auth-code=C2&page-size=20")
+    for value in ("K4", "K5", "S4", "C2"):
+        assert value not in line, value
+    assert "x-api-key=[redacted]" in line and "page-size=20" in line
+
+
 def test_names_that_only_resemble_a_secret_are_kept():
     """Redacting too much hides what an operator needs to read a request."""
     line = "/id/authorize?response_type=code&redirect_uri=https://a/cb&scope=openid&keyword=k"

@@ -30,16 +30,22 @@ SECRET_PARAMETERS = (
     "client_assertion",
     "SignedToken",
     "SignedApplicationToken",
+    # Django's session cookie (SESSION_COOKIE_NAME): a signed-in user's, an administrator's.
+    "sessionid",
 )
 _SECRET_NAMES = frozenset(name.casefold() for name in SECRET_PARAMETERS)
 # Names the registry never reads but a client, a form or a proxy may put beside its own
 # (`new_password1`, `csrfmiddlewaretoken`, `api_key`, `X-Signature`): as Django's
 # SafeExceptionReporterFilter does for settings, a name holding one of these words is taken
 # for a secret. `code` is not among them: `response_type=code` and `code_challenge` are not.
-_SECRET_WORDS = re.compile(r"secret|passw|token|assertion|authorization|signature|api_?key", re.I)
+# Header spellings too (`X-Api-Key`), and cookies (Django's report filter hides HTTP_COOKIE).
+_SECRET_WORDS = re.compile(
+    r"secret|passw|token|assertion|authorization|signature|api[_-]?key|cookie", re.I
+)
 # Any parameter name, its letters plain or percent-encoded: Django decodes `%73ecret` to
-# `secret`, so the name is compared once decoded (`_redact_parameter`).
-_PATTERN = re.compile(r"(?P<name>(?<![\w%])(?:\w|%[0-9A-Fa-f]{2})+)=(?P<value>[^&\s\"']*)")
+# `secret`, so the name is compared once decoded (`_redact_parameter`). Hyphens belong to the
+# name (`x-api-key`); its last hyphenated part is a name too (`auth-code`, as before).
+_PATTERN = re.compile(r"(?P<name>(?<![\w%-])(?:[\w-]|%[0-9A-Fa-f]{2})+)=(?P<value>[^&\s\"']*)")
 
 
 # The same names as keys of a printed dict or JSON object: {'access_token': 'eyJ…'}.
@@ -49,7 +55,12 @@ _QUOTED = re.compile(
 
 
 def is_secret_name(name: str) -> bool:
-    return name.casefold() in _SECRET_NAMES or _SECRET_WORDS.search(name) is not None
+    last = name.rsplit("-", 1)[-1]
+    return (
+        name.casefold() in _SECRET_NAMES
+        or last.casefold() in _SECRET_NAMES
+        or _SECRET_WORDS.search(name) is not None
+    )
 
 
 def _redact_parameter(match: re.Match[str]) -> str:
