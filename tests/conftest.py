@@ -14,16 +14,17 @@ INTEROP = Path(__file__).resolve().parent.parent.parent / "shared" / "interop"
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """Tests of PostgreSQL-only mechanisms (its own backend, per-statement asynchronous commit)
-    run in the PostgreSQL pass (`.ci/run` runs the suite on both databases); on SQLite they
-    are left out of the run, and the run says how many."""
+    run in the PostgreSQL pass (`.ci/run` runs the suite on both databases), tests of
+    SQLite-only ones (the embedded default's own statements) in the SQLite pass; each pass
+    leaves the other's out of the run (deselected, not skipped), and says how many."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        kept = [item for item in items if item.get_closest_marker("postgresql") is None]
-        left_out = len(items) - len(kept)
-        if left_out:
-            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
-            items[:] = kept
+    on_sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    other = "postgresql" if on_sqlite else "sqlite"
+    kept = [item for item in items if item.get_closest_marker(other) is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

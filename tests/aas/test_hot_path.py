@@ -125,13 +125,12 @@ def test_outside_a_transaction_each_write_is_one_statement_committed_at_once(app
     assert writes.consume_pending(nonce="S1", application_id=record.pk, now=now) is None
 
 
+@pytest.mark.sqlite
 @pytest.mark.django_db(transaction=True)
 def test_a_sqlite_without_returning_consumes_through_the_orm(app_key, monkeypatch):
     """UPDATE ... RETURNING came with SQLite 3.35; Django 5.2 runs on 3.31 (Ubuntu 20.04's
     Python links 3.31.1), where the precompiled consume is a syntax error: every handshake
     would fail. There the ORM's conditional UPDATE does the consume, as before."""
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only")
     monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
     record = _record(app_key)
     now = clock.now()
