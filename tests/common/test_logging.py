@@ -113,6 +113,32 @@ def test_names_that_only_resemble_a_secret_are_kept():
     assert redact(line) == line
 
 
+def test_values_are_redacted_whatever_their_quoting_or_what_follows_them():
+    """An escaped quote inside a JSON string, a bytes value, a fragment after a parameter, a
+    header printed as a (name, value) pair or as a line: the value is hidden all the same."""
+    cases = {
+        '{"client_secret": "a\\"b-LEAK", "x": "y"}': '"x": "y"',
+        "{'client_secret': b'LEAK'}": "{'client_secret': ",
+        "/cb?state=1#access_token=LEAK&x=2": "state=1#access_token=[redacted]",
+        "[('Authorization', 'Bearer LEAK'), ('Accept', '*/*')]": "('Accept', '*/*')",
+        "Authorization: Bearer LEAK": "Authorization: [redacted]",
+        "proxy-authorization: Basic LEAK\ncookie: sessionid=LEAK": "cookie: [redacted]",
+    }
+    for line, kept in cases.items():
+        cleaned = redact(line)
+        assert "LEAK" not in cleaned, (line, cleaned)
+        assert kept in cleaned, (line, cleaned)
+
+
+def test_names_that_only_say_which_kind_of_token_are_kept():
+    line = (
+        "POST /id/connect/revocation token_type_hint=refresh_token&token_type=Bearer"
+        "&client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        "&id_token_signed_response_alg=RS256&token_endpoint_auth_method=private_key_jwt"
+    )
+    assert redact(line) == line
+
+
 # ------------------------------------------------------------------ gunicorn's error log
 
 _TINY_WSGI = """

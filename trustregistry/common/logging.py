@@ -45,22 +45,39 @@ _SECRET_WORDS = re.compile(
 # Any parameter name, its letters plain or percent-encoded: Django decodes `%73ecret` to
 # `secret`, so the name is compared once decoded (`_redact_parameter`). Hyphens belong to the
 # name (`x-api-key`); its last hyphenated part is a name too (`auth-code`, as before).
-_PATTERN = re.compile(r"(?P<name>(?<![\w%-])(?:[\w-]|%[0-9A-Fa-f]{2})+)=(?P<value>[^&\s\"']*)")
+# A value ends at the next parameter, a fragment (`state=1#access_token=…` of a redirect) or
+# a space or quote.
+_PATTERN = re.compile(r"(?P<name>(?<![\w%-])(?:[\w-]|%[0-9A-Fa-f]{2})+)=(?P<value>[^&#\s\"']*)")
 
 
-# The same names as keys of a printed dict or JSON object: {'access_token': 'eyJ…'}.
+# The same names as keys of a printed dict or JSON object, `{'access_token': 'eyJ…'}`, or as
+# a printed (name, value) pair, `('Authorization', 'Bearer …')`; a bytes value (b'…') too.
+# A value runs to its closing quote, past escaped ones (`"a\"b"`).
 _QUOTED = re.compile(
-    r"(?P<name>(?P<q>['\"])(?P<key>[\w-]+)(?P=q)\s*:\s*)(?P<v>['\"])(?P<value>.*?)(?P=v)"
+    r"(?P<name>(?P<q>['\"])(?P<key>[\w-]+)(?P=q)\s*[:,]\s*b?)"
+    r"(?P<v>['\"])(?P<value>(?:\\.|(?!(?P=v)).)*)(?P=v)",
+    re.S,
 )
+# A header as a line of its own (`Authorization: Bearer …`), for the headers that carry
+# credentials whatever their value looks like.
+_HEADER_LINE = re.compile(
+    r"(?im)^(?P<name>\s*(?:proxy-)?authorization|\s*cookie|\s*set-cookie|\s*x-api-key)"
+    r"(?P<sep>:[ \t]*)(?P<value>[^\r\n]*)"
+)
+# Names that only say which kind of token or which algorithm (`token_type_hint`,
+# `client_assertion_type`, `id_token_signed_response_alg`, `token_endpoint_auth_method`):
+# hiding them hides nothing and costs the operator the request's meaning.
+_KIND_SUFFIXES = ("_type", "_type_hint", "_alg", "_method")
 
 
 def is_secret_name(name: str) -> bool:
-    last = name.rsplit("-", 1)[-1]
-    return (
-        name.casefold() in _SECRET_NAMES
-        or last.casefold() in _SECRET_NAMES
-        or _SECRET_WORDS.search(name) is not None
-    )
+    folded = name.casefold()
+    if folded.endswith(_KIND_SUFFIXES):
+        return False
+    last = folded.rsplit("-", 1)[-1]
+    if folded in _SECRET_NAMES or last in _SECRET_NAMES:
+        return True
+    return _SECRET_WORDS.search(name) is not None
 
 
 def _redact_parameter(match: re.Match[str]) -> str:
@@ -76,6 +93,7 @@ def _redact_member(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
+    text = _HEADER_LINE.sub(lambda m: f"{m.group('name')}{m.group('sep')}[redacted]", text)
     return _QUOTED.sub(_redact_member, _PATTERN.sub(_redact_parameter, text))
 
 
