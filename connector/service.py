@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -66,6 +66,37 @@ class MemoryReplayGuard:
             return True
 
 
+class RefusalLog:
+    """The operator's log of refused handshakes, at most `limit` lines a `window` (seconds):
+    anybody can send a connector tokens to refuse, and a line for each would let them fill its
+    disk. The refusals left out are counted and said in one line once the window has passed
+    (with the next refusal logged)."""
+
+    def __init__(self, limit: int = 20, window: float = 60.0):
+        self._limit = limit
+        self._window = window
+        self._lock = threading.Lock()
+        self._started: float | None = None
+        self._logged = 0
+        self._left_out = 0
+
+    def __call__(self, reason: str, now: float) -> None:
+        with self._lock:
+            if self._started is None or now - self._started >= self._window:
+                if self._left_out:
+                    logger.warning(
+                        "handshake refused %d more times within %d s (not logged one by one)",
+                        self._left_out,
+                        self._window,
+                    )
+                self._started, self._logged, self._left_out = now, 0, 0
+            if self._logged >= self._limit:
+                self._left_out += 1
+                return
+            self._logged += 1
+        logger.warning("handshake refused: %s", reason)
+
+
 @dataclass(frozen=True)
 class AuthenticateResult:
     succeeded: bool
@@ -89,6 +120,7 @@ class Connector:
     keys: KeyLookup
     replay_guard: ReplayGuard | None = None
     leeway: int = LEEWAY_SECONDS
+    refusal_log: RefusalLog = field(default_factory=RefusalLog)
 
     def __post_init__(self) -> None:
         if not isinstance(self.private_key, rsa.RSAPrivateKey):
@@ -118,7 +150,7 @@ class Connector:
             # The reasons are fixed sentences that quote nothing of the token, so the line is
             # safe to keep; the AAS sees only the same reason, so this is where an operator
             # learns that the AAS's key, issuer or clock no longer matches this connector's.
-            logger.warning("handshake refused: %s", exc.reason)
+            self.refusal_log(exc.reason, current)
             return AuthenticateResult(succeeded=False, reason=exc.reason)
         token = sign_application_token(
             nonce=verified.nonce,

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from connector.keys import KeyFormatError, load_private_key
-from connector.service import Connector
+from connector.service import Connector, RefusalLog
 from connector.trust import JwksKeys, PinnedCertificates
 from trustregistry.common import clock
 
@@ -143,6 +143,11 @@ def purge_answered_nonces(*, batch_size: int = 1000) -> int:
     return AnsweredNonce.objects.filter(id__in=ids).delete()[0] if ids else 0
 
 
+# One for the process: the connector itself is built anew for every request (settings and
+# files are read each time), its refusal log must count across them.
+_REFUSAL_LOG = RefusalLog()
+
+
 def current_connector() -> Connector:
     uri = settings.CONNECTOR_APPLICATION_URI
     key_file = settings.CONNECTOR_PRIVATE_KEY_FILE
@@ -170,6 +175,7 @@ def current_connector() -> Connector:
             trusted_issuer=issuer,
             keys=keys,
             replay_guard=database_replay_guard,
+            refusal_log=_REFUSAL_LOG,
         )
     except (KeyFormatError, ValueError) as exc:
         raise NotConfigured("CONNECTOR_PRIVATE_KEY_FILE must hold an RSA private key.") from exc

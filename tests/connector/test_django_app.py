@@ -292,3 +292,22 @@ def test_replay_guard_one_statement_keeps_the_orm_semantics():
         == 0
     )
     assert AnsweredNonce.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_django_apps_refusals_are_counted_across_requests(
+    client, devnet_settings, token, caplog, monkeypatch
+):
+    """The app builds its connector for each request; the log's limit holds across them."""
+    from connector.django_app import config
+    from connector.service import RefusalLog
+
+    monkeypatch.setattr(config, "_REFUSAL_LOG", RefusalLog(limit=3))
+    body = json.dumps({"SignedToken": token})
+    with (
+        time_machine.travel(EXP + tokens.LEEWAY_SECONDS + 60, tick=False),
+        caplog.at_level("WARNING", logger="connector.service"),
+    ):
+        for _ in range(5):
+            assert _post_json(client, body).json()["Succeeded"] is False
+    assert len(caplog.records) == 3

@@ -91,3 +91,19 @@ def test_a_refusal_is_logged_for_the_connectors_operator_with_its_reason_only(
         ("WARNING", "handshake refused: The SignedToken has expired."),
     ]
     assert token.split(".")[1][:20] not in caplog.text
+
+
+def test_a_flood_of_refusals_does_not_flood_the_log(interop, devnet_connector, caplog):
+    """Anybody can send a connector tokens to refuse: at most 20 lines a minute, then one line
+    counting the rest once the minute has passed."""
+    token = (interop / "superoffice_signed_token_devnet-auth.jwt").read_text().strip()
+    late = 1639640741 + 61
+    with caplog.at_level("WARNING", logger="connector.service"):
+        for i in range(25):
+            devnet_connector.authenticate(token, now=late + i)
+        assert len(caplog.records) == 20
+        devnet_connector.authenticate(token, now=late + 61)
+    assert [r.getMessage() for r in caplog.records[20:]] == [
+        "handshake refused 5 more times within 60 s (not logged one by one)",
+        "handshake refused: The SignedToken has expired.",
+    ]
