@@ -92,7 +92,7 @@ def test_every_operation_documents_the_errors_it_can_answer(client):
     document = _document(client)
     for label, method, operation in _operations(document):
         responses = operation["responses"]
-        expected = {"400", "401", "404", "429", "503"}
+        expected = {"400", "401", "404", "406", "429", "500", "503"}
         if method in {"post", "put", "patch"}:
             expected |= {"413", "415"}  # a body too large, or not JSON
         if label != "GET /api/me":  # every other operation needs a scope or a permission
@@ -296,3 +296,14 @@ def test_a_record_read_back_can_be_sent_unchanged_under_the_request_schema(admin
     )
     assert sent.status_code == 200, sent.content
     assert json.loads(sent.content)["secrets"] == body["secrets"]
+
+
+def test_the_documented_406_is_what_an_operation_answers(client, db):
+    """Documented on every operation: an Accept without JSON is refused as the API's JSON."""
+    document = _document(client)
+    assert (
+        "`not_acceptable`" in document["paths"]["/api/me"]["get"]["responses"]["406"]["description"]
+    )
+    response = client.get("/api/me", HTTP_ACCEPT="text/html")
+    assert response.status_code == 406 and response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "not_acceptable"

@@ -339,7 +339,13 @@ class ApiAutoSchema(AutoSchema):
 
     def error_codes(self) -> dict[int, list[str]]:
         """What `trustregistry.api.exceptions` can answer this operation, by status."""
-        codes: dict[int, list[str]] = {404: ["not_found"], 503: ["temporarily_unavailable"]}
+        # 406: an Accept without JSON (the API speaks JSON only); 500: a bug, answered as JSON.
+        codes: dict[int, list[str]] = {
+            404: ["not_found"],
+            406: ["not_acceptable"],
+            500: ["server_error"],
+            503: ["temporarily_unavailable"],
+        }
         if self._authenticators():
             codes[401] = ["not_authenticated"]
         if self._has(BearerTokenAuthentication):
