@@ -32,6 +32,16 @@ def _record(app_key, uri="fast.example.com/app", url="http://127.0.0.1:9/authent
     )
 
 
+def _store(record, nonce, now):
+    writes.store_pending(
+        nonce=nonce,
+        application_id=record.pk,
+        context="c",
+        created=now,
+        expires_at=now + dt.timedelta(seconds=300),
+    )
+
+
 def _synchronous_commit() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
@@ -94,13 +104,7 @@ def test_outside_a_transaction_each_write_is_one_statement_committed_at_once(app
     record = _record(app_key)
     now = clock.now()
     with CaptureQueriesContext(connection) as stored:
-        writes.store_pending(
-            nonce="S1",
-            application_id=record.pk,
-            context="c",
-            created=now,
-            expires_at=now + dt.timedelta(seconds=300),
-        )
+        _store(record, "S1", now)
     with CaptureQueriesContext(connection) as consumed:
         accepted = writes.consume_pending(nonce="S1", application_id=record.pk, now=now)
     assert accepted == writes.AcceptedRecord(record.connector_url, record.public_keys)
@@ -134,13 +138,7 @@ def test_a_sqlite_without_returning_consumes_through_the_orm(app_key, monkeypatc
     monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
     record = _record(app_key)
     now = clock.now()
-    writes.store_pending(
-        nonce="OLD1",
-        application_id=record.pk,
-        context="c",
-        created=now,
-        expires_at=now + dt.timedelta(seconds=300),
-    )
+    _store(record, "OLD1", now)
     with CaptureQueriesContext(connection) as consumed:
         accepted = writes.consume_pending(nonce="OLD1", application_id=record.pk, now=now)
     assert accepted == writes.AcceptedRecord(record.connector_url, record.public_keys)
@@ -426,12 +424,6 @@ def test_deleting_a_record_deletes_its_pending_handshakes(app_key):
     other = _record(app_key, uri="other.example.com/app")
     now = clock.now()
     for nonce, app in (("D1", record), ("D2", record), ("D3", other)):
-        writes.store_pending(
-            nonce=nonce,
-            application_id=app.pk,
-            context="",
-            created=now,
-            expires_at=now + dt.timedelta(seconds=60),
-        )
+        _store(app, nonce, now)
     record.delete()
     assert list(PendingHandshake.objects.values_list("nonce", flat=True)) == ["D3"]

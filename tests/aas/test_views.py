@@ -36,6 +36,19 @@ def _post(data, token=None, fmt="json"):
     return response
 
 
+def _post_basic(data, username, password, application_uri):
+    request = APIRequestFactory().post(
+        "/api/connectors/resolve",
+        data,
+        format="json",
+        HTTP_AUTHORIZATION=basic_header(username, password),
+        HTTP_X_APPLICATION_URI=application_uri,
+    )
+    response = ResolveConnectorView.as_view()(request)
+    response.render()
+    return response
+
+
 def _token(caller, scope="sec"):
     app, user = caller
     return issue_access_token(application=app, user=user, scope=scope)[0]
@@ -240,16 +253,7 @@ def test_a_basic_caller_disabled_while_the_connector_answered_gets_no_url(
     body = _answer_after(
         scripted, app_key, lambda: type(app).objects.filter(pk=app.pk).update(is_enabled=False)
     )
-    factory = APIRequestFactory()
-    request = factory.post(
-        "/api/connectors/resolve",
-        body,
-        format="json",
-        HTTP_AUTHORIZATION=basic_header("legacy-operator", "pa55-word-x"),
-        HTTP_X_APPLICATION_URI=app.client_id,
-    )
-    response = ResolveConnectorView.as_view()(request)
-    response.render()
+    response = _post_basic(body, "legacy-operator", "pa55-word-x", app.client_id)
     assert response.status_code == 401 and response.data["error"] == "application_disabled"
 
 
@@ -305,15 +309,7 @@ def test_a_basic_callers_password_changed_while_the_connector_answered_gets_no_u
         fresh.save()
 
     body = _answer_after(scripted, app_key, withdraw)
-    request = APIRequestFactory().post(
-        "/api/connectors/resolve",
-        body,
-        format="json",
-        HTTP_AUTHORIZATION=basic_header("legacy-operator", "pa55-word-x"),
-        HTTP_X_APPLICATION_URI=app.client_id,
-    )
-    response = ResolveConnectorView.as_view()(request)
-    response.render()
+    response = _post_basic(body, "legacy-operator", "pa55-word-x", app.client_id)
     assert response.status_code == 401, response.data
     assert response.data["error"] == "invalid_credentials"
     assert scripted.record.connector_url not in json.dumps(response.data)

@@ -114,14 +114,20 @@ def test_jwks_is_cached_and_refetched_once_a_minute_per_unknown_kid(two_keys):
     assert len(calls) == 4  # stale cache refreshed
 
 
-def test_many_made_up_kids_do_not_become_many_fetches(two_keys):
-    calls = []
+def _counted_jwks(two_keys):  # type: ignore[no-untyped-def]
+    """JwksKeys serving key "one", its fetches counted, its clock in the test's hand."""
+    calls: list[str] = []
     clock = FakeClock()
     keys = trust.JwksKeys(
         "https://aas.example/jwks",
         fetch=lambda url: calls.append(url) or {"keys": [_jwk(two_keys[0], "one")]},
         clock=clock,
     )
+    return keys, calls, clock
+
+
+def test_many_made_up_kids_do_not_become_many_fetches(two_keys):
+    keys, calls, clock = _counted_jwks(two_keys)
     for n in range(50):
         with pytest.raises(HandshakeError):
             keys({"kid": f"made-up-{n}"})
@@ -137,13 +143,7 @@ def test_a_kid_not_in_a_jwks_just_fetched_is_not_fetched_for_again_at_once(two_k
     """The keys were fetched in this very call (at start, or because the cache went stale): a
     second fetch a millisecond later cannot know more, and would double the AAS's load of
     every connector start and every token with an unknown kid."""
-    calls = []
-    clock = FakeClock()
-    keys = trust.JwksKeys(
-        "https://aas.example/jwks",
-        fetch=lambda url: calls.append(url) or {"keys": [_jwk(two_keys[0], "one")]},
-        clock=clock,
-    )
+    keys, calls, clock = _counted_jwks(two_keys)
     with pytest.raises(HandshakeError, match="does not trust"):
         keys({"kid": "two"})
     assert len(calls) == 1

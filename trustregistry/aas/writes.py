@@ -90,6 +90,15 @@ def _column(model: type[models.Model], name: str) -> str:
     return field.column
 
 
+def _insert_into(n: dict[str, str]) -> str:
+    # Quoted identifiers from the models' metadata only (S608).
+    return (
+        f"INSERT INTO {n['pending']} "  # noqa: S608
+        f"({n['nonce']}, {n['application']}, {n['context']}, "
+        f"{n['created']}, {n['expires_at']}, {n['used_at']})"
+    )
+
+
 _sql: dict[str, str] = {}
 
 
@@ -99,12 +108,7 @@ def _statement(kind: str) -> str:
     if kind not in _sql:
         n = _names()
         # Quoted identifiers from the models' metadata only (S608).
-        _sql["insert"] = (
-            f"INSERT INTO {n['pending']} "  # noqa: S608
-            f"({n['nonce']}, {n['application']}, {n['context']}, "
-            f"{n['created']}, {n['expires_at']}, {n['used_at']}) "
-            f"SELECT %s, %s, %s, %s, %s, NULL FROM {_RELAXED}"
-        )
+        _sql["insert"] = f"{_insert_into(n)} SELECT %s, %s, %s, %s, %s, NULL FROM {_RELAXED}"  # noqa: S608
         # The record joins the UPDATE (UPDATE ... FROM locks no row of it) for its enabled
         # flag and, RETURNING, its connector URL and keys at this moment.
         _sql["consume"] = (
@@ -128,12 +132,7 @@ def _sqlite_statement(kind: str) -> str:
     if kind not in _sqlite_sql:
         n = _names()
         # Quoted identifiers from the models' metadata only (S608).
-        _sqlite_sql["insert"] = (
-            f"INSERT INTO {n['pending']} "  # noqa: S608
-            f"({n['nonce']}, {n['application']}, {n['context']}, "
-            f"{n['created']}, {n['expires_at']}, {n['used_at']}) "
-            "VALUES (%s, %s, %s, %s, %s, NULL)"
-        )
+        _sqlite_sql["insert"] = f"{_insert_into(n)} VALUES (%s, %s, %s, %s, %s, NULL)"
         record = (
             f"FROM {n['app']} WHERE {n['app']}.{n['app_pk']} = {n['pending']}.{n['application']}"
         )
@@ -240,10 +239,7 @@ def lookup_and_store(
         n = _names()
         # The lookup's own SQL (compiled by the ORM) and quoted identifiers only (S608).
         sql = _sql["lookup_and_store"] = (
-            f"WITH app AS ({lookup}), stored AS ("  # noqa: S608
-            f"INSERT INTO {n['pending']} "
-            f"({n['nonce']}, {n['application']}, {n['context']}, "
-            f"{n['created']}, {n['expires_at']}, {n['used_at']}) "
+            f"WITH app AS ({lookup}), stored AS ({_insert_into(n)} "  # noqa: S608
             f"SELECT %s, app.{n['app_pk']}, %s, %s, %s, NULL FROM app, {_RELAXED} "
             f"WHERE app.{n['app_enabled']} RETURNING 1) "
             "SELECT app.*, EXISTS (SELECT 1 FROM stored) FROM app"
