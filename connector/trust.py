@@ -188,7 +188,10 @@ def _failure(exc: BaseException) -> str:
 class JwksKeys:
     """The AAS keys from its JWKS URL: cached, refetched when stale, and refetched at most once
     a minute for a `kid` it does not know (so a flood of made-up kids cannot make it hammer
-    the AAS). Thread-safe; one instance per URL should live for the process."""
+    the AAS). Thread-safe, one fetch at a time, and the fetch runs outside the lock: while the
+    stale keys are refreshed (up to JWKS_TIMEOUT_SECONDS from a slow AAS), handshakes signed by
+    a key at hand go on with it; only one that needs the fetch's outcome (no keys yet, or a
+    kid not at hand) waits for it. One instance per URL should live for the process."""
 
     def __init__(
         self,
@@ -205,6 +208,8 @@ class JwksKeys:
         self._refetch_seconds = unknown_kid_refetch_seconds
         self._clock = clock
         self._lock = threading.Lock()
+        self._fetch_done = threading.Condition(self._lock)
+        self._fetching = False
         self._keys: dict[str, list[tuple[PublicKey, str]]] = {}
         self._fetched_at: float | None = None
         self._last_unknown_refetch: dict[str, float] = {}
@@ -212,13 +217,26 @@ class JwksKeys:
         self._failed_at: float | None = None
         self.fetch_count = 0
 
-    def _refresh(self) -> bool:
-        """Fetch the JWKS; False (keys kept as they were) if that failed or failed less
-        than FAILED_FETCH_RETRY_SECONDS ago."""
+    def _refresh(self, *, wait: bool) -> None:
+        """Fetch the JWKS, called with the lock held (released during the fetch itself). A
+        fetch under way is not doubled: with `wait` this waits for its outcome, else goes on
+        with the keys at hand. No fetch either within FAILED_FETCH_RETRY_SECONDS of a failed
+        one. A failure keeps the keys as they were."""
+        if self._fetching:
+            if wait:
+                # Bounded: the fetch itself gives up after JWKS_TIMEOUT_SECONDS.
+                self._fetch_done.wait_for(
+                    lambda: not self._fetching, timeout=2 * JWKS_TIMEOUT_SECONDS
+                )
+            return
         now = self._clock()
         if self._failed_at is not None and now - self._failed_at < FAILED_FETCH_RETRY_SECONDS:
-            return False
+            return
+        self._fetching = True
         self.fetch_count += 1
+        failure: BaseException | None = None
+        keys: dict[str, list[tuple[PublicKey, str]]] = {}
+        self._lock.release()
         try:
             data = self._fetch(self.url)
             keys = _aas_keys(data["keys"])
@@ -230,6 +248,12 @@ class JwksKeys:
             http.client.HTTPException,
             RecursionError,
         ) as exc:
+            failure = exc
+        finally:
+            self._lock.acquire()
+            self._fetching = False
+            self._fetch_done.notify_all()
+        if failure is not None:
             # RecursionError: "[[[[…" within the size cap. Nothing of the answer is logged or
             # shown: the reason says only that the keys could not be fetched, the log line
             # (for this side's operator: a wrong URL, the AAS down) what kind of failure it was.
@@ -238,14 +262,13 @@ class JwksKeys:
                 "The AAS JWKS at %s could not be fetched (%s); handshakes are answered from "
                 "the keys at hand, or refused, until the next try in %d s.",
                 shown_url(self.url),
-                _failure(exc),
+                _failure(failure),
                 FAILED_FETCH_RETRY_SECONDS,
             )
-            return False
+            return
         self._failed_at = None
         self._keys = keys
         self._fetched_at = self._clock()
-        return True
 
     def __call__(self, header: dict[str, Any]) -> list[PublicKey]:
         kid = header.get("kid")
@@ -253,15 +276,20 @@ class JwksKeys:
             raise HandshakeError("The SignedToken names no key (kid).")
         with self._lock:
             now = self._clock()
-            fetched_now = False
+            fetches_before = self.fetch_count
             if self._fetched_at is None or now - self._fetched_at > self._cache_seconds:
-                fetched_now = True
-                # A failure keeps the stale keys: the AAS being down for a moment should not
-                # stop handshakes signed with a key already known.
-                if not self._refresh() and self._fetched_at is None:
+                # Stale keys keep serving while one handshake refreshes them, and after a
+                # failure: the AAS being down for a moment should not stop handshakes signed
+                # with a key already known. With none at hand, wait for the fetch.
+                self._refresh(wait=self._fetched_at is None)
+                if self._fetched_at is None:
                     raise HandshakeError("The connector could not fetch the AAS keys.")
+            fetched_now = self.fetch_count != fetches_before
             found = self._keys.get(kid)
-            if found is None:
+            if found is None and self._fetching:
+                # Another handshake's fetch is under way: it may bring this kid.
+                self._refresh(wait=True)
+            elif found is None:
                 last = self._last_unknown_refetch.get(kid)
                 last_any = self._last_any_unknown_refetch
                 if (last is None or now - last >= self._refetch_seconds) and (
@@ -274,8 +302,8 @@ class JwksKeys:
                     # Keys fetched in this very call count as this kid's refetch: a second
                     # fetch at once could not know more.
                     if not fetched_now:
-                        self._refresh()
-                        found = self._keys.get(kid)
+                        self._refresh(wait=True)
+            found = self._keys.get(kid)
             if found is None:
                 raise _unknown_key()
             # The token may name the key twice (kid and x5t); both must name it.

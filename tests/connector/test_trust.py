@@ -378,3 +378,67 @@ def test_a_failed_fetch_logs_no_credentials_of_the_jwks_url(caplog):
         listener.close()
     assert f"http://127.0.0.1:{port}/jwks" in caplog.text
     assert "pa55word" not in caplog.text and "s3cret" not in caplog.text
+
+
+def test_a_refresh_under_way_does_not_hold_up_handshakes_signed_by_a_known_key(two_keys):
+    """The cache went stale and one handshake refetches (up to JWKS_TIMEOUT_SECONDS when the
+    AAS is slow): the others meanwhile are answered from the keys at hand, not queued."""
+    import threading
+
+    release = threading.Event()
+    started = threading.Event()
+    calls = []
+
+    def fetch(url):  # type: ignore[no-untyped-def]
+        calls.append(url)
+        if len(calls) == 2:  # the refresh: slow
+            started.set()
+            release.wait(timeout=10)
+        return {"keys": [_jwk(two_keys[0], "one")]}
+
+    clock = FakeClock()
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=clock)
+    assert keys({"kid": "one"})
+    clock.now += trust.JWKS_CACHE_SECONDS + 1
+    refresher = threading.Thread(target=keys, args=({"kid": "one"},))
+    refresher.start()
+    try:
+        assert started.wait(timeout=5)
+        done = threading.Event()
+        other = threading.Thread(target=lambda: (keys({"kid": "one"}), done.set()))
+        other.start()
+        assert done.wait(timeout=2), "a handshake waited for another's refresh"
+        other.join(timeout=2)
+        assert len(calls) == 2  # one refresh, not one per handshake
+    finally:
+        release.set()
+        refresher.join(timeout=5)
+
+
+def test_at_start_handshakes_wait_for_the_one_first_fetch(two_keys):
+    """With no keys at hand there is nothing to answer from: a second handshake waits for the
+    first's fetch and uses its keys, rather than fetching again."""
+    import threading
+
+    release = threading.Event()
+    calls = []
+
+    def fetch(url):  # type: ignore[no-untyped-def]
+        calls.append(url)
+        release.wait(timeout=10)
+        return {"keys": [_jwk(two_keys[0], "one")]}
+
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=FakeClock())
+    results: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(keys({"kid": "one"}))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    threading.Event().wait(0.1)  # the others have arrived and wait
+    release.set()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert len(results) == 4 and len(calls) == 1
