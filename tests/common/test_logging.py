@@ -139,6 +139,52 @@ def test_names_that_only_say_which_kind_of_token_are_kept():
     assert redact(line) == line
 
 
+_HOSTILE_LINES = """
+import sys, time
+from trustregistry.common.logging import redact
+lines = {
+    "backslashes in a quoted secret": "{'password': '" + "\\\\" * 100_000,
+    "newlines": "\\n" * 100_000,
+    "indented empty lines": "\\n " * 50_000,
+    "unclosed members": "'a': '" * 16_000,
+    "parameters": "a=" * 50_000,
+}
+for name, line in lines.items():
+    started = time.monotonic()
+    redact(line)
+    print(name, round(time.monotonic() - started, 3), flush=True)
+"""
+
+
+def test_hostile_lines_are_redacted_in_linear_time():
+    """The filter runs on every log line, and a 404's line holds the path anybody sends. A
+    quoted value of backslashes could be split two ways at each (escape or character), so a
+    few dozen took seconds, more took forever; a header-line name began with `\\s*`, which
+    crossed newlines, so each of many empty lines was scanned to the end. A 100 KB line must
+    take well under a second. Run apart, so that a regression fails the test, not hangs it."""
+    try:
+        run = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", _HOSTILE_LINES],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"redaction still running after 10 s: {exc.stdout!r}") from None
+    assert run.returncode == 0, run.stderr
+    for line in run.stdout.splitlines():
+        name, seconds = line.rsplit(" ", 1)
+        assert float(seconds) < 0.5, line
+    assert len(run.stdout.splitlines()) == 5, run.stdout
+
+
+def test_escaped_values_are_still_redacted_to_their_closing_quote():
+    cleaned = redact('{"password": "a\\\\b\\"c-LEAK", "x": "\\\\"}')
+    assert "LEAK" not in cleaned and '"x": "\\\\"' in cleaned, cleaned
+    assert redact("  Authorization: Bearer LEAK\n\nnext") == "  Authorization: [redacted]\n\nnext"
+
+
 # ------------------------------------------------------------------ gunicorn's error log
 
 _TINY_WSGI = """

@@ -52,16 +52,20 @@ _PATTERN = re.compile(r"(?P<name>(?<![\w%-])(?:[\w-]|%[0-9A-Fa-f]{2})+)=(?P<valu
 
 # The same names as keys of a printed dict or JSON object, `{'access_token': 'eyJ…'}`, or as
 # a printed (name, value) pair, `('Authorization', 'Bearer …')`; a bytes value (b'…') too.
-# A value runs to its closing quote, past escaped ones (`"a\"b"`).
+# A value runs to its closing quote, past escaped ones (`"a\"b"`). A backslash is read one
+# way only (it escapes what follows): were it also a character of its own, a value of n
+# backslashes without a closing quote would be tried in exponentially many ways, and the
+# filter runs on lines anybody writes (a 404's path).
 _QUOTED = re.compile(
     r"(?P<name>(?P<q>['\"])(?P<key>[\w-]+)(?P=q)\s*[:,]\s*b?)"
-    r"(?P<v>['\"])(?P<value>(?:\\.|(?!(?P=v)).)*)(?P=v)",
+    r"(?P<v>['\"])(?P<value>(?:\\.|(?!(?P=v))[^\\])*)(?P=v)",
     re.S,
 )
 # A header as a line of its own (`Authorization: Bearer …`), for the headers that carry
-# credentials whatever their value looks like.
+# credentials whatever their value looks like. Indented by spaces or tabs only: `\s*` would
+# cross line ends, scanning the rest of the text from each of many empty lines.
 _HEADER_LINE = re.compile(
-    r"(?im)^(?P<name>\s*(?:proxy-)?authorization|\s*cookie|\s*set-cookie|\s*x-api-key)"
+    r"(?im)^(?P<name>[ \t]*(?:(?:proxy-)?authorization|cookie|set-cookie|x-api-key))"
     r"(?P<sep>:[ \t]*)(?P<value>[^\r\n]*)"
 )
 # Names that only say which kind of token or which algorithm (`token_type_hint`,
