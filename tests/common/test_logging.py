@@ -130,6 +130,19 @@ def test_values_are_redacted_whatever_their_quoting_or_what_follows_them():
         assert kept in cleaned, (line, cleaned)
 
 
+def test_a_list_of_names_is_no_name_value_pair():
+    """A printed list of field names (`['client_secret', 'redirect_uris']`) lost the name
+    after each secret's: the (name, value) rule of a printed header took the next name for
+    its value, and hid what an operator reads the line for."""
+    line = "missing: ['client_secret', 'redirect_uris', 'name'] ('token', 'read', 'write')"
+    assert redact(line) == line
+    pairs = "[('Authorization', 'Bearer L1'), (b'x-api-key', b'L2'), ( 'Cookie' , 'L3' )]"
+    cleaned = redact(pairs)
+    for value in ("L1", "L2", "L3"):
+        assert value not in cleaned, cleaned
+    assert redact("('Authorization', 'Bearer')") == "('Authorization', '[redacted]')"
+
+
 def test_names_that_only_say_which_kind_of_token_are_kept():
     line = (
         "POST /id/connect/revocation token_type_hint=refresh_token&token_type=Bearer"

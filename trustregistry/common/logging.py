@@ -56,9 +56,11 @@ _PATTERN = re.compile(r"(?P<name>(?<![\w%-])(?:[\w-]|%[0-9A-Fa-f]{2})+)=(?P<valu
 # way only (it escapes what follows): were it also a character of its own, a value of n
 # backslashes without a closing quote would be tried in exponentially many ways, and the
 # filter runs on lines anybody writes (a 404's path).
+# A comma stands between name and value only in a pair, `(…, …)`: in a list of names
+# (`['client_secret', 'redirect_uris']`) the next name is no value.
 _QUOTED = re.compile(
-    r"(?P<name>(?P<q>['\"])(?P<key>[\w-]+)(?P=q)\s*[:,]\s*b?)"
-    r"(?P<v>['\"])(?P<value>(?:\\.|(?!(?P=v))[^\\])*)(?P=v)",
+    r"(?P<name>(?P<pair>\(\s*b?)?(?P<q>['\"])(?P<key>[\w-]+)(?P=q)\s*(?(pair),|:)\s*b?)"
+    r"(?P<v>['\"])(?P<value>(?:\\.|(?!(?P=v))[^\\])*)(?P=v)(?(pair)(?=\s*\)))",
     re.S,
 )
 # A header as a line of its own (`Authorization: Bearer …`), for the headers that carry
