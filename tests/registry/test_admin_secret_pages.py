@@ -59,7 +59,8 @@ def test_a_listed_secret_gone_meanwhile_does_not_stop_the_answer(admin_client):
     assert app.secrets.get().secret_hash == secrets.hash_secret(plain)
 
 
-@pytest.mark.parametrize("listed", ["", "x", "0,,00", "9" * 40, "-1"])
+# "²" and "١" are digits to str.isdigit(), the first no number to int() (a 500), the second 1.
+@pytest.mark.parametrize("listed", ["", "x", "0,,00", "9" * 40, "-1", "²", "١", "١,٢,٣"])
 def test_an_answer_naming_no_listed_secret_asks_again(admin_client, listed):
     app = factories.TrustedApplicationFactory(secret="keep-me")
     button = reverse("admin:registry_trustedapplication_generate_secret", args=[app.pk])

@@ -30,7 +30,8 @@ def _confirmed(request: HttpRequest) -> frozenset[int]:
     return frozenset(
         int(part)
         for part in request.POST.get(CONFIRMED_SECRETS_FIELD, "").split(",")
-        if part.isdigit() and len(part) <= 18
+        # ASCII only: str.isdigit() also takes "²" (which int() refuses) and "١" (read as 1).
+        if part.isascii() and part.isdigit() and len(part) <= 18
     )
 
 
