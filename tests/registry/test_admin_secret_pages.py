@@ -110,3 +110,35 @@ def test_the_service_refuses_to_end_a_secret_it_was_not_told_of():
     services.secret_generate(application=app, confirmed_ending=frozenset({first.pk}))
     assert second.pk in set(app.secrets.values_list("pk", flat=True))
     assert first.pk not in set(app.secrets.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("change", ["made public", "deleted"])
+def test_a_record_made_public_or_deleted_before_its_turn_is_said_not_a_500(
+    admin_client, monkeypatch, change
+):
+    """A list action loads its records, then locks and changes each in turn: one made public
+    (it had no secret, so the change was allowed) or deleted by another administrator in
+    between made the service refuse (ValidationError, DoesNotExist) and the whole page a 500,
+    the other records' new secrets, already committed, never shown."""
+    calm = factories.TrustedApplicationFactory(client_id="calm.example.com/app")
+    gone = factories.TrustedApplicationFactory(client_id="gone.example.com/app")
+    real = services.secret_generate
+
+    def generate_after_a_concurrent_change(*, application, **kwargs):  # type: ignore[no-untyped-def]
+        if application.pk == gone.pk:
+            records = type(application).objects.filter(pk=application.pk)
+            if change == "deleted":
+                records.delete()
+            else:
+                records.update(client_type="public")
+        return real(application=application, **kwargs)
+
+    monkeypatch.setattr(services, "secret_generate", generate_after_a_concurrent_change)
+    selection = {"action": "generate_secret", "_selected_action": [calm.pk, gone.pk]}
+    response = admin_client.post(CHANGELIST, selection)
+    assert response.status_code == 200
+    [plain] = _new_secrets(response.content.decode())
+    assert calm.secrets.get().secret_hash == secrets.hash_secret(plain)
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(m.startswith("gone.example.com/app") for m in said), said
+    assert not gone.secrets.exists()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -99,10 +100,15 @@ class SecretPages:
                     reason="secret rotated" if rotate else "secret generated",
                     confirmed_ending=confirmed,
                 )
-            except services.SecretsChangedMeanwhile as exc:
-                # Changed between the check above and the record's lock: the other records'
-                # new secrets are still shown below; this one is left as it is.
+            except ValidationError as exc:
+                # Changed between the records' reading above and this one's lock: a secret
+                # arrived (SecretsChangedMeanwhile) or, having none, it was made public. The
+                # other records' new secrets, committed, are still shown below; this one is
+                # left as it is.
                 messages.error(request, f"{app}: {exc.messages[0]}")
+                continue
+            except TrustedApplication.DoesNotExist:  # deleted meanwhile
+                messages.error(request, f"{app}: {_('No such trusted application.')}")
                 continue
             results.append((app, generated))
         if not results:
