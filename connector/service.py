@@ -82,6 +82,12 @@ class RefusalLog:
 
     def __call__(self, reason: str, now: float) -> None:
         with self._lock:
+            if self._started is not None and now < self._started:
+                # The wall clock (the handshake's) set back: the window ends a `window` from
+                # now at the latest, not once the clock has caught up again, which after an
+                # hour's step left an hour of refusals unlogged. (A few milliseconds back, as
+                # two threads' clocks may be, only move its start.)
+                self._started = now
             if self._started is None or now - self._started >= self._window:
                 if self._left_out:
                     logger.warning(

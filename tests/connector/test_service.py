@@ -5,7 +5,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from connector import tokens
 from connector.keys import KeyFormatError
-from connector.service import Connector, MemoryReplayGuard
+from connector.service import Connector, MemoryReplayGuard, RefusalLog
 from connector.trust import PinnedCertificates
 
 INSIDE = 1639640500
@@ -105,5 +105,26 @@ def test_a_flood_of_refusals_does_not_flood_the_log(interop, devnet_connector, c
         devnet_connector.authenticate(token, now=late + 61)
     assert [r.getMessage() for r in caplog.records[20:]] == [
         "handshake refused 5 more times within 60 s (not logged one by one)",
+        "handshake refused: The SignedToken has expired.",
+    ]
+
+
+def test_a_clock_set_back_does_not_silence_the_refusal_log(caplog):
+    """The window is measured on the wall clock the handshake is judged by: set back (NTP
+    stepping it, an operator's correction) by an hour, it made every refusal of the hour that
+    followed one of the window already full, and none was logged. The window now ends a
+    minute after the step at the latest."""
+    log = RefusalLog(limit=2, window=60)
+    with caplog.at_level("WARNING", logger="connector.service"):
+        for _ in range(3):
+            log("The SignedToken has expired.", 10_000.0)
+        log("The SignedToken has expired.", 10_000.0 - 3600)  # set back: still counted
+        log("The SignedToken has expired.", 10_000.0 - 3600 + 59.9)
+        assert len(caplog.records) == 2
+        log("The SignedToken has expired.", 10_000.0 - 3600 + 60)
+    assert [r.getMessage() for r in caplog.records] == [
+        "handshake refused: The SignedToken has expired.",
+        "handshake refused: The SignedToken has expired.",
+        "handshake refused 3 more times within 60 s (not logged one by one)",
         "handshake refused: The SignedToken has expired.",
     ]
