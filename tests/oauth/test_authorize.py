@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -704,3 +706,30 @@ def test_the_sign_up_page_names_the_application_in_the_requests_language(flow, p
     text = page.content.decode()
     assert page.status_code == 200 and "Магазин" in text
     assert "<h1>Регистрация</h1>" in text and "<strong>Магазин</strong>" in text
+    assert "Вече имате профил? Влезте." in text
+
+
+@pytest.mark.parametrize(
+    "extra", [{"prompt": "create login"}, {"prompt": "create", "max_age": "0"}]
+)
+def test_the_sign_up_is_the_fresh_sign_in_that_login_and_max_age_ask_for(flow, public_app, extra):
+    """Signing up signs the new account in: sent back with `prompt=login` or `max_age=0`, the
+    person would be asked to log in once more, straight after creating the account."""
+    params = flow.authorize_params(public_app, **extra)
+    back = query(flow.client.get(AUTHORIZE, params)["Location"])["next"]
+    assert "prompt" not in query(back) and "max_age" not in query(back)
+    assert _sign_up(flow.client, back)["Location"] == back
+    page = flow.client.get(back)
+    assert page.status_code == 200 and page.wsgi_request.user.get_username() == "newcomer"
+
+
+def test_the_sign_up_page_offers_the_login_for_a_person_with_an_account(flow, public_app):
+    location = flow.client.get(AUTHORIZE, flow.authorize_params(public_app, prompt="create"))[
+        "Location"
+    ]
+    back = query(location)["next"]
+    page = flow.client.get(location).content.decode()
+    link = re.search(r'<a href="([^"]+)">Already have an account\? Sign in\.</a>', page)
+    assert link is not None
+    href = html.unescape(link.group(1))
+    assert href.startswith("/id/account/login?") and query(href)["next"] == back

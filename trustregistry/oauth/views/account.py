@@ -156,6 +156,7 @@ class SignupView(UiLocalesMixin, SecurePageMixin, FormView):
         context["next"] = _safe_next(self.request)
         application = _application_for_next(context["next"])
         context["application_name"] = application.localized_name() if application else ""
+        context["login_url"] = reverse("oauth:login")
         return context
 
     def form_valid(self, form: SignupForm) -> HttpResponse:

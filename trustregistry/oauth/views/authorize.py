@@ -140,7 +140,10 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
                 ),
             )
         query = self.request.GET.copy()
-        rest = [v for v in query.pop("prompt", [""])[-1].split() if v != "create"]
+        # The sign-up signs the new account in: that is the fresh sign-in `login` and
+        # `max_age` ask for, which would otherwise send the person to log in once more.
+        rest = [v for v in query.pop("prompt", [""])[-1].split() if v not in ("create", "login")]
+        query.pop("max_age", None)
         if rest:
             query["prompt"] = " ".join(rest)
         back = f"{self.request.path}?{query.urlencode()}"
