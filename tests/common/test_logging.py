@@ -120,6 +120,7 @@ def test_values_are_redacted_whatever_their_quoting_or_what_follows_them():
         '{"client_secret": "a\\"b-LEAK", "x": "y"}': '"x": "y"',
         "{'client_secret': b'LEAK'}": "{'client_secret': ",
         "/cb?state=1#access_token=LEAK&x=2": "state=1#access_token=[redacted]",
+        "password=hunter#2LEAK&x=1": "password=[redacted]&x=1",
         "[('Authorization', 'Bearer LEAK'), ('Accept', '*/*')]": "('Accept', '*/*')",
         "Authorization: Bearer LEAK": "Authorization: [redacted]",
         "proxy-authorization: Basic LEAK\ncookie: sessionid=LEAK": "cookie: [redacted]",

@@ -45,9 +45,14 @@ _SECRET_WORDS = re.compile(
 # Any parameter name, its letters plain or percent-encoded: Django decodes `%73ecret` to
 # `secret`, so the name is compared once decoded (`_redact_parameter`). Hyphens belong to the
 # name (`x-api-key`); its last hyphenated part is a name too (`auth-code`, as before).
-# A value ends at the next parameter, a fragment (`state=1#access_token=…` of a redirect) or
-# a space or quote.
-_PATTERN = re.compile(r"(?P<name>(?<![\w%-])(?:[\w-]|%[0-9A-Fa-f]{2})+)=(?P<value>[^&#\s\"']*)")
+# A value ends at the next parameter, a space or a quote, or a fragment where a parameter
+# follows its `#` (`state=1#access_token=…` of a redirect): in `password=hunter#2` the `#` is
+# the secret's own. The look-ahead reads one word, so the scan stays linear however many `#`
+# a hostile line holds.
+_PATTERN = re.compile(
+    r"(?P<name>(?<![\w%-])(?:[\w-]|%[0-9A-Fa-f]{2})+)="
+    r"(?P<value>(?:[^&#\s\"']|#(?!(?:[\w-]|%[0-9A-Fa-f]{2})+=))*)"
+)
 
 
 # The same names as keys of a printed dict or JSON object, `{'access_token': 'eyJ…'}`, or as
