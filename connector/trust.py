@@ -210,6 +210,8 @@ class JwksKeys:
         self._lock = threading.Lock()
         self._fetch_done = threading.Condition(self._lock)
         self._fetching = False
+        # Fetches finished, to tell whether one finished while a handshake waited for it.
+        self._fetches_done = 0
         self._keys: dict[str, list[tuple[PublicKey, str]]] = {}
         self._fetched_at: float | None = None
         self._last_unknown_refetch: dict[str, float] = {}
@@ -252,6 +254,7 @@ class JwksKeys:
         finally:
             self._lock.acquire()
             self._fetching = False
+            self._fetches_done += 1
             self._fetch_done.notify_all()
         if failure is not None:
             # RecursionError: "[[[[…" within the size cap. Nothing of the answer is logged or
@@ -276,7 +279,7 @@ class JwksKeys:
             raise HandshakeError("The SignedToken names no key (kid).")
         with self._lock:
             now = self._clock()
-            fetches_before = self.fetch_count
+            done_before = self._fetches_done
             if self._fetched_at is None or now - self._fetched_at > self._cache_seconds:
                 # Stale keys keep serving while one handshake refreshes them, and after a
                 # failure: the AAS being down for a moment should not stop handshakes signed
@@ -284,7 +287,8 @@ class JwksKeys:
                 self._refresh(wait=self._fetched_at is None)
                 if self._fetched_at is None:
                     raise HandshakeError("The connector could not fetch the AAS keys.")
-            fetched_now = self.fetch_count != fetches_before
+            # This call fetched, or waited for a fetch to finish: the JWKS as it is now.
+            fetched_now = self._fetches_done != done_before
             found = self._keys.get(kid)
             if found is None and self._fetching:
                 # Another handshake's fetch is under way: it may bring this kid.

@@ -442,3 +442,38 @@ def test_at_start_handshakes_wait_for_the_one_first_fetch(two_keys):
     for thread in threads:
         thread.join(timeout=5)
     assert len(results) == 4 and len(calls) == 1
+
+
+def test_a_handshake_that_waited_for_a_fetch_does_not_fetch_again_for_its_unknown_kid(two_keys):
+    """At start, one handshake fetches; another, for a kid the keys turn out not to hold, waits
+    for that fetch: it has just seen the JWKS as it is, and a second fetch could not know more."""
+    import threading
+
+    release = threading.Event()
+    calls = []
+
+    def fetch(url):  # type: ignore[no-untyped-def]
+        calls.append(url)
+        release.wait(timeout=10)
+        return {"keys": [_jwk(two_keys[0], "one")]}
+
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=FakeClock())
+    outcomes: list[object] = []
+
+    def handshake(kid: str) -> None:
+        try:
+            outcomes.append(keys({"kid": kid}))
+        except HandshakeError as exc:
+            outcomes.append(exc.reason)
+
+    first = threading.Thread(target=handshake, args=("one",))
+    first.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    second = threading.Thread(target=handshake, args=("two",))
+    second.start()
+    threading.Event().wait(0.1)  # the second waits for the first's fetch
+    release.set()
+    first.join(timeout=5)
+    second.join(timeout=5)
+    assert len(outcomes) == 2 and len(calls) == 1
