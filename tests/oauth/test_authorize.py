@@ -733,3 +733,13 @@ def test_the_sign_up_page_offers_the_login_for_a_person_with_an_account(flow, pu
     assert link is not None
     href = html.unescape(link.group(1))
     assert href.startswith("/id/account/login?") and query(href)["next"] == back
+
+
+def test_prompt_create_with_a_malformed_max_age_is_answered_before_the_sign_up(flow, public_app):
+    """The sign-up drops `max_age` (it is the fresh sign-in): a malformed one was dropped
+    with it and the request went on to a code, where any other answers invalid_request."""
+    params = flow.authorize_params(public_app, prompt="create", max_age="soon")
+    response = flow.client.get(AUTHORIZE, params)
+    assert response.status_code == 302 and response["Location"].startswith(PUBLIC_CALLBACK)
+    answer = query(response["Location"])
+    assert answer["error"] == "invalid_request" and answer["state"] == params["state"]

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from tests.oauth.conftest import query
+from tests.oauth.conftest import CALLBACK, query
 from trustregistry.common import clock
 from trustregistry.oauth.models import SignIn
 
@@ -166,3 +166,35 @@ def test_prompt_login_alone_is_dropped_once_signed_in(client, flow, confidential
     response = client.get(AUTHORIZE, params)  # not signed in: one sign-in, not two
     back = query(response["Location"])["next"]
     assert query(back) == {k: v for k, v in params.items() if k != "prompt"}
+
+
+@pytest.mark.parametrize(
+    ("signed_in", "prompt"), [(False, None), (False, "login"), (True, "login"), (True, None)]
+)
+def test_the_sign_in_that_max_age_asks_for_is_asked_for_once(
+    flow, confidential_app, internal_user, signed_in, prompt
+):
+    """Whoever is sent to the login page signs in now: that satisfies `max_age`. It came back
+    with the request of a person not signed in, or sent by `prompt=login`, and with max_age=0
+    (a sign-in in an earlier second) sent the person to the login page a second time."""
+    if signed_in:
+        flow.client.force_login(internal_user)
+    params = flow.authorize_params(confidential_app, max_age="0", prompt=prompt)
+    with time_machine.travel(clock.now() + dt.timedelta(seconds=1)):
+        response = flow.client.get(AUTHORIZE, params)
+    assert response["Location"].startswith("/id/account/login?")
+    back = query(response["Location"])["next"]
+    assert "max_age" not in query(back) and "prompt" not in query(back)
+    with time_machine.travel(clock.now() + dt.timedelta(seconds=2)):
+        flow.client.force_login(internal_user)
+    with time_machine.travel(clock.now() + dt.timedelta(seconds=3)):
+        page = flow.client.get(back)
+    assert page.status_code == 200 and "form" in page.context  # the consent page
+
+
+def test_a_malformed_max_age_is_answered_before_anyone_signs_in(flow, confidential_app):
+    params = flow.authorize_params(confidential_app, max_age="soon")
+    response = flow.client.get(AUTHORIZE, params)
+    assert response.status_code == 302 and response["Location"].startswith(CALLBACK + "?")
+    answer = query(response["Location"])
+    assert answer["error"] == "invalid_request" and answer["state"] == params["state"]

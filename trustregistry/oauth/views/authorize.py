@@ -120,9 +120,19 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             # any other gets the same login_required, with iss (RFC 9207).
             answer = errors.LoginRequired() if prompt == {"none"} else _prompt_none_with_others()
             return self.refuse(None, credentials, answer)
+        try:
+            sign_ins.parse_max_age(self.request.GET.get("max_age"))
+        except ValueError:
+            # Answered now, as to a person signed in: the sign-in or sign-up about to happen
+            # drops max_age (it satisfies it), and a malformed one would go with it.
+            return self.refuse(
+                None,
+                credentials,
+                errors.InvalidRequestError(description="max_age must be a whole number."),
+            )
         if "create" in prompt:
             return self.sign_up_first(credentials)
-        return super().handle_no_permission()
+        return self.sign_in_again()
 
     def sign_up_first(self, credentials: dict[str, Any]) -> HttpResponse:
         """`prompt=create` (OpenID Connect Prompt Create 1.0): the sign-up page instead of the
@@ -139,14 +149,8 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
                     "(community) users."
                 ),
             )
-        query = self.request.GET.copy()
-        # The sign-up signs the new account in: that is the fresh sign-in `login` and
-        # `max_age` ask for, which would otherwise send the person to log in once more.
-        rest = [v for v in query.pop("prompt", [""])[-1].split() if v not in ("create", "login")]
-        query.pop("max_age", None)
-        if rest:
-            query["prompt"] = " ".join(rest)
-        back = f"{self.request.path}?{query.urlencode()}"
+        # The sign-up signs the new account in: the fresh sign-in `login` and `max_age` ask for.
+        back = self.back_after_sign_in()
         return HttpResponseRedirect(f"{reverse('oauth:signup')}?{urlencode({'next': back})}")
 
     # ------------------------------------------------------------------ consent page
@@ -183,7 +187,7 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             # an OpenID Connect request; any other is answered here.)
             if "none" in prompt:
                 return self.refuse(application, credentials, errors.LoginRequired())
-            return self.sign_in_again(drop="max_age")
+            return self.sign_in_again()
         if not policy.user_may_log_in_to(application, request.user):
             return self.denied(application, credentials)
         granted = policy.scopes_for_user(list(requested), request.user)
@@ -293,18 +297,23 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
     def handle_prompt_login(self) -> HttpResponse:
         # django-oauth-toolkit drops the whole prompt, so "login consent" lost its consent
         # (OpenID Connect Core 3.1.2.1): signing in again satisfies `login` only.
-        return self.sign_in_again(drop="prompt", keep=_prompt(self.request) - {"login"})
+        return self.sign_in_again()
 
-    def sign_in_again(self, *, drop: str, keep: set[str] | None = None) -> HttpResponse:
-        """To the login page, and back to this request without `drop` (the fresh sign-in
-        satisfies it: with max_age=0 it would otherwise never be satisfied), or with only the
-        `keep` values of it (space-separated, as `prompt`)."""
+    def sign_in_again(self) -> HttpResponse:
+        """To the login page, and back to this request as `back_after_sign_in` has it."""
+        return redirect_to_login(self.back_after_sign_in(), resolve_url(self.get_login_url()))
+
+    def back_after_sign_in(self) -> str:
+        """This request for after a sign-in (or sign-up) now: without `login` (and `create`)
+        in `prompt` and without `max_age`, which that sign-in satisfies; kept, they would send
+        the person to sign in again (max_age=0: every time). The other prompt values stay."""
         query = self.request.GET.copy()
-        values = query.pop(drop, None)
-        if keep and values:
-            query[drop] = " ".join(v for v in values[-1].split() if v in keep)
-        back = f"{self.request.path}?{query.urlencode()}"
-        return redirect_to_login(back, resolve_url(self.get_login_url()))
+        drop = ("create", "login")
+        rest = [v for v in query.pop("prompt", [""])[-1].split() if v not in drop]
+        query.pop("max_age", None)
+        if rest:
+            query["prompt"] = " ".join(rest)
+        return f"{self.request.path}?{query.urlencode()}"
 
     # ------------------------------------------------------------------ errors
 
