@@ -743,3 +743,10 @@ def test_prompt_create_with_a_malformed_max_age_is_answered_before_the_sign_up(f
     assert response.status_code == 302 and response["Location"].startswith(PUBLIC_CALLBACK)
     answer = query(response["Location"])
     assert answer["error"] == "invalid_request" and answer["state"] == params["state"]
+
+
+@pytest.mark.parametrize("next_url", ["", "https://evil.example/x", "//evil.example/x"])
+def test_the_sign_up_pages_login_link_never_leads_off_site(client, db, next_url):
+    page = client.get("/id/account/signup", {"next": next_url})
+    link = re.search(r'<a href="([^"]+)">Already have an account', page.content.decode())
+    assert link is not None and html.unescape(link.group(1)) == "/id/account/login"
