@@ -457,7 +457,17 @@ def test_a_handshake_that_waited_for_a_fetch_does_not_fetch_again_for_its_unknow
         release.wait(timeout=10)
         return {"keys": [_jwk(two_keys[0], "one")]}
 
-    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=FakeClock())
+    # The second handshake reads the clock holding the lock, and holds it until it waits for
+    # the fetch; the fetch cannot finish before that. A fixed pause for it to arrive was not
+    # enough on a busy machine: arriving after the fetch, it rightly fetched for its kid.
+    second_arrived = threading.Event()
+
+    def clock() -> float:
+        if threading.current_thread().name == "second":
+            second_arrived.set()
+        return 1000.0
+
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=clock)
     outcomes: list[object] = []
 
     def handshake(kid: str) -> None:
@@ -470,9 +480,9 @@ def test_a_handshake_that_waited_for_a_fetch_does_not_fetch_again_for_its_unknow
     first.start()
     while not calls:
         threading.Event().wait(0.01)
-    second = threading.Thread(target=handshake, args=("two",))
+    second = threading.Thread(target=handshake, args=("two",), name="second")
     second.start()
-    threading.Event().wait(0.1)  # the second waits for the first's fetch
+    assert second_arrived.wait(timeout=5)
     release.set()
     first.join(timeout=5)
     second.join(timeout=5)
