@@ -231,8 +231,7 @@ class JwksKeys:
                     lambda: not self._fetching, timeout=2 * JWKS_TIMEOUT_SECONDS
                 )
             return
-        now = self._clock()
-        if self._failed_at is not None and now - self._failed_at < FAILED_FETCH_RETRY_SECONDS:
+        if self._paused(self._clock()):
             return
         self._fetching = True
         self.fetch_count += 1
@@ -273,6 +272,10 @@ class JwksKeys:
         self._keys = keys
         self._fetched_at = self._clock()
 
+    def _paused(self, now: float) -> bool:
+        """Within FAILED_FETCH_RETRY_SECONDS of a failed fetch: no fetch is made."""
+        return self._failed_at is not None and now - self._failed_at < FAILED_FETCH_RETRY_SECONDS
+
     def __call__(self, header: dict[str, Any]) -> list[PublicKey]:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid or len(kid) > 200:
@@ -293,7 +296,8 @@ class JwksKeys:
             if found is None and self._fetching:
                 # Another handshake's fetch is under way: it may bring this kid.
                 self._refresh(wait=True)
-            elif found is None:
+            elif found is None and not self._paused(now):
+                # (In the pause no fetch is made: this kid's refetch is kept for after it.)
                 last = self._last_unknown_refetch.get(kid)
                 last_any = self._last_any_unknown_refetch
                 if (last is None or now - last >= self._refetch_seconds) and (

@@ -487,3 +487,33 @@ def test_a_handshake_that_waited_for_a_fetch_does_not_fetch_again_for_its_unknow
     first.join(timeout=5)
     second.join(timeout=5)
     assert len(outcomes) == 2 and len(calls) == 1
+
+
+def test_a_kid_met_in_the_pause_after_a_failed_fetch_keeps_its_refetch(two_keys):
+    """No fetch is made within FAILED_FETCH_RETRY_SECONDS of a failed one: a kid met in that
+    pause was counted as refetched all the same, and refused for the rest of its minute
+    although the AAS answered again after the pause."""
+    answers: list[object] = [{"keys": [_jwk(two_keys[0], "one")]}]
+    calls = []
+
+    def fetch(url):  # type: ignore[no-untyped-def]
+        calls.append(url)
+        answer = answers[-1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    clock = FakeClock()
+    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=clock)
+    assert keys({"kid": "one"}) and len(calls) == 1
+    answers.append(OSError("connection refused"))
+    with pytest.raises(HandshakeError):
+        keys({"kid": "two"})  # its refetch fails
+    assert len(calls) == 2
+    clock.now += trust.ANY_UNKNOWN_KID_REFETCH_SECONDS
+    with pytest.raises(HandshakeError):
+        keys({"kid": "three"})  # in the pause: no fetch
+    assert len(calls) == 2
+    answers.append({"keys": [_jwk(two_keys[0], "one"), _jwk(two_keys[1], "three")]})
+    clock.now += trust.FAILED_FETCH_RETRY_SECONDS
+    assert keys({"kid": "three"}) and len(calls) == 3 and keys.fetch_count == 3
