@@ -2,6 +2,7 @@
 
 import json
 import time
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -234,11 +235,13 @@ def test_only_keys_published_with_a_certificate_thumbprint_are_aas_keys(two_keys
         keys({"kid": "aas-1", "x5t": "another-certificate"})
 
 
-def test_a_failed_fetch_is_not_repeated_by_every_request_and_known_keys_keep_working(two_keys):
-    answers = [{"keys": [_jwk(two_keys[0], "one")]}]
-    calls = []
+def _scripted_jwks(two_keys):  # type: ignore[no-untyped-def]
+    """JwksKeys whose fetch answers the last of `answers` (an exception is raised): first
+    key "one"; its fetches counted, its clock in the test's hand."""
+    answers: list[object] = [{"keys": [_jwk(two_keys[0], "one")]}]
+    calls: list[str] = []
 
-    def fetch(url):
+    def fetch(url):  # type: ignore[no-untyped-def]
         calls.append(url)
         answer = answers[-1]
         if isinstance(answer, Exception):
@@ -247,6 +250,12 @@ def test_a_failed_fetch_is_not_repeated_by_every_request_and_known_keys_keep_wor
 
     clock = FakeClock()
     keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=clock)
+    return SimpleNamespace(keys=keys, answers=answers, calls=calls, clock=clock, fetch=fetch)
+
+
+def test_a_failed_fetch_is_not_repeated_by_every_request_and_known_keys_keep_working(two_keys):
+    jwks = _scripted_jwks(two_keys)
+    keys, answers, calls, clock = jwks.keys, jwks.answers, jwks.calls, jwks.clock
     assert keys({"kid": "one"}) and len(calls) == 1
     answers.append(OSError("connection refused"))
     clock.now += trust.JWKS_CACHE_SECONDS + 1  # stale: the next request refetches, and fails
@@ -258,7 +267,9 @@ def test_a_failed_fetch_is_not_repeated_by_every_request_and_known_keys_keep_wor
 
     # Never fetched at all: refused at once while the pause lasts.
     down = trust.JwksKeys(
-        "https://aas.example/jwks", fetch=lambda url: calls.append(url) or fetch(url), clock=clock
+        "https://aas.example/jwks",
+        fetch=lambda url: calls.append(url) or jwks.fetch(url),
+        clock=clock,
     )
     before = len(calls)
     for _ in range(20):
@@ -415,20 +426,32 @@ def test_a_refresh_under_way_does_not_hold_up_handshakes_signed_by_a_known_key(t
         refresher.join(timeout=5)
 
 
-def test_at_start_handshakes_wait_for_the_one_first_fetch(two_keys):
-    """With no keys at hand there is nothing to answer from: a second handshake waits for the
-    first's fetch and uses its keys, rather than fetching again."""
+def _blocking_jwks(two_keys):  # type: ignore[no-untyped-def]
+    """JwksKeys (never stale: its clock stands) whose fetches of key "one" each wait for
+    `release`, counted in `calls`."""
     import threading
 
     release = threading.Event()
-    calls = []
+    calls: list[str] = []
 
     def fetch(url):  # type: ignore[no-untyped-def]
         calls.append(url)
         release.wait(timeout=10)
         return {"keys": [_jwk(two_keys[0], "one")]}
 
-    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=FakeClock())
+    return (
+        trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=FakeClock()),
+        release,
+        calls,
+    )
+
+
+def test_at_start_handshakes_wait_for_the_one_first_fetch(two_keys):
+    """With no keys at hand there is nothing to answer from: a second handshake waits for the
+    first's fetch and uses its keys, rather than fetching again."""
+    import threading
+
+    keys, release, calls = _blocking_jwks(two_keys)
     results: list[object] = []
     threads = [
         threading.Thread(target=lambda: results.append(keys({"kid": "one"}))) for _ in range(4)
@@ -493,18 +516,8 @@ def test_a_kid_met_in_the_pause_after_a_failed_fetch_keeps_its_refetch(two_keys)
     """No fetch is made within FAILED_FETCH_RETRY_SECONDS of a failed one: a kid met in that
     pause was counted as refetched all the same, and refused for the rest of its minute
     although the AAS answered again after the pause."""
-    answers: list[object] = [{"keys": [_jwk(two_keys[0], "one")]}]
-    calls = []
-
-    def fetch(url):  # type: ignore[no-untyped-def]
-        calls.append(url)
-        answer = answers[-1]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    clock = FakeClock()
-    keys = trust.JwksKeys("https://aas.example/jwks", fetch=fetch, clock=clock)
+    jwks = _scripted_jwks(two_keys)
+    keys, answers, calls, clock = jwks.keys, jwks.answers, jwks.calls, jwks.clock
     assert keys({"kid": "one"}) and len(calls) == 1
     answers.append(OSError("connection refused"))
     with pytest.raises(HandshakeError):

@@ -9,9 +9,9 @@ import json
 
 import pytest
 import time_machine
-from defusedxml import ElementTree
 
 from connector import soap, tokens, wsgi
+from tests.connector.conftest import assert_soap_reply_verifies
 
 NONCE = "9AB41493762B0C5B6E0F1AB35F032B95"
 INSIDE = 1639640500
@@ -76,13 +76,7 @@ def test_superoffices_soap_request_is_answered_verbatim(env, interop, public_key
             HTTP_SOAPACTION=soap.AUTHENTICATE_ACTION,
         )
     assert status == "200 OK" and headers["Content-Type"].startswith("text/xml")
-    ns = {"m": soap.MIRRORING_NS}
-    root = ElementTree.fromstring(xml)
-    assert root.find(".//m:IsSuccessful", ns).text == "true"
-    reply = root.find(".//m:SignedApplicationToken", ns).text
-    tokens.verify_application_token(
-        reply, expected_nonce=NONCE, public_keys=[public_key], now=INSIDE
-    )
+    assert_soap_reply_verifies(xml, public_key)
 
 
 @pytest.mark.parametrize(
