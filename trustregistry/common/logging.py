@@ -14,22 +14,11 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+# Credentials whose names hold none of the words of `_SECRET_WORDS` below (every token,
+# secret, password and assertion of OAuth, OpenID Connect and the handshake does).
 SECRET_PARAMETERS = (
-    "secret",
-    "client_secret",
-    "password",
     "code",
     "code_verifier",
-    "token",
-    "refresh_token",
-    "access_token",
-    "id_token",
-    "id_token_hint",
-    "logout_token",
-    "assertion",
-    "client_assertion",
-    "SignedToken",
-    "SignedApplicationToken",
     # Django's session cookie (SESSION_COOKIE_NAME): a signed-in user's, an administrator's.
     "sessionid",
 )

@@ -73,6 +73,13 @@ def _prompt_none_with_others() -> errors.InvalidRequestError:
     )
 
 
+def _max_age(request: HttpRequest) -> int | None:
+    try:
+        return sign_ins.parse_max_age(request.GET.get("max_age"))
+    except ValueError as exc:
+        raise errors.InvalidRequestError(description="max_age must be a whole number.") from exc
+
+
 class ConsentForm(AllowForm):
     # Nothing requested is valid: the token then gets all of the record's trusted scopes.
     scope = forms.CharField(required=False, widget=forms.HiddenInput())
@@ -121,15 +128,11 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             answer = errors.LoginRequired() if prompt == {"none"} else _prompt_none_with_others()
             return self.refuse(None, credentials, answer)
         try:
-            sign_ins.parse_max_age(self.request.GET.get("max_age"))
-        except ValueError:
+            _max_age(self.request)
+        except errors.InvalidRequestError as error:
             # Answered now, as to a person signed in: the sign-in or sign-up about to happen
             # drops max_age (it satisfies it), and a malformed one would go with it.
-            return self.refuse(
-                None,
-                credentials,
-                errors.InvalidRequestError(description="max_age must be a whole number."),
-            )
+            return self.refuse(None, credentials, error)
         if "create" in prompt:
             return self.sign_up_first(credentials)
         return self.sign_in_again()
@@ -139,7 +142,11 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
         login page, and back to this request without `create` once the account exists. The
         page creates community users only, so a record that does not let them in is told so
         rather than have a person create an account it would then refuse."""
-        application = Application.objects.filter(client_id=credentials.get("client_id")).first()
+        # The record oauthlib loaded when it validated the request (read again only if not).
+        application = (
+            getattr(credentials.get("request"), "client", None)
+            or Application.objects.filter(client_id=credentials.get("client_id")).first()
+        )
         if application is None or not application.impersonate_community_allowed:
             return self.refuse(
                 application,
@@ -174,13 +181,9 @@ class AuthorizeView(UiLocalesMixin, ClientRequestByPostMixin, SecurePageMixin, A
             client_id=credentials["client_id"]
         )
         try:
-            max_age = sign_ins.parse_max_age(request.GET.get("max_age"))
-        except ValueError:
-            return self.refuse(
-                application,
-                credentials,
-                errors.InvalidRequestError(description="max_age must be a whole number."),
-            )
+            max_age = _max_age(request)
+        except errors.InvalidRequestError as error:
+            return self.refuse(application, credentials, error)
         if max_age is not None and not sign_ins.fresh_enough(sign_ins.of_session(request), max_age):
             # OpenID Connect Core 3.1.2.1: signed in longer ago than max_age allows. (With
             # prompt=none the validator's validate_silent_login has answered login_required, for

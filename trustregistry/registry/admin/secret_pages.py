@@ -4,6 +4,7 @@ each new secret once."""
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -34,10 +35,6 @@ def _confirmed(request: HttpRequest) -> frozenset[int]:
         # ASCII only: str.isdigit() also takes "²" (which int() refuses) and "١" (read as 1).
         if part.isascii() and part.isdigit() and len(part) <= 18
     )
-
-
-def _pk(secret: Any) -> int:
-    return int(secret.pk)
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -146,7 +143,9 @@ class SecretPages:
             "confirm_field": CONFIRM_FIELD,
             "confirmed_field": CONFIRMED_SECRETS_FIELD,
             "confirmed": ",".join(
-                str(secret.pk) for _app, ended in ending for secret in sorted(ended, key=_pk)
+                str(secret.pk)
+                for _app, ended in ending
+                for secret in sorted(ended, key=attrgetter("pk"))
             ),
             # From the list's action: the action and its records go back with the answer.
             "action": request.POST.get("action", ""),
